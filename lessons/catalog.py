@@ -1,0 +1,112 @@
+"""The lesson catalogue: lesson and quiz files on disk, found by id and language.
+
+Keeping lessons as data (like rustlings keeps its exercises in ``info.toml``) means a
+teacher can fix a sentence without touching code, a translator can add a language by
+adding a folder, and a test can check that every lesson a menu step refers to exists.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import List, Optional
+
+from lessons.i18n import CONTENT_DIR, DEFAULT_LANGUAGE
+
+# The order a learner meets them in the lessons library.
+LESSON_ORDER = (
+    "intro", "ports", "sockets", "address-families", "socket-types", "dns", "client-server",
+    "server-side", "handshake", "port-states", "timeouts", "threading", "errors", "ethics",
+    "reading-results", "unexpected-open-port", "udp-scanning", "practice-lab",
+)
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    language: str
+    title: str
+    body: str  # the Markdown-subset text after the title line
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    choices: tuple          # (text, is_right) pairs; empty for a short-answer question
+    answers: tuple          # accepted short answers, lower case
+    explanation: str
+
+    @property
+    def is_short_answer(self) -> bool:
+        return not self.choices
+
+
+class LessonNotFound(LookupError):
+    pass
+
+
+def lesson_path(lesson_id: str, language: str, suffix: str = ".md") -> str:
+    return os.path.join(CONTENT_DIR, language, lesson_id + suffix)
+
+
+def lesson_ids(language: str = DEFAULT_LANGUAGE) -> List[str]:
+    """Known lessons in teaching order (files not in LESSON_ORDER come last, sorted)."""
+    folder = os.path.join(CONTENT_DIR, language)
+    found = {name[:-3] for name in os.listdir(folder) if name.endswith(".md")}
+    ordered = [lesson for lesson in LESSON_ORDER if lesson in found]
+    return ordered + sorted(found - set(ordered))
+
+
+def load_lesson(lesson_id: str, language: str = DEFAULT_LANGUAGE) -> Lesson:
+    if not lesson_id.replace("-", "").isalnum():
+        raise LessonNotFound(lesson_id)
+    path = lesson_path(lesson_id, language)
+    if not os.path.exists(path):
+        path = lesson_path(lesson_id, DEFAULT_LANGUAGE)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+    except OSError:
+        raise LessonNotFound(lesson_id) from None
+    first, _, body = text.partition("\n")
+    return Lesson(lesson_id, language, first.lstrip("#").strip(), body.strip("\n"))
+
+
+def load_quiz(lesson_id: str, language: str = DEFAULT_LANGUAGE) -> List[Question]:
+    path = lesson_path(lesson_id, language, ".quiz")
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as stream:
+        return parse_quiz(stream.read())
+
+
+def parse_quiz(text: str) -> List[Question]:
+    questions = []
+    for block in text.strip().split("\n\n"):
+        question, choices, answers, explanation = "", [], [], ""
+        for line in block.strip().splitlines():
+            marker, _, rest = line.partition(" ")
+            rest = rest.strip()
+            if marker == "?":
+                question = rest
+            elif marker in ("+", "-"):
+                choices.append((rest, marker == "+"))
+            elif marker == "~":
+                answers.extend(a.strip().lower() for a in rest.split("|") if a.strip())
+            elif marker == "=":
+                explanation = rest
+        if question:
+            questions.append(Question(question, tuple(choices), tuple(answers), explanation))
+    return questions
+
+
+def find_lesson(name: str, language: str = DEFAULT_LANGUAGE) -> Optional[str]:
+    """A lesson id from what the learner typed: an id, a number in the list, or a unique prefix."""
+    ids = lesson_ids(language)
+    name = name.strip().lower()
+    if name in ids:
+        return name
+    if name.isdigit() and 1 <= int(name) <= len(ids):
+        return ids[int(name) - 1]
+    matches = [lesson for lesson in ids if lesson.startswith(name)] if name else []
+    return matches[0] if len(matches) == 1 else None

@@ -1,0 +1,227 @@
+"""The command line: ``python main.py [command] ...``.
+
+Without a command the guided menu opens.  The commands are for people who already know
+what they want (and for scripts):
+
+    scan HOST [-p SPEC] [--timeout SECONDS|auto] [--workers N] [--banners] [--all]
+              [--format text|json|csv] [-o FILE] [--yes] [--udp] [--ipv6]
+    lessons            list the lessons
+    lesson ID          show one lesson
+    lab                start the practice lab on loopback
+    quiz [LESSON]      answer questions about a lesson
+
+Exit codes follow the shell's conventions: 0 done, 1 the target could not be resolved or
+reached, 2 a usage or input error, 130 interrupted by Ctrl+C (partial results are still
+printed or written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from lessons import catalog
+from lessons.i18n import LANGUAGES, Translator, language_from_environment, normalise_language
+from lessons.output import results_table, summary_line, text_report
+from lessons.render import render_lesson
+from lessons.session import consent_record, run_scan
+from lessons.terminal import Environment
+from scanner.errors import InputError, PortscanError, TargetError
+from scanner.inputs import describe_ports, parse_ports, parse_target, parse_timeout, parse_workers
+from scanner.engine import DEFAULT_WORKERS
+from scanner.report import to_csv, to_json, write_atomically
+from scanner.results import Reason
+
+EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """argparse found a problem; carries the one-line message."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and exit 2, not a usage dump
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--lang", metavar="en|id", help="language of the screens (default: from LANG)")
+    common.add_argument("--no-color", action="store_true", help="plain text, no colours")
+    common.add_argument("--presenter", action="store_true", help="projector mode: pauses and slow motion")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = _Parser(prog="python main.py", parents=[common],
+                     description="portscan-lab: learn TCP port scanning by doing it, safely.")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    scan = commands.add_parser("scan", parents=[common], help="scan one host")
+    scan.add_argument("host")
+    scan.add_argument("-p", "--ports", default="common", help="22 | 1-1024 | 22,80,443 | all | common (default)")
+    scan.add_argument("--timeout", default="1", help="seconds per port, or 'auto' (default: 1)")
+    scan.add_argument("--workers", default=str(DEFAULT_WORKERS), help=f"probes in flight (default: {DEFAULT_WORKERS})")
+    scan.add_argument("--banners", action="store_true", help="ask open ports what they are")
+    scan.add_argument("--all", action="store_true", help="list every port, closed ones too")
+    scan.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    scan.add_argument("-o", "--output", metavar="FILE", help="also write the report to FILE")
+    scan.add_argument("--yes", action="store_true",
+                      help="I own this host or have written permission to scan it")
+    scan.add_argument("--udp", action="store_true", help="UDP instead of TCP")
+    scan.add_argument("--ipv6", action="store_true", help="use the host's IPv6 address")
+
+    commands.add_parser("lessons", parents=[common], help="list the lessons")
+    lesson = commands.add_parser("lesson", parents=[common], help="show one lesson")
+    lesson.add_argument("lesson_id")
+    lab = commands.add_parser("lab", parents=[common], help="start the practice lab")
+    lab.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS")
+    lab.add_argument("--base-port", type=int, default=8000)
+    quiz = commands.add_parser("quiz", parents=[common], help="answer questions about a lesson")
+    quiz.add_argument("lesson_id", nargs="?")
+    return parser
+
+
+def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    early_language = language_from_environment()
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as error:
+        sys.stderr.write(f"{error}\n{Translator(early_language).t('cli.see_help')}\n")
+        return EXIT_USAGE
+    try:
+        language = normalise_language(args.lang) if args.lang else early_language
+    except ValueError:
+        sys.stderr.write(Translator(early_language).t("cli.bad_language", given=args.lang,
+                                                      choices=", ".join(LANGUAGES)) + "\n")
+        return EXIT_USAGE
+    if env is None:
+        env = Environment.from_system(no_color=args.no_color, presenter=args.presenter, language=language)
+    else:
+        env.language, env.presenter = language, env.presenter or args.presenter
+    tr = Translator(language)
+    try:
+        if args.command == "scan":
+            return command_scan(args, env, tr)
+        if args.command == "lessons":
+            return command_lessons(env, tr)
+        if args.command == "lesson":
+            return command_lesson(args.lesson_id, env, tr)
+        if args.command == "lab":
+            from lessons.labscreen import command_lab
+
+            return command_lab(args, env, tr)
+        if args.command == "quiz":
+            from lessons.quiz import command_quiz
+
+            return command_quiz(args.lesson_id, env, tr)
+        from lessons.menu import Menu
+
+        return Menu(env, tr).run()
+    except KeyboardInterrupt:
+        env.write("")
+        env.write(tr.t("cli.interrupted"), "warning")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def command_lessons(env: Environment, tr: Translator) -> int:
+    for number, lesson_id in enumerate(catalog.lesson_ids(tr.language), 1):
+        title = catalog.load_lesson(lesson_id, tr.language).title
+        env.write(f"{number:>2}. {env.paint(f'{lesson_id:<22}', 'key')} {title}")
+    env.write(tr.t("lessons.how_to_open"), "hint")
+    return EXIT_OK
+
+
+def command_lesson(name: str, env: Environment, tr: Translator) -> int:
+    lesson_id = catalog.find_lesson(name, tr.language)
+    if lesson_id is None:
+        env.error(tr.t("lessons.unknown", name=name))
+        return EXIT_USAGE
+    for line in render_lesson(catalog.load_lesson(lesson_id, tr.language), env):
+        env.write(line)
+    return EXIT_OK
+
+
+def _fail(env: Environment, message: str, code: int) -> int:
+    env.stderr.write(message + "\n")
+    return code
+
+
+def command_scan(args, env: Environment, tr: Translator) -> int:
+    try:
+        ports = parse_ports(args.ports)
+        timeout = parse_timeout(args.timeout)
+        workers = parse_workers(args.workers)
+        target = parse_target(args.host, prefer_ipv6=args.ipv6)
+    except TargetError as error:
+        return _fail(env, tr.error(error), EXIT_UNREACHABLE if error.code == "target.unresolved" else EXIT_USAGE)
+    except InputError as error:
+        return _fail(env, tr.error(error), EXIT_USAGE)
+
+    consent = None
+    if args.yes:
+        consent = consent_record(tr, "--yes")
+    elif not target.is_loopback:
+        if not env.interactive:
+            return _fail(env, tr.t("consent.needs_yes", address=target.address), EXIT_USAGE)
+        answer = env.read_line(tr.t("consent.ask_cli", address=target.address) + " ")
+        if (answer or "").strip().lower() not in tr.t("consent.yes_words").split("|"):
+            return _fail(env, tr.t("consent.cancelled"), EXIT_USAGE)
+        consent = consent_record(tr, "prompt")
+
+    show_progress = args.format == "text" and hasattr(env.stderr, "isatty") and env.stderr.isatty()
+    if args.format == "text":
+        env.write(tr.t("scan.starting", target=target.text, address=target.address,
+                       count=len(ports), spec=_short_spec(ports), timeout=str(timeout)))
+    report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
+                      progress_stream=env.stderr if show_progress else None, width=env.width, consent=consent)
+
+    if args.format == "json":
+        env.write(to_json(report, args.all), end="")
+    elif args.format == "csv":
+        env.write(to_csv(report, args.all), end="")
+    else:
+        for line in results_table(report, env, tr, include_closed=args.all):
+            env.write(line)
+        env.write(summary_line(report, tr))
+    if args.output:
+        text = report_text(report, tr, _file_format(args.output, args.format), args.all)
+        try:
+            write_atomically(args.output, text)
+        except OSError as error:
+            return _fail(env, tr.t("report.write_failed", path=args.output, detail=error.strerror or error), EXIT_USAGE)
+        if args.format == "text":
+            env.write(tr.t("report.saved", path=args.output), "ok")
+    if report.interrupted:
+        env.stderr.write(tr.t("cli.interrupted") + "\n")
+        return EXIT_INTERRUPTED
+    unreachable = {Reason.HOST_UNREACH, Reason.NET_UNREACH}
+    if report.results and all(r.reason in unreachable for r in report.results):
+        return _fail(env, tr.t("scan.unreachable", address=target.address), EXIT_UNREACHABLE)
+    return EXIT_OK
+
+
+def _file_format(path: str, chosen: str) -> str:
+    """--format json/csv decide; with text, the file name's ending does (.json, .csv, else text)."""
+    if chosen != "text":
+        return chosen
+    ending = path.lower().rsplit(".", 1)[-1]
+    return ending if ending in ("json", "csv") else "text"
+
+
+def report_text(report, tr: Translator, file_format: str, include_closed: bool = False) -> str:
+    if file_format == "json":
+        return to_json(report, include_closed)
+    if file_format == "csv":
+        return to_csv(report, include_closed)
+    return text_report(report, tr, include_closed)
+
+
+def _short_spec(ports: tuple) -> str:
+    spec = describe_ports(ports)
+    return spec if len(spec) <= 40 else spec[:37] + "..."

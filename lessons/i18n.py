@@ -1,0 +1,74 @@
+"""Every sentence on screen, in the learner's language.
+
+Strings live in ``lessons/content/<lang>/ui.json`` as ``key -> text`` with ``{name}``
+placeholders, so a translator edits data, not code.  ``Translator.t(key, **values)``
+finds the text in the chosen language; a missing key is a bug that a test catches, not
+something to hide, but at run time we fall back to English rather than crash.
+
+The language comes from ``--lang``, else from the ``LC_ALL``/``LC_MESSAGES``/``LANG``
+environment variables (``id_ID.UTF-8`` means Bahasa Indonesia), else English.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Mapping
+
+from scanner.errors import PortscanError
+
+CONTENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "content")
+LANGUAGES = ("en", "id")
+LANGUAGE_NAMES = {"en": "English", "id": "Bahasa Indonesia"}
+DEFAULT_LANGUAGE = "en"
+
+
+def language_from_environment(environ: Mapping[str, str] = os.environ) -> str:
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = environ.get(variable, "")
+        if value:
+            code = value.split(":")[0].split(".")[0].split("_")[0].lower()
+            if code in ("id", "in"):  # "in" is the old ISO code for Indonesian
+                return "id"
+            return DEFAULT_LANGUAGE
+    return DEFAULT_LANGUAGE
+
+
+def normalise_language(code: str) -> str:
+    code = (code or "").strip().lower()
+    aliases = {"english": "en", "indonesia": "id", "indonesian": "id", "bahasa": "id", "in": "id"}
+    code = aliases.get(code, code)
+    if code not in LANGUAGES:
+        raise ValueError(code)
+    return code
+
+
+@lru_cache(maxsize=None)
+def load_strings(language: str) -> dict:
+    with open(os.path.join(CONTENT_DIR, language, "ui.json"), encoding="utf-8") as stream:
+        return json.load(stream)
+
+
+class Translator:
+    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+        self.language = language
+
+    def t(self, key: str, **values) -> str:
+        text = load_strings(self.language).get(key)
+        if text is None:
+            text = load_strings(DEFAULT_LANGUAGE).get(key, key)
+        try:
+            return text.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return text
+
+    def error(self, error: PortscanError) -> str:
+        """The error's message in this language (the English one is the fallback)."""
+        key = "error." + error.code
+        if key in load_strings(self.language):
+            return self.t(key, **error.params)
+        return str(error)
+
+    def state(self, state) -> str:
+        return self.t("state." + str(state))

@@ -1,0 +1,72 @@
+"""A tiny renderer for lesson files: a Markdown subset turned into terminal lines.
+
+Supported, and nothing more: ``# title``, ``## heading``, paragraphs (re-wrapped to the
+screen width), ``- bullets`` (hanging indent), fenced code blocks and fenced ``diagram``
+blocks (kept exactly as written).  Small on purpose: lesson files stay readable as plain
+text and the renderer stays testable.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import List
+
+from lessons.terminal import Environment
+
+INDENT = "  "
+
+
+def render_markdown(text: str, env: Environment, title: str = "") -> List[str]:
+    width = max(30, env.width - 2)
+    lines: List[str] = []
+    if title:
+        lines.append(env.paint(title, "title"))
+        lines.append(env.paint("=" * min(len(title), width), "title"))
+    paragraph: List[str] = []
+    bullet: List[str] = []
+    fence_role = None
+
+    def flush() -> None:
+        if paragraph:
+            lines.extend(textwrap.wrap(" ".join(paragraph), width, break_on_hyphens=False) or [""])
+            paragraph.clear()
+        if bullet:
+            lines.extend(textwrap.wrap(" ".join(bullet), width, initial_indent="- ",
+                                       subsequent_indent=INDENT, break_on_hyphens=False))
+            bullet.clear()
+
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if fence_role:
+            if line.startswith("```"):
+                fence_role = None
+            else:
+                lines.append(env.paint(INDENT + line, fence_role) if line else "")
+            continue
+        if line.startswith("```"):
+            flush()
+            fence_role = "diagram" if line[3:].strip() == "diagram" else "code"
+        elif not line.strip():
+            flush()
+            if lines and lines[-1] != "":
+                lines.append("")
+        elif line.startswith("## ") or line.startswith("# "):
+            flush()
+            lines.append(env.paint(line.lstrip("#").strip(), "heading"))
+        elif line.startswith("- ") or line.startswith("* "):
+            flush()
+            bullet.append(line[2:].strip())
+        elif bullet and raw.startswith(" "):
+            bullet.append(line.strip())
+        else:
+            if bullet:
+                flush()
+            paragraph.append(line.strip())
+    flush()
+    while lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def render_lesson(lesson, env: Environment) -> List[str]:
+    return render_markdown(lesson.body, env, title=lesson.title)

@@ -1,0 +1,49 @@
+"""Running one scan for a person: progress on screen, Ctrl+C kept safe, banners after.
+
+Both the one-line ``scan`` command and the guided menu scan through here, so they behave
+the same: a progress bar while ports are probed, partial results kept when the learner
+presses Ctrl+C, and the opt-in banner pass over the open ports afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import IO, Optional
+
+from lessons.i18n import Translator
+from lessons.output import ProgressBar
+from scanner.banners import grab_banners
+from scanner.engine import DEFAULT_WORKERS, scan
+from scanner.inputs import TimeoutSetting
+from scanner.report import with_banners
+from scanner.results import PortState, ScanReport, Target
+
+
+def consent_record(tr: Translator, method: str) -> dict:
+    return {"statement": tr.t("consent.statement"), "method": method,
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def run_scan(target: Target, ports: tuple, timeout: TimeoutSetting, tr: Translator, *,
+             workers: int = DEFAULT_WORKERS, banners: bool = False, udp: bool = False,
+             progress_stream: Optional[IO] = None, width: int = 80, consent: Optional[dict] = None) -> ScanReport:
+    bar = ProgressBar(progress_stream, tr, width, enabled=progress_stream is not None)
+    try:
+        if udp:
+            from scanner.udp import scan_udp
+
+            report = scan_udp(target, ports, timeout, progress=bar.update)
+        else:
+            report = scan(target, ports, timeout, workers=workers, progress=bar.update)
+    finally:
+        bar.finish()
+    report.consent = consent
+    if banners and not udp and report.complete:
+        open_ports = [r.port for r in report.results if r.state is PortState.OPEN]
+        try:
+            found = grab_banners(target.address, target.family, open_ports,
+                                 timeout=max(1.0, min(3.0, report.final_timeout * 4)), host_header=target.host)
+        except KeyboardInterrupt:
+            found = {}
+        report = with_banners(report, found)
+    return report

@@ -1,0 +1,18 @@
+"""portscan-lab's scanner: a pure, importable TCP connect scanner.
+
+Nothing in this package prints, colours or asks for input; it turns typed text into
+checked values (``inputs``), probes ports (``probe``, ``engine``, ``udp``), names services
+(``services``), reads banners (``banners``) and describes results (``results``,
+``report``).  The ``lessons`` package is what talks to the learner.
+"""
+
+from scanner.errors import InputError, NetworkError, PortscanError, PortSpecError, TargetError, TimeoutSpecError
+from scanner.inputs import TimeoutSetting, parse_ports, parse_target, parse_timeout, parse_workers
+from scanner.results import PortResult, PortState, Reason, ScanReport, Target
+from scanner.engine import scan
+
+__all__ = [
+    "InputError", "NetworkError", "PortscanError", "PortSpecError", "TargetError", "TimeoutSpecError",
+    "TimeoutSetting", "parse_ports", "parse_target", "parse_timeout", "parse_workers",
+    "PortResult", "PortState", "Reason", "ScanReport", "Target", "scan",
+]

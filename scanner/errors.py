@@ -1,0 +1,71 @@
+"""One small exception family for everything a learner can get wrong.
+
+A scanner meets two kinds of trouble.  *Input* trouble is the learner's to fix: a port
+range written backwards, a host name with a typo.  *Network* trouble happens after the
+input was fine: the name does not resolve, the address cannot be reached.  Both are
+reported with a sentence a first-year student can act on, never a traceback.
+
+Every error carries a stable ``code`` and the ``params`` used to build its message, so
+the user interface can show the same message in another language (see
+``lessons/content/<lang>/ui.json``, keys ``error.<code>``).  ``str(error)`` is the
+English sentence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ENGLISH_MESSAGES = {
+    "target.empty": "Please type a host name or an IP address, for example 127.0.0.1 or localhost.",
+    "target.url": "That looks like a web address. Type only the host name, for example {suggestion}",
+    "target.bad_ipv4": "{text} is not a valid IPv4 address: each of the four numbers must be 0-255.",
+    "target.bad_ipv6": "{text} is not a valid IPv6 address.",
+    "target.bad_chars": "{text} is not a host name: use letters, digits, dots and hyphens only.",
+    "target.unresolved": "Could not find an address for {text}: check the spelling (socket.gaierror: {detail}).",
+    "target.no_ipv6": "{text} has no IPv6 address.",
+    "ports.empty": "Please type which ports to scan, for example 22, 1-1024, 22,80,443 or common.",
+    "ports.not_number": "{part} is not a port number: use digits like 80, ranges like 1-1024, or 'common'.",
+    "ports.out_of_range": "Port {port} is outside 1-65535 (port 0 is reserved and cannot be scanned).",
+    "ports.reversed": "The range {part} runs backwards: write the smaller number first, like {low}-{high}.",
+    "timeout.empty": "Please type a timeout in seconds, like 0.5, or 'auto'.",
+    "timeout.not_number": "{text} is not a number of seconds: type something like 0.5, or 'auto'.",
+    "timeout.not_positive": "The timeout must be more than 0 seconds: try 0.5.",
+    "timeout.too_long": "{text} seconds is too long a wait per port: use at most {maximum} seconds.",
+    "timeout.too_short": "{text} seconds is too short for any network to answer: use at least {minimum}.",
+    "workers.not_number": "{text} is not a whole number of workers: try 500.",
+    "workers.out_of_range": "Workers must be between {minimum} and {maximum}.",
+    "scan.no_route": "Cannot reach {address}: {detail}.",
+}
+
+
+class PortscanError(Exception):
+    """Base of the family: a learner-readable problem with a stable code."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(ENGLISH_MESSAGES[code].format(**params))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class InputError(PortscanError, ValueError):
+    """Something the learner typed cannot be used; ask again."""
+
+
+class TargetError(InputError):
+    """The host could not be understood or resolved."""
+
+
+class PortSpecError(InputError):
+    """The port list could not be understood."""
+
+
+class TimeoutSpecError(InputError):
+    """The timeout could not be understood."""
+
+
+class NetworkError(PortscanError, OSError):
+    """The input was fine but the network said no (unreachable host or network)."""

@@ -1,0 +1,225 @@
+"""Turning what a learner types into values a scanner can use — or into a clear message.
+
+Every piece of input is parsed here and nowhere else, so every mistake gets the same kind
+of answer: an ``InputError`` (see ``scanner.errors``) whose message says what was wrong and
+what would work.  The parsers accept what people really type:
+
+* hosts: ``127.0.0.1``, ``::1``, ``[::1]``, ``localhost``, ``example.com``.  Names are
+  resolved with ``socket.getaddrinfo`` — the modern call that knows IPv4 *and* IPv6 —
+  rather than ``gethostbyname``, which only ever returns one IPv4 address.
+* ports: ``22``, ``1-1024``, ``22,80,443``, ``1-100, 443``, ``-`` or ``all`` (1-65535) and
+  ``common`` (a curated list); spaces are fine and duplicates are merged.
+* timeouts: seconds such as ``0.5``, or ``auto`` (learn it from measured round trips).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
+
+from scanner.errors import InputError, PortSpecError, TargetError, TimeoutSpecError
+from scanner.results import Target
+from scanner.services import COMMON_PORTS
+
+MAX_PORT = 65535
+ALL_PORTS_WORDS = {"-", "all", "semua"}
+COMMON_PORTS_WORDS = {"common", "umum"}
+HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$")
+
+TIMEOUT_MINIMUM = 0.01
+TIMEOUT_MAXIMUM = 30.0
+WORKERS_MINIMUM = 1
+WORKERS_MAXIMUM = 5000
+
+Resolver = Callable[..., list]
+
+
+# --- hosts -----------------------------------------------------------------------------
+
+def is_loopback_address(address: str) -> bool:
+    """True for 127.0.0.0/8 and ::1 (and IPv4-mapped loopback): traffic that never leaves this machine."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def _strip_url(text: str) -> Optional[str]:
+    """If ``text`` is a URL, the host name inside it; else None."""
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)", text)
+    if not match:
+        return None
+    authority = match.group(1).rsplit("@", 1)[-1]
+    if authority.startswith("["):
+        return authority[1:].split("]", 1)[0]
+    return authority.split(":", 1)[0] or None
+
+
+def parse_target(text: str, *, prefer_ipv6: bool = False, resolver: Resolver = socket.getaddrinfo) -> Target:
+    """Parse and resolve a host.  Raises ``TargetError`` with a learner-readable message."""
+    text = (text or "").strip()
+    if not text:
+        raise TargetError("target.empty")
+    url_host = _strip_url(text)
+    if url_host is not None or "/" in text:
+        suggestion = url_host or text.split("/", 1)[0] or "example.com"
+        raise TargetError("target.url", text=text, suggestion=suggestion)
+
+    host = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    literal = _parse_ip_literal(host)
+    if literal is not None:
+        family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
+        return Target(text=text, host=host, address=str(literal), family=family, all_addresses=(str(literal),))
+
+    if re.fullmatch(r"[0-9.]+", host):  # all digits and dots, but not a valid address: 999.1.1.1
+        raise TargetError("target.bad_ipv4", text=host)
+    if ":" in host:
+        raise TargetError("target.bad_ipv6", text=host)
+    if not HOSTNAME_PATTERN.match(host):
+        raise TargetError("target.bad_chars", text=host)
+    return _resolve(text, host, prefer_ipv6, resolver)
+
+
+def _parse_ip_literal(host: str):
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if "%" in host:  # fe80::1%eth0: a scoped IPv6 address; keep the scope for connect()
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+            return _ScopedAddress(host)
+        except ValueError:
+            return None
+    return None
+
+
+class _ScopedAddress(str):
+    version = 6
+
+
+def _resolve(text: str, host: str, prefer_ipv6: bool, resolver: Resolver) -> Target:
+    try:
+        infos = resolver(host, None, 0, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        detail = getattr(error, "strerror", None) or str(error)
+        raise TargetError("target.unresolved", text=host, detail=detail) from None
+    addresses = []
+    for family, _type, _proto, _canon, sockaddr in infos:
+        if family in (socket.AF_INET, socket.AF_INET6) and (family, sockaddr[0]) not in addresses:
+            addresses.append((family, sockaddr[0]))
+    if not addresses:
+        raise TargetError("target.unresolved", text=host, detail="no IPv4 or IPv6 address")
+    wanted = socket.AF_INET6 if prefer_ipv6 else socket.AF_INET
+    preferred = [a for a in addresses if a[0] == wanted]
+    if prefer_ipv6 and not preferred:
+        raise TargetError("target.no_ipv6", text=host)
+    family, address = (preferred or addresses)[0]
+    return Target(text=text, host=host, address=address, family=family,
+                  all_addresses=tuple(a for _f, a in addresses))
+
+
+# --- ports -----------------------------------------------------------------------------
+
+def parse_ports(text: str) -> tuple:
+    """Parse a port spec into an ascending tuple of unique port numbers."""
+    text = (text or "").strip().lower()
+    if not text:
+        raise PortSpecError("ports.empty")
+    ports: set = set()
+    for raw_part in text.split(","):
+        part = raw_part.replace(" ", "")
+        if not part:
+            continue
+        if part in ALL_PORTS_WORDS:
+            ports.update(range(1, MAX_PORT + 1))
+        elif part in COMMON_PORTS_WORDS:
+            ports.update(COMMON_PORTS)
+        elif "-" in part.strip("-") :
+            low_text, high_text = part.split("-", 1)
+            low, high = _port_number(low_text, part), _port_number(high_text, part)
+            if low > high:
+                raise PortSpecError("ports.reversed", part=part, low=high, high=low)
+            ports.update(range(low, high + 1))
+        else:
+            ports.add(_port_number(part, part))
+    if not ports:
+        raise PortSpecError("ports.empty")
+    return tuple(sorted(ports))
+
+
+def _port_number(text: str, part: str) -> int:
+    if not text.isdigit():
+        raise PortSpecError("ports.not_number", part=part)
+    port = int(text)
+    if not 1 <= port <= MAX_PORT:
+        raise PortSpecError("ports.out_of_range", port=port)
+    return port
+
+
+def describe_ports(ports: tuple) -> str:
+    """A compact spec for a port tuple: (1,2,3,80) -> '1-3,80'."""
+    pieces, start, previous = [], None, None
+    for port in ports:
+        if start is None:
+            start = previous = port
+        elif port == previous + 1:
+            previous = port
+        else:
+            pieces.append(f"{start}-{previous}" if previous != start else str(start))
+            start = previous = port
+    if start is not None:
+        pieces.append(f"{start}-{previous}" if previous != start else str(start))
+    return ",".join(pieces)
+
+
+# --- timeouts and workers --------------------------------------------------------------
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class TimeoutSetting:
+    """Either a fixed number of seconds, or ``auto`` (start at ``seconds``, then adapt)."""
+
+    seconds: float
+    auto: bool = False
+
+    def __str__(self) -> str:
+        return AUTO if self.auto else f"{self.seconds:g}"
+
+
+def parse_timeout(text: Union[str, float]) -> TimeoutSetting:
+    text = str(text).strip().lower().replace(",", ".").removesuffix("s").strip()
+    if not text:
+        raise TimeoutSpecError("timeout.empty")
+    if text in (AUTO, "otomatis"):
+        return TimeoutSetting(seconds=1.0, auto=True)
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise TimeoutSpecError("timeout.not_number", text=text) from None
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise TimeoutSpecError("timeout.not_number", text=text)
+    if seconds <= 0:
+        raise TimeoutSpecError("timeout.not_positive", text=text)
+    if seconds < TIMEOUT_MINIMUM:
+        raise TimeoutSpecError("timeout.too_short", text=text, minimum=TIMEOUT_MINIMUM)
+    if seconds > TIMEOUT_MAXIMUM:
+        raise TimeoutSpecError("timeout.too_long", text=text, maximum=f"{TIMEOUT_MAXIMUM:g}")
+    return TimeoutSetting(seconds=seconds)
+
+
+def parse_workers(text: Union[str, int]) -> int:
+    text = str(text).strip()
+    if not text.isdigit():
+        raise InputError("workers.not_number", text=text)
+    workers = int(text)
+    if not WORKERS_MINIMUM <= workers <= WORKERS_MAXIMUM:
+        raise InputError("workers.out_of_range", minimum=WORKERS_MINIMUM, maximum=WORKERS_MAXIMUM)
+    return workers

@@ -1,0 +1,97 @@
+"""Real TCP services on loopback for the tests, in the style of requests' ``tests/testserver``.
+
+Each helper binds ``127.0.0.1`` (or ``::1``) on port 0 — the kernel picks a free port, so
+tests never collide — signals readiness with an ``Event`` and is a context manager that
+closes every socket it opened.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Optional
+
+
+class Listener:
+    """A TCP listener that accepts connections (and optionally greets them) until closed."""
+
+    def __init__(self, host: str = "127.0.0.1", greeting: Optional[bytes] = None, backlog: int = 128) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.sock.listen(backlog)
+        self.host = host
+        self.port = self.sock.getsockname()[1]
+        self.greeting = greeting
+        self.ready = threading.Event()
+        self.accepted = 0
+        self.received = b""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.05)
+        self.ready.set()
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            with conn:
+                if self.greeting:
+                    try:
+                        conn.sendall(self.greeting)
+                        conn.settimeout(0.3)
+                        self.received += conn.recv(4096)
+                    except OSError:
+                        pass
+
+    def __enter__(self) -> "Listener":
+        self._thread.start()
+        self.ready.wait(5)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+class FilteredPort:
+    """A port whose connects time out, made without root: a listen(0) socket with a full queue.
+
+    The first connection fills the accept queue and is never accepted; Linux then drops
+    further SYNs to that port, which is exactly what a firewall's DROP rule looks like.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers: list = []
+        self.ready = threading.Event()
+
+    def __enter__(self) -> "FilteredPort":
+        for _ in range(2):  # listen(0) admits one; a second in SYN-RECV makes sure
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+            self.fillers.append(filler)
+        self.ready.set()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for filler in self.fillers:
+            filler.close()
+        self.sock.close()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that nothing listens on (bound briefly, then released)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
