@@ -8,12 +8,14 @@ text and the renderer stays testable.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import List
 
 from lessons.terminal import Environment
 
 INDENT = "  "
+INLINE_CODE = re.compile(r"`([^`]+)`")
 
 
 def render_markdown(text: str, env: Environment, title: str = "") -> List[str]:
@@ -26,13 +28,21 @@ def render_markdown(text: str, env: Environment, title: str = "") -> List[str]:
     bullet: List[str] = []
     fence_role = None
 
+    def inline(wrapped: List[str]) -> List[str]:
+        # Backticks mark code in the file; on screen the code is coloured instead (or left plain).
+        return [INLINE_CODE.sub(lambda m: env.paint(m.group(1), "code"), line) for line in wrapped]
+
+    def plain(text: str) -> str:
+        return INLINE_CODE.sub(lambda m: m.group(1), text) if not env.colour else text
+
     def flush() -> None:
+        # Wrap first (on text without backticks when they will vanish), colour after.
         if paragraph:
-            lines.extend(textwrap.wrap(" ".join(paragraph), width, break_on_hyphens=False) or [""])
+            lines.extend(inline(textwrap.wrap(plain(" ".join(paragraph)), width, break_on_hyphens=False)) or [""])
             paragraph.clear()
         if bullet:
-            lines.extend(textwrap.wrap(" ".join(bullet), width, initial_indent="- ",
-                                       subsequent_indent=INDENT, break_on_hyphens=False))
+            lines.extend(inline(textwrap.wrap(plain(" ".join(bullet)), width, initial_indent="- ",
+                                              subsequent_indent=INDENT, break_on_hyphens=False)))
             bullet.clear()
 
     for raw in text.splitlines():
