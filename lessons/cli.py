@@ -92,16 +92,21 @@ def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) ->
     except UsageError as error:
         sys.stderr.write(f"{error}\n{Translator(early_language).t('cli.see_help')}\n")
         return EXIT_USAGE
+    from lessons.progress import store
+
+    saved = store()
     try:
-        language = normalise_language(args.lang) if args.lang else early_language
+        language = normalise_language(args.lang or saved.setting("language") or early_language)
     except ValueError:
         sys.stderr.write(Translator(early_language).t("cli.bad_language", given=args.lang,
                                                       choices=", ".join(LANGUAGES)) + "\n")
         return EXIT_USAGE
+    presenter = args.presenter or bool(saved.setting("presenter", False))
     if env is None:
-        env = Environment.from_system(no_color=args.no_color, presenter=args.presenter, language=language)
+        no_color = args.no_color or saved.setting("colour", True) is False
+        env = Environment.from_system(no_color=no_color, presenter=presenter, language=language)
     else:
-        env.language, env.presenter = language, env.presenter or args.presenter
+        env.language, env.presenter = language, env.presenter or presenter
     tr = Translator(language)
     try:
         if args.command == "scan":

@@ -35,6 +35,7 @@ from scanner.results import PortState, ScanReport
 
 SLOW_MOTION_PORTS = 3
 PORT_MAP_MINIMUM = 16
+PRESENTER_PAGE_LINES = 14
 
 
 class EndOfInput(Exception):
@@ -82,8 +83,13 @@ class Menu:
     def show_lesson(self, lesson_id: str) -> None:
         lesson = catalog.load_lesson(lesson_id, self.tr.language)
         self.env.write("")
-        for line in render_lesson(lesson, self.env):
-            self.env.write(line)
+        lines = render_lesson(lesson, self.env)
+        page = PRESENTER_PAGE_LINES if self.env.presenter else len(lines)
+        for start in range(0, len(lines), page):
+            if start:
+                self.pause()  # projector screens stay short: one page at a time
+            for line in lines[start:start + page]:
+                self.env.write(line)
         self.env.write("")
         self._mark_read(lesson_id)
 
@@ -118,6 +124,9 @@ class Menu:
     def run(self) -> int:
         self.env.write(self.tr.t("menu.welcome"), "title")
         self.say("menu.welcome_hint", "hint")
+        if self.env.presenter:
+            self.say("menu.presenter_on", "hint")
+        self.show_progress_problem()
         try:
             while True:
                 entries = self.entries()
@@ -150,6 +159,16 @@ class Menu:
             self.close()
         self.say("menu.goodbye")
         return 0
+
+    def show_progress_problem(self) -> None:
+        try:
+            from lessons.progress import store
+        except ImportError:
+            return
+        problem = store().problem
+        if problem:
+            self.env.write(self.tr.t(problem["key"], **problem["values"]), "warning")
+            store().problem = None
 
     def close(self) -> None:
         if self.lab is not None:
@@ -239,6 +258,7 @@ class Menu:
             self._remember(step.name, text)
             if teach:
                 self.show_code(self.code_for(step.name, value, answers))
+                self.pause()
             elif step.name == "host":
                 self.say("walk.resolved", "hint", host=value.host, address=value.address)
             return "ok"
@@ -282,7 +302,10 @@ class Menu:
         if teach:
             self.show_lesson("handshake")
             self.pause()
+        if teach or self.env.presenter:
             self.slow_motion(target, ports, timeout)
+            self.pause()
+        if teach:
             self.show_lesson("threading")
             self.pause()
         self.say("scan.starting", target=target.text, address=target.address, count=len(ports),

@@ -39,6 +39,10 @@ ROLES = {
     "warning": ("bold", "yellow"), "ok": ("green",), "key": ("bold", "cyan"),
 }
 
+# A projector washes out dim and dark colours: presenter mode swaps them for bright ones.
+PRESENTER_ROLES = dict(ROLES, closed=("bright_white",), hint=("bold", "bright_white"),
+                       code=("bold", "cyan"), diagram=("bold", "cyan"), heading=("bold", "bright_yellow"))
+
 SCREEN_WIDTH = 80
 
 
@@ -76,9 +80,10 @@ class Environment:
 
     # -- writing ---------------------------------------------------------------------
     def paint(self, text: str, role: str) -> str:
-        if not self.colour or role not in ROLES:
+        roles = PRESENTER_ROLES if self.presenter else ROLES
+        if not self.colour or role not in roles:
             return text
-        return "".join(ANSI[code] for code in ROLES[role]) + text + ANSI["reset"]
+        return "".join(ANSI[code] for code in roles[role]) + text + ANSI["reset"]
 
     def write(self, text: str = "", role: Optional[str] = None, end: str = "\n") -> None:
         self.stdout.write((self.paint(text, role) if role else text) + end)

@@ -1,0 +1,65 @@
+"""The settings screen: language, colours, presenter mode, and resetting progress.
+
+Settings are saved with the learner's progress, so the next start remembers them.
+Command-line flags (``--lang``, ``--no-color``, ``--presenter``) still win for one run.
+"""
+
+from __future__ import annotations
+
+from lessons.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, normalise_language
+from lessons.progress import store
+
+
+def settings_menu(menu) -> None:
+    env = menu.env
+    while True:
+        tr = menu.tr
+        on, off = tr.t("settings.on"), tr.t("settings.off")
+        env.write("")
+        env.write(tr.t("settings.title"), "heading")
+        rows = [("1", tr.t("settings.language", value=LANGUAGE_NAMES[tr.language])),
+                ("2", tr.t("settings.colour", value=on if env.colour else off)),
+                ("3", tr.t("settings.presenter", value=on if env.presenter else off)),
+                ("4", tr.t("settings.reset")),
+                ("0", tr.t("settings.back"))]
+        for key, label in rows:
+            env.write(f"  {env.paint(key, 'key')}  {label}")
+        choice = menu.ask(tr.t("menu.choose")).lower()
+        if choice in ("", "0", "q", "b"):
+            return
+        if choice == "1":
+            choose_language(menu)
+        elif choice == "2":
+            env.colour = not env.colour
+            store().set_setting("colour", env.colour)
+        elif choice == "3":
+            env.presenter = not env.presenter
+            store().set_setting("presenter", env.presenter)
+        elif choice == "4":
+            answer = menu.ask(tr.t("settings.reset_confirm")).lower()
+            if answer in tr.t("consent.yes_words").split("|"):
+                store().reset()
+                env.write(tr.t("settings.reset_done"), "ok")
+            else:
+                env.write(tr.t("settings.reset_kept"), "hint")
+        else:
+            env.write(tr.t("menu.unknown_choice", choice=choice), "error")
+
+
+def choose_language(menu) -> None:
+    tr = menu.tr
+    names = ", ".join(f"{code} = {LANGUAGE_NAMES[code]}" for code in LANGUAGES)
+    while True:
+        answer = menu.ask(tr.t("settings.language_question", choices=names))
+        if not answer:
+            return
+        try:
+            language = normalise_language(answer)
+        except ValueError:
+            menu.env.write(tr.t("cli.bad_language", given=answer, choices=", ".join(LANGUAGES)), "error")
+            continue
+        menu.tr = Translator(language)
+        menu.env.language = language
+        store().set_setting("language", language)
+        menu.env.write(menu.tr.t("settings.language_set", name=LANGUAGE_NAMES[language]), "ok")
+        return
