@@ -45,17 +45,24 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _common_options() -> argparse.ArgumentParser:
+def _common_options(for_command: bool) -> argparse.ArgumentParser:
+    """--lang, --no-color and --presenter work before or after the command name.
+
+    On a command's parser they default to SUPPRESS, so that leaving them out there does
+    not overwrite a value given before the command (an argparse subtlety).
+    """
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--lang", metavar="en|id", help="language of the screens (default: from LANG)")
-    common.add_argument("--no-color", action="store_true", help="plain text, no colours")
-    common.add_argument("--presenter", action="store_true", help="projector mode: pauses and slow motion")
+    extra = {"default": argparse.SUPPRESS} if for_command else {}
+    common.add_argument("--lang", metavar="en|id", help="language of the screens (default: from LANG)",
+                        **({"default": argparse.SUPPRESS} if for_command else {"default": None}))
+    common.add_argument("--no-color", action="store_true", help="plain text, no colours", **extra)
+    common.add_argument("--presenter", action="store_true", help="projector mode: pauses and slow motion", **extra)
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = _common_options()
-    parser = _Parser(prog="python main.py", parents=[common],
+    common = _common_options(for_command=True)
+    parser = _Parser(prog="python main.py", parents=[_common_options(for_command=False)],
                      description="portscan-lab: learn TCP port scanning by doing it, safely.")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 

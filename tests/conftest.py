@@ -1,6 +1,28 @@
 import os
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Progress and settings go to a fresh folder; screens default to English."""
+    home = tmp_path / "portscan-home"
+    monkeypatch.setenv("PORTSCAN_LAB_HOME", str(home))
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANGUAGE", "NO_COLOR"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    return home
+
+
+def program_env(home, **extra):
+    """Environment variables for running main.py as a separate process in tests."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("LC_ALL", "LC_MESSAGES", "LANGUAGE", "NO_COLOR", "COLUMNS", "LINES")}
+    env.update({"PORTSCAN_LAB_HOME": str(home), "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", "TERM": "xterm"})
+    env.update(extra)
+    return env

@@ -1,0 +1,136 @@
+"""The real program in a real pseudo-terminal, driven and read the way a person would.
+
+pexpect starts ``python main.py`` in a pty, so the program sees a terminal (colours on,
+interactive prompts) exactly as in a classroom.  We answer prompts when they appear and
+check what the screen shows.
+"""
+
+import os
+import re
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, program_env
+from tests.servers import FilteredPort, Listener, free_port
+
+pexpect = pytest.importorskip("pexpect", reason="pexpect drives a pseudo-terminal (not on Windows)")
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def start(home, *args, **extra_env):
+    child = pexpect.spawn(sys.executable, [os.path.join(ROOT, "main.py"), *args], cwd=ROOT,
+                          env=program_env(home, **extra_env), encoding="utf-8", timeout=20,
+                          dimensions=(40, 80))
+    return child
+
+
+def plain(text):
+    return ANSI.sub("", text)
+
+
+def test_guided_scan_through_a_terminal(isolated_home):
+    with Listener() as listener:
+        child = start(isolated_home)
+        child.expect("Your choice:")
+        child.sendline("1")
+        child.expect(r"\[1/4\] Host to scan")
+        assert "From names to addresses: DNS" in plain(child.before)
+        child.sendline("localhost")
+        child.expect(r"\[2/4\] Ports")
+        assert "getaddrinfo('localhost'" in plain(child.before)
+        child.sendline(f"{listener.port - 1}-{listener.port + 1}")
+        child.expect(r"\[3/4\] Timeout")
+        child.sendline("0.5")
+        child.expect(r"\[4/4\] Do you own 127.0.0.1")
+        child.sendline("y")
+        child.expect("Save a report")
+        screen = plain(child.before)
+        assert f"{listener.port}/tcp" in screen
+        assert re.search(rf"{listener.port}/tcp\s+open\s", screen)
+        assert "What this means" in screen
+        assert "\x1b[" in child.before  # a terminal gets colours
+        child.sendline("")
+        child.expect("Your choice:")
+        child.sendline("0")
+        child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_ctrl_c_during_a_scan_keeps_partial_results_and_returns_to_the_menu(isolated_home):
+    with FilteredPort() as filtered:
+        child = start(isolated_home)
+        child.expect("Your choice:")
+        child.sendline("2")
+        child.expect("Host to scan")
+        child.sendline("127.0.0.1")
+        child.expect("Ports")
+        closed = free_port()
+        child.sendline(f"{closed},{filtered.port}")
+        child.expect("Timeout")
+        child.sendline("20")
+        child.expect("written permission")
+        child.sendline("y")
+        child.expect("Ctrl\\+C to stop early")
+        child.expect(r"\]")  # the progress bar is drawn
+        child.sendintr()
+        child.expect("Save a report")
+        screen = plain(child.before)
+        assert "Stopped early" in screen
+        assert "Traceback" not in screen
+        child.sendline("")
+        child.expect("Your choice:")
+        child.sendline("q")
+        child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_end_of_input_leaves_cleanly(isolated_home):
+    child = start(isolated_home)
+    child.expect("Your choice:")
+    child.sendline("1")
+    child.expect("Host to scan")
+    child.sendeof()
+    child.expect("Goodbye")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Traceback" not in child.before
+
+
+def test_no_color_gives_plain_text_in_a_terminal(isolated_home):
+    child = start(isolated_home, "lesson", "handshake", NO_COLOR="1")
+    child.expect(pexpect.EOF)
+    assert "three-way handshake" in child.before
+    assert "\x1b[" not in child.before
+    coloured = start(isolated_home, "lesson", "handshake")
+    coloured.expect(pexpect.EOF)
+    assert "\x1b[" in coloured.before
+    flagged = start(isolated_home, "--no-color", "lessons")
+    flagged.expect(pexpect.EOF)
+    assert "\x1b[" not in flagged.before and "handshake" in flagged.before
+
+
+def test_invalid_answers_in_a_terminal_are_asked_again(isolated_home):
+    child = start(isolated_home)
+    child.expect("Your choice:")
+    child.sendline("2")
+    child.expect("Host to scan")
+    child.sendline("http://example.com")
+    child.expect("Type only the host name, for example example.com")
+    child.expect("Host to scan")
+    child.sendline("127.0.0.1")
+    child.expect("Ports")
+    child.sendline("65536")
+    child.expect("Port 65536 is outside 1-65535")
+    child.expect("Ports")
+    child.sendline("q")
+    child.expect("Back at the main menu")
+    child.expect("Your choice:")
+    child.sendline("0")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
