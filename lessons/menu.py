@@ -67,7 +67,7 @@ class Menu:
 
     # -- small helpers -------------------------------------------------------------
     def say(self, key: str, role: Optional[str] = None, **values) -> None:
-        self.env.write(self.tr.t(key, **values), role)
+        self.env.write_wrapped(self.tr.t(key, **values), role)
 
     def ask(self, prompt: str) -> str:
         answer = self.env.read_line(prompt)
@@ -355,11 +355,11 @@ class Menu:
         self.say("meaning.title", "heading")
         for state in ("open", "filtered", "closed"):
             if counts.get(state):
-                self.env.write("- " + self.tr.t(f"meaning.{state}", count=counts[state]))
+                self.env.write_wrapped(self.tr.t(f"meaning.{state}", count=counts[state]), first="- ", rest="  ")
         if report.by_state(PortState.OPEN):
-            self.say("meaning.next_steps", "hint")
+            self.env.write_wrapped(self.tr.t("meaning.next_steps"), "hint")
         if teach:
-            self.say("meaning.more", "hint")
+            self.env.write_wrapped(self.tr.t("meaning.more"), "hint")
 
     def offer_save(self, report: ScanReport) -> None:
         from lessons.cli import report_text

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from typing import IO, Optional
 
@@ -88,6 +89,12 @@ class Environment:
     def write(self, text: str = "", role: Optional[str] = None, end: str = "\n") -> None:
         self.stdout.write((self.paint(text, role) if role else text) + end)
         self.stdout.flush()
+
+    def write_wrapped(self, text: str, role: Optional[str] = None, first: str = "", rest: str = "") -> None:
+        """Write a long sentence folded to the screen width (80 columns at most)."""
+        for line in textwrap.wrap(text, self.width - 1, initial_indent=first, subsequent_indent=rest,
+                                  break_on_hyphens=False) or [""]:
+            self.write(line, role)
 
     def error(self, text: str) -> None:
         self.write(text, "error")

@@ -10,9 +10,12 @@ from scanner.errors import InputError, NetworkError, PortscanError, PortSpecErro
 from scanner.inputs import TimeoutSetting, parse_ports, parse_target, parse_timeout, parse_workers
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.engine import scan
+from scanner.udp import scan_udp
+from scanner.lab import LabComparison, LabNote, LabService, PracticeLab, compare
 
 __all__ = [
     "InputError", "NetworkError", "PortscanError", "PortSpecError", "TargetError", "TimeoutSpecError",
     "TimeoutSetting", "parse_ports", "parse_target", "parse_timeout", "parse_workers",
     "PortResult", "PortState", "Reason", "ScanReport", "Target", "scan",
+    "scan_udp", "PracticeLab", "LabService", "LabNote", "LabComparison", "compare",
 ]

@@ -35,6 +35,13 @@ ENGLISH_MESSAGES = {
     "workers.not_number": "{text} is not a whole number of workers: try 500.",
     "workers.out_of_range": "Workers must be between {minimum} and {maximum}.",
     "scan.no_route": "Cannot reach {address}: {detail}.",
+    "lab.bind_all": ("Listening on {host} would open the practice lab to every network this computer is on. "
+                     "Use 127.0.0.1 (loopback), or allow all interfaces explicitly if your instructor asked for it."),
+    "lab.bad_host": "{host} is not an IP address the practice lab can listen on: use 127.0.0.1 or ::1.",
+    "lab.bad_base_port": "The lab's base port must be 0 (let the system choose) or a number from 1 to {maximum}.",
+    "lab.block_full": ("No free port for the lab's {service}/{protocol} service between {low} and {high}: "
+                       "close the programs using them or choose another base port."),
+    "lab.cannot_bind": "The practice lab cannot listen on {host}: {detail}.",
 }
 
 

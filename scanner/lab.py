@@ -263,7 +263,7 @@ class _Http:
         self.request += data
         head_end = re.search(rb"\r?\n\r?\n", self.request)
         if head_end:
-            conn.write(http_answer(self.request[:head_end.start()], self.port))
+            conn.write(_http_answer(self.request[:head_end.start()], self.port))
             conn.finish()
         elif len(self.request) > HTTP_MAX_REQUEST:
             conn.write(_http_response("400 Bad Request", b"Bad request.\n", "text/plain"))
@@ -293,7 +293,7 @@ def _http_response(status: str, body: bytes, content_type: str, include_body: bo
     return head + body if include_body else head
 
 
-def http_answer(request_head: bytes, port: int) -> bytes:
+def _http_answer(request_head: bytes, port: int) -> bytes:
     """The whole response to one request head.  Nothing of the request is ever copied into it."""
     request_line = request_head.split(b"\n", 1)[0].rstrip(b"\r")
     try:
@@ -405,8 +405,9 @@ class _Connection:
             events |= selectors.EVENT_READ
         if self.outgoing:
             events |= selectors.EVENT_WRITE
-        if events == 0:  # nothing to read, nothing to send: only the deadline is left
-            events = selectors.EVENT_READ
+        if events == 0:  # the client is gone and nothing is left to send
+            self.close()
+            return
         if events != self.events:
             self.events = events
             self.loop.selector.modify(self.sock, events, self)
@@ -427,7 +428,8 @@ class _ServiceLoop(threading.Thread):
         self.listeners: List[Tuple[socket.socket, object]] = []
         self.stopping = threading.Event()
         self.accept_paused_until = 0.0
-        self.errors: List[BaseException] = []
+        self.failure: Optional[BaseException] = None   # what ended the loop, if not stop()
+        self.handler_errors: List[BaseException] = []   # bugs in one connection's handling (first few)
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
         self._wake_writer.setblocking(False)
@@ -463,7 +465,7 @@ class _ServiceLoop(threading.Thread):
                     elif isinstance(key.data, tuple):
                         self._accept(key.fileobj, key.data[1])
                     else:
-                        key.data.handle(mask)
+                        self._handle(key.data, mask)
                 now = time.monotonic()
                 if now >= next_sweep:
                     next_sweep = now + 0.25
@@ -471,14 +473,22 @@ class _ServiceLoop(threading.Thread):
                         conn.expire()
                     if self.accept_paused_until and now >= self.accept_paused_until:
                         self._resume_accepting()
-        except BaseException as error:  # kept for PracticeLab.stop() to see; the lab must not die silently
-            self.errors.append(error)
+        except BaseException as error:  # kept for PracticeLab.failure: the lab must not die silently
+            self.failure = error
         finally:
             for conn in list(self.connections.values()):
                 conn.close()
             self.selector.close()
             self._wake_reader.close()
             self._wake_writer.close()
+
+    def _handle(self, conn: _Connection, mask: int) -> None:
+        try:
+            conn.handle(mask)
+        except Exception as error:  # one client's trouble must not stop the lab for the class
+            if len(self.handler_errors) < 10:
+                self.handler_errors.append(error)
+            conn.close()
 
     def _drain_wakeups(self) -> None:
         try:
@@ -505,7 +515,12 @@ class _ServiceLoop(threading.Thread):
             conn = _Connection(self, sock, make_protocol())
             self.connections[sock] = conn
             self.selector.register(sock, selectors.EVENT_READ, conn)
-            conn.protocol.on_connect(conn)
+            try:
+                conn.protocol.on_connect(conn)
+            except Exception as error:
+                if len(self.handler_errors) < 10:
+                    self.handler_errors.append(error)
+                conn.close()
 
     def _pause_accepting(self) -> None:
         self.accept_paused_until = time.monotonic() + 0.1
@@ -580,6 +595,7 @@ class PracticeLab:
         self._hosts: Tuple[str, ...] = ()
         self._sockets: List[socket.socket] = []
         self._loop: Optional[_ServiceLoop] = None
+        self._last_loop: Optional[_ServiceLoop] = None
         self._lock = threading.Lock()
 
     # -- facts about the lab ----------------------------------------------------------------
@@ -619,14 +635,17 @@ class PracticeLab:
                 return self
             self.services, self.notes, self._sockets = [], [], []
             self.filtered_works = None
-            loop = _ServiceLoop()
             try:
-                self._open_everything(loop)
+                registrations = self._open_everything()
             except BaseException:
-                loop.stop()
-                loop.selector.close()
                 self._close_sockets()
                 raise
+            loop = _ServiceLoop()
+            for kind, sock, make_protocol in registrations:
+                if kind == "listener":
+                    loop.add_listener(sock, make_protocol)
+                else:
+                    loop.add_datagram_echo(sock)
             self._loop = loop
             loop.start()
         return self
@@ -637,9 +656,20 @@ class PracticeLab:
             loop, self._loop = self._loop, None
             if loop is not None:
                 loop.stop()
+                self._last_loop = loop
             self._close_sockets()
-        if loop is not None and loop.errors:
-            raise loop.errors[0]
+
+    @property
+    def failure(self) -> Optional[BaseException]:
+        """The error that stopped the service thread early, if any (None in a healthy lab)."""
+        loop = self._loop or self._last_loop
+        return loop.failure if loop is not None else None
+
+    @property
+    def handler_errors(self) -> List[BaseException]:
+        """Errors met while serving single connections (each closed that connection only)."""
+        loop = self._loop or self._last_loop
+        return list(loop.handler_errors) if loop is not None else []
 
     def _close_sockets(self) -> None:
         for sock in self._sockets:
@@ -662,7 +692,8 @@ class PracticeLab:
             return None
         return "::1"
 
-    def _open_everything(self, loop: _ServiceLoop) -> None:
+    def _open_everything(self) -> list:
+        """Bind every service; return what the service loop must watch."""
         companion = self._companion_host()
         taken: Dict[str, set] = {"tcp": set(), "udp": set()}
         placed = []
@@ -672,19 +703,21 @@ class PracticeLab:
             placed.append((plan, port, sockets_by_host))
         self._hosts = (self.bound_host,) + ((companion,) if companion else ())
 
+        registrations = []
         for plan, port, sockets_by_host in placed:
             expected = plan.expected_state
             if plan.service == "filtered":
                 expected = self._fill_accept_queues(port, sockets_by_host)
-            for host, sock in sockets_by_host.items():
+            for sock in sockets_by_host.values():
                 if plan.protocol == "tcp" and plan.service in ("echo", "ftp", "ssh", "http"):
-                    loop.add_listener(sock, _protocol_factory(plan.service, port))
+                    registrations.append(("listener", sock, _protocol_factory(plan.service, port)))
                 elif plan.protocol == "udp" and plan.service == "echo":
-                    loop.add_datagram_echo(sock)
+                    registrations.append(("datagram", sock, None))
             wanted = self.base_port + plan.offset if self.base_port else 0
             self.services.append(LabService(port, plan.protocol, expected, plan.service, plan.description,
                                             wanted, tuple(sockets_by_host)))
         self.services.sort(key=lambda s: (s.port, s.protocol))
+        return registrations
 
     def _claim(self, plan: _Plan, port: int, hosts: Tuple[str, ...]) -> Dict[str, socket.socket]:
         """Bind ``port`` on every host, or on none (raises the first OSError)."""

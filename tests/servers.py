@@ -95,3 +95,63 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+class SilentHTTPServer:
+    """A web server that says nothing until it is asked, on 127.0.0.1 port 0.
+
+    It answers ``HEAD``/``GET`` with ``HTTP/1.0 200 OK`` and a ``Server: {server}``
+    header, like a development server on an unusual port.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", server: str = "tiny-test/1.0") -> None:
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def version_string(self) -> str:
+                return server
+
+            def do_HEAD(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_HEAD
+
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        self.ready.set()
+        self.httpd.serve_forever(poll_interval=0.05)
+
+    def __enter__(self) -> "SilentHTTPServer":
+        self._thread.start()
+        self.ready.wait(5)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self._thread.join(5)
+        self.httpd.server_close()
+
+
+def ipv6_loopback_available() -> bool:
+    """True when this machine can bind and listen on ::1."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+            sock.listen(1)
+        return True
+    except OSError:
+        return False
