@@ -45,7 +45,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _common_options(for_command: bool) -> argparse.ArgumentParser:
+def _common_options(tr: Translator, for_command: bool) -> argparse.ArgumentParser:
     """--lang, --no-color and --presenter work before or after the command name.
 
     On a command's parser they default to SUPPRESS, so that leaving them out there does
@@ -53,57 +53,94 @@ def _common_options(for_command: bool) -> argparse.ArgumentParser:
     """
     common = argparse.ArgumentParser(add_help=False)
     extra = {"default": argparse.SUPPRESS} if for_command else {}
-    common.add_argument("--lang", metavar="en|id", help="language of the screens (default: from LANG)",
+    common.add_argument("--lang", metavar="en|id", help=tr.t("help.lang"),
                         **({"default": argparse.SUPPRESS} if for_command else {"default": None}))
-    common.add_argument("--no-color", action="store_true", help="plain text, no colours", **extra)
-    common.add_argument("--presenter", action="store_true", help="projector mode: pauses and slow motion", **extra)
+    common.add_argument("--no-color", action="store_true", help=tr.t("help.no_color"), **extra)
+    common.add_argument("--presenter", action="store_true", help=tr.t("help.presenter"), **extra)
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = _common_options(for_command=True)
-    parser = _Parser(prog="python main.py", parents=[_common_options(for_command=False)],
-                     description="portscan-lab: learn TCP port scanning by doing it, safely.")
+# argparse's own words, looked up through its module-level gettext function.
+ARGPARSE_MESSAGES = {
+    "usage: ": "argparse.usage",
+    "the following arguments are required: %s": "argparse.required",
+    "invalid choice: %(value)r (choose from %(choices)s)": "argparse.invalid_choice",
+    "unrecognized arguments: %s": "argparse.unrecognized",
+    "expected one argument": "argparse.expected_one",
+    "argument %(argument_name)s: %(message)s": "argparse.argument",
+    "invalid %(type)s value: %(value)r": "argparse.invalid_value",
+    "show this help message and exit": "argparse.help",
+    "positional arguments": "argparse.positional",
+    "options": "argparse.options",
+}
+
+
+def _speak_argparse(tr: Translator) -> None:
+    def translate(message: str) -> str:
+        key = ARGPARSE_MESSAGES.get(message)
+        return tr.t(key) if key else message
+
+    argparse._ = translate  # argparse calls _() when it builds each message
+
+
+def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
+    tr = tr or Translator()
+    _speak_argparse(tr)
+    common = _common_options(tr, for_command=True)
+    parser = _Parser(prog="python main.py", parents=[_common_options(tr, for_command=False)],
+                     description=tr.t("help.description"))
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    scan = commands.add_parser("scan", parents=[common], help="scan one host")
+    scan = commands.add_parser("scan", parents=[common], help=tr.t("help.scan"))
     scan.add_argument("host")
-    scan.add_argument("-p", "--ports", default="common", help="22 | 1-1024 | 22,80,443 | all | common (default)")
-    scan.add_argument("--timeout", default="1", help="seconds per port, or 'auto' (default: 1)")
-    scan.add_argument("--workers", default=str(DEFAULT_WORKERS), help=f"probes in flight (default: {DEFAULT_WORKERS})")
-    scan.add_argument("--banners", action="store_true", help="ask open ports what they are")
-    scan.add_argument("--all", action="store_true", help="list every port, closed ones too")
-    scan.add_argument("--format", choices=("text", "json", "csv"), default="text")
-    scan.add_argument("-o", "--output", metavar="FILE", help="also write the report to FILE")
-    scan.add_argument("--yes", action="store_true",
-                      help="I own this host or have written permission to scan it")
-    scan.add_argument("--udp", action="store_true", help="UDP instead of TCP")
-    scan.add_argument("--ipv6", action="store_true", help="use the host's IPv6 address")
+    scan.add_argument("-p", "--ports", default="common", help=tr.t("help.ports"))
+    scan.add_argument("--timeout", default="1", help=tr.t("help.timeout"))
+    scan.add_argument("--workers", default=str(DEFAULT_WORKERS), help=tr.t("help.workers", default=DEFAULT_WORKERS))
+    scan.add_argument("--banners", action="store_true", help=tr.t("help.banners"))
+    scan.add_argument("--all", action="store_true", help=tr.t("help.all"))
+    scan.add_argument("--format", choices=("text", "json", "csv"), default="text", help=tr.t("help.format"))
+    scan.add_argument("-o", "--output", metavar="FILE", help=tr.t("help.output"))
+    scan.add_argument("--yes", action="store_true", help=tr.t("consent.statement"))
+    scan.add_argument("--udp", action="store_true", help=tr.t("help.udp"))
+    scan.add_argument("--ipv6", action="store_true", help=tr.t("help.ipv6"))
 
-    commands.add_parser("lessons", parents=[common], help="list the lessons")
-    lesson = commands.add_parser("lesson", parents=[common], help="show one lesson")
+    commands.add_parser("lessons", parents=[common], help=tr.t("help.lessons"))
+    lesson = commands.add_parser("lesson", parents=[common], help=tr.t("help.lesson"))
     lesson.add_argument("lesson_id")
-    lab = commands.add_parser("lab", parents=[common], help="start the practice lab")
-    lab.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS")
-    lab.add_argument("--base-port", type=int, default=8000)
-    quiz = commands.add_parser("quiz", parents=[common], help="answer questions about a lesson")
+    lab = commands.add_parser("lab", parents=[common], help=tr.t("help.lab"))
+    lab.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help=tr.t("help.bind"))
+    lab.add_argument("--base-port", default="8000", metavar="PORT", help=tr.t("help.base_port"))
+    quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?")
     return parser
 
 
+def _peek_language(argv: List[str]) -> Optional[str]:
+    """--lang before parsing, so that argparse's own messages are already translated."""
+    for index, word in enumerate(argv):
+        value = word.split("=", 1)[1] if word.startswith("--lang=") else (
+            argv[index + 1] if word == "--lang" and index + 1 < len(argv) else None)
+        if value:
+            try:
+                return normalise_language(value)
+            except ValueError:
+                return None
+    return None
+
+
 def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    early_language = language_from_environment()
-    try:
-        args = build_parser().parse_args(argv)
-    except UsageError as error:
-        sys.stderr.write(f"{error}\n{Translator(early_language).t('cli.see_help')}\n")
-        return EXIT_USAGE
     from lessons.progress import store
 
     saved = store()
+    early_language = _peek_language(argv) or saved.setting("language") or language_from_environment()
     try:
-        language = normalise_language(args.lang or saved.setting("language") or early_language)
+        args = build_parser(Translator(early_language)).parse_args(argv)
+    except UsageError as error:
+        sys.stderr.write(f"{error}\n{Translator(early_language).t('cli.see_help')}\n")
+        return EXIT_USAGE
+    try:
+        language = normalise_language(args.lang or early_language)
     except ValueError:
         sys.stderr.write(Translator(early_language).t("cli.bad_language", given=args.lang,
                                                       choices=", ".join(LANGUAGES)) + "\n")
@@ -188,7 +225,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
 
     show_progress = args.format == "text" and hasattr(env.stderr, "isatty") and env.stderr.isatty()
     if args.format == "text":
-        env.write(tr.t("scan.starting", target=target.text, address=target.address,
+        env.write_wrapped(tr.t("scan.starting", target=target.text, address=target.address,
                        count=len(ports), spec=_short_spec(ports), timeout=str(timeout)))
     report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
                       progress_stream=env.stderr if show_progress else None, width=env.width, consent=consent)
@@ -200,7 +237,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     else:
         for line in results_table(report, env, tr, include_closed=args.all):
             env.write(line)
-        env.write(summary_line(report, tr))
+        env.write_wrapped(summary_line(report, tr))
     if args.output:
         text = report_text(report, tr, _file_format(args.output, args.format), args.all)
         try:

@@ -341,7 +341,7 @@ class Menu:
             self.say("results.partial", "warning", done=report.ports_scanned, total=len(report.ports_requested))
         for line in results_table(report, self.env, self.tr):
             self.env.write(line)
-        self.env.write(summary_line(report, self.tr))
+        self.env.write_wrapped(summary_line(report, self.tr))
         if len(report.ports_requested) >= PORT_MAP_MINIMUM:
             self.env.write("")
             for line in port_map(report, self.env, self.tr):

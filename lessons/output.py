@@ -28,12 +28,14 @@ NOT_SCANNED = "?"
 def results_table(report: ScanReport, env: Environment, tr: Translator, include_closed: bool = False) -> List[str]:
     rows = listed_results(report, include_closed)
     lines = []
-    header = f"{tr.t('table.port'):<11} {tr.t('table.state'):<14} {tr.t('table.service'):<18} {tr.t('table.reason')}"
+    state_width = max([len(tr.t("table.state"))] + [len(tr.state(r.state)) for r in rows]) + 1
+    header = (f"{tr.t('table.port'):<11} {tr.t('table.state'):<{state_width}} "
+              f"{tr.t('table.service'):<18} {tr.t('table.reason')}")
     if rows:
         lines.append(env.paint(header, "heading"))
     for result in rows:
         port = f"{result.port}/{result.protocol}"
-        state = env.paint(f"{tr.state(result.state):<14}", result.state.value)
+        state = env.paint(f"{tr.state(result.state):<{state_width}}", result.state.value)
         lines.append(f"{port:<11} {state} {(result.service or '-')[:18]:<18} {result.reason.value}")
         if result.banner:
             lines.append(env.paint(f"  | {result.banner}"[: env.width - 1], "hint"))

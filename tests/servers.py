@@ -155,3 +155,27 @@ def ipv6_loopback_available() -> bool:
         return True
     except OSError:
         return False
+
+
+def loopback_listening_ports() -> set:
+    """TCP ports that a connect to 127.0.0.1 finds open right now, from /proc/net/tcp{,6} (Linux).
+
+    Other programs on the machine may listen too (state 0A on 127.0.0.1, 0.0.0.0, :: or
+    ::ffff:127.0.0.1); tests use this to tell those apart from false open ports.
+    """
+    wanted = {"/proc/net/tcp": {"0100007F", "00000000"},
+              "/proc/net/tcp6": {"0" * 32, "0000000000000000FFFF00000100007F"}}
+    ports = set()
+    for path, addresses in wanted.items():
+        try:
+            with open(path, encoding="ascii") as table:
+                next(table, None)
+                for line in table:
+                    fields = line.split()
+                    if len(fields) > 3 and fields[3] == "0A":
+                        address, _, port = fields[1].partition(":")
+                        if address.upper() in addresses:
+                            ports.add(int(port, 16))
+        except OSError:
+            pass
+    return ports

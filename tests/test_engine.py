@@ -1,0 +1,439 @@
+"""The scan engine and single probes (scanner/engine.py, scanner/probe.py), on real loopback sockets."""
+
+import json
+import os
+import pty
+import select
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from scanner.engine import MAX_SELF_CONNECT_RETRIES, _ScanState, _Worker, scan
+from scanner.inputs import TimeoutSetting, parse_target
+from scanner.probe import classify, is_self_connected, probe_port
+from scanner.results import PortState, Reason
+from scanner.timing import FixedTimeout, RttEstimator
+from tests.conftest import ROOT, program_env
+from tests.servers import FilteredPort, Listener, free_port, ipv6_loopback_available, loopback_listening_ports
+
+LOOPBACK = parse_target("127.0.0.1")
+
+
+def closed_ports(count, host="127.0.0.1"):
+    ports = set()
+    while len(ports) < count:
+        ports.add(free_port(host))
+    return sorted(ports)
+
+
+def by_port(report):
+    return {r.port: r for r in report.results}
+
+
+# --- scan(): states and reasons -------------------------------------------------------------
+
+def test_open_closed_and_filtered_ports():
+    with Listener() as one, Listener() as two, FilteredPort() as filtered:
+        closed = closed_ports(5)
+        ports = sorted({one.port, two.port, filtered.port, *closed})
+        report = scan(LOOPBACK, ports, TimeoutSetting(0.5))
+    results = by_port(report)
+    for port in (one.port, two.port):
+        assert results[port].state is PortState.OPEN
+        assert results[port].reason is Reason.SYN_ACK
+        assert results[port].rtt is not None
+    for port in closed:
+        assert results[port].state is PortState.CLOSED
+        assert results[port].reason is Reason.CONN_REFUSED
+    assert results[filtered.port].state is PortState.FILTERED
+    assert results[filtered.port].reason is Reason.NO_RESPONSE
+    assert results[filtered.port].rtt is None
+    assert report.complete and not report.interrupted
+    assert report.counts() == {"open": 2, "closed": 5, "filtered": 1}
+    assert report.by_state(PortState.OPEN) == [results[p] for p in sorted((one.port, two.port))]
+
+
+def test_results_are_sorted_and_complete_over_a_range():
+    with Listener() as listener:
+        ports = tuple(range(1, 1025)) + (listener.port,)
+        truth = loopback_listening_ports()
+        report = scan(LOOPBACK, ports, TimeoutSetting(1.0))
+    assert [r.port for r in report.results] == sorted(ports)
+    assert report.complete and report.ports_scanned == len(ports)
+    assert report.ports_requested == ports
+    opened = {r.port for r in report.by_state(PortState.OPEN)}
+    assert listener.port in opened
+    assert opened <= truth | {listener.port}, "an open port that nothing listens on"
+    assert not report.by_state(PortState.FILTERED)
+
+
+def test_serial_scan_with_one_worker_gives_the_same_answers():
+    with Listener() as listener:
+        ports = sorted({listener.port, *closed_ports(20)})
+        report = scan(LOOPBACK, ports, TimeoutSetting(1.0), workers=1, threads=1)
+    assert [r.port for r in report.results] == ports
+    assert {r.port for r in report.by_state(PortState.OPEN)} == {listener.port}
+
+
+def test_service_names_are_filled_for_listed_ports():
+    with Listener() as listener:
+        report = scan(LOOPBACK, [listener.port], TimeoutSetting(1.0))
+    assert report.results[0].state is PortState.OPEN
+    assert isinstance(report.results[0].service, str)
+
+
+@pytest.mark.skipif(not ipv6_loopback_available(), reason="this machine has no IPv6 loopback (::1)")
+def test_ipv6_loopback():
+    target = parse_target("::1")
+    with Listener("::1") as listener:
+        closed = closed_ports(3, "::1")
+        report = scan(target, sorted({listener.port, *closed}), TimeoutSetting(1.0))
+    results = by_port(report)
+    assert results[listener.port].state is PortState.OPEN
+    assert results[listener.port].reason is Reason.SYN_ACK
+    for port in closed:
+        assert results[port].reason is Reason.CONN_REFUSED
+    assert report.target.family_name == "ipv6"
+    assert report.complete
+
+
+# --- the self-connect guard -----------------------------------------------------------------
+
+@pytest.fixture
+def self_connected():
+    """A real socket connected to itself: bound to 127.0.0.1:P, then connected to 127.0.0.1:P."""
+    for _attempt in range(20):
+        port = free_port()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.connect(("127.0.0.1", port))  # TCP simultaneous open with itself
+        except OSError:
+            sock.close()
+            continue
+        break
+    else:
+        pytest.skip("could not build a self-connected socket on this system")
+    assert sock.getsockname() == sock.getpeername() == ("127.0.0.1", port)
+    yield sock, port
+    sock.close()
+
+
+def test_is_self_connected_on_a_real_self_connection(self_connected):
+    sock, _port = self_connected
+    assert is_self_connected(sock) is True
+
+
+def test_is_self_connected_false_for_normal_connections():
+    with Listener() as listener, socket.create_connection(("127.0.0.1", listener.port), timeout=2) as client:
+        assert is_self_connected(client) is False
+    with socket.socket() as unconnected:
+        assert is_self_connected(unconnected) is False  # getpeername fails: not self-connected
+
+
+def _worker_holding(sock, port, attempt):
+    state = _ScanState(LOOPBACK, [], FixedTimeout(1.0), threading.Event())
+    worker = _Worker(state, capacity=8)
+    sock.setblocking(False)  # the engine's sockets are non-blocking
+    worker.in_flight[sock] = (port, time.monotonic(), attempt)
+    worker.selector.register(sock, selectors.EVENT_WRITE)
+    return state, worker
+
+
+def test_engine_retries_a_self_connected_probe_instead_of_reporting_open(self_connected):
+    sock, port = self_connected
+    state, worker = _worker_holding(sock, port, attempt=0)
+    worker._answered(sock)  # reads SO_ERROR (0, "connected") and calls _finish(sock, 0)
+
+    assert sock.fileno() == -1, "the self-connected socket must be closed"
+    assert state.self_connects == 1
+    assert worker.open_found == 0
+    assert not any(r.state is PortState.OPEN for r in worker.answers)
+    # The port was probed again: already refused, or the new probe is in flight with attempt 1.
+    retried = [entry for entry in worker.in_flight.values() if entry[0] == port]
+    assert port in worker.closed_ports or [attempt for _p, _s, attempt in retried] == [1]
+
+    worker._loop()  # let the retry finish on real sockets: nothing listens on the port any more
+    try:
+        assert port in worker.closed_ports
+        assert worker.open_found == 0 and not worker.in_flight
+    finally:
+        worker.selector.close()
+
+
+def test_engine_gives_up_after_repeated_self_connects_and_calls_the_port_closed(self_connected):
+    sock, port = self_connected
+    state, worker = _worker_holding(sock, port, attempt=MAX_SELF_CONNECT_RETRIES)
+    worker._finish(sock, 0, registered=True)
+    worker.selector.close()
+    assert [(r.port, r.state, r.reason) for r in worker.answers] == [(port, PortState.CLOSED, Reason.SELF_CONNECT)]
+    assert worker.open_found == 0
+    assert state.self_connects == 1
+
+
+# --- probe_port ------------------------------------------------------------------------------
+
+def test_probe_port_open():
+    with Listener() as listener:
+        outcome = probe_port("127.0.0.1", listener.port, 1.0)
+    assert (outcome.state, outcome.reason, outcome.code, outcome.code_name) == (PortState.OPEN, Reason.SYN_ACK, 0, "0")
+    assert outcome.self_connects == 0
+
+
+def test_probe_port_closed():
+    outcome = probe_port("127.0.0.1", free_port(), 1.0)
+    assert (outcome.state, outcome.reason, outcome.code_name) == (PortState.CLOSED, Reason.CONN_REFUSED,
+                                                                  "ECONNREFUSED")
+
+
+def test_probe_port_filtered():
+    with FilteredPort() as filtered:
+        outcome = probe_port("127.0.0.1", filtered.port, 0.3)
+    assert (outcome.state, outcome.reason) == (PortState.FILTERED, Reason.NO_RESPONSE)
+
+
+@pytest.mark.skipif(not ipv6_loopback_available(), reason="this machine has no IPv6 loopback (::1)")
+def test_probe_port_ipv6():
+    with Listener("::1") as listener:
+        assert probe_port("::1", listener.port, 1.0, family=socket.AF_INET6).state is PortState.OPEN
+
+
+def test_classify_resource_errors_are_never_a_port_state():
+    import errno
+
+    for name in ("EMFILE", "ENFILE", "ENOBUFS", "EADDRNOTAVAIL"):
+        assert classify(getattr(errno, name)) is None
+    assert classify(errno.ECONNREFUSED) == (PortState.CLOSED, Reason.CONN_REFUSED)
+    assert classify(errno.EHOSTUNREACH) == (PortState.FILTERED, Reason.HOST_UNREACH)
+    assert classify(errno.ENETUNREACH) == (PortState.FILTERED, Reason.NET_UNREACH)
+
+
+# --- stopping early --------------------------------------------------------------------------
+
+def test_stop_event_ends_the_scan_with_partial_results():
+    stop = threading.Event()
+    with Listener() as listener, FilteredPort() as filtered:
+        closed = closed_ports(5)
+        ports = sorted({listener.port, filtered.port, *closed})
+
+        def progress(done, total, _open):
+            if done >= total - 1:  # everything but the silent port has answered
+                stop.set()
+
+        report = scan(LOOPBACK, ports, TimeoutSetting(20.0), progress=progress, stop=stop, progress_interval=0.02)
+    assert report.complete is False
+    assert report.interrupted is False
+    results = by_port(report)
+    assert filtered.port not in results, "the unanswered port must not be invented"
+    assert results[listener.port].state is PortState.OPEN
+    assert all(results[p].state is PortState.CLOSED for p in closed)
+    assert report.ports_scanned == len(ports) - 1
+
+
+def test_stop_set_before_the_scan_scans_nothing():
+    stop = threading.Event()
+    stop.set()
+    report = scan(LOOPBACK, closed_ports(3), TimeoutSetting(1.0), stop=stop)
+    assert report.complete is False
+    assert report.results == []
+
+
+def _read_until(fd, wanted, limit=20.0):
+    """Read a pseudo-terminal until every string in ``wanted`` was seen (``limit`` only guards a hang)."""
+    seen = b""
+    deadline = time.monotonic() + limit
+    while not all(w.encode() in seen for w in wanted):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never saw {wanted!r}; got {seen[-300:]!r}")
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+    return seen
+
+
+def _drain(fd):
+    data = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if not ready:
+            return data
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_ctrl_c_during_a_scan_exits_130_and_prints_partial_results(isolated_home):
+    with Listener() as listener, FilteredPort() as filtered:
+        closed = free_port()
+        spec = ",".join(str(p) for p in sorted({listener.port, filtered.port, closed}))
+        # stderr on a pseudo-terminal turns the progress bar on: it tells us when the
+        # open and closed ports are done and only the silent one is left.
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "main.py", "scan", "127.0.0.1", "-p", spec, "--timeout", "10"],
+                                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+                                env=program_env(isolated_home, COLUMNS="100"))
+        os.close(slave)
+        try:
+            _read_until(master, ["2/3", "open 1"])
+            proc.send_signal(signal.SIGINT)
+            stdout, _ = proc.communicate(timeout=20)
+            stderr = _drain(master).decode("utf-8", "replace")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.close(master)
+    out = stdout.decode("utf-8", "replace")
+    assert proc.returncode == 130, out + stderr
+    assert "Traceback" not in out + stderr
+    assert f"{listener.port}/tcp" in out and "open" in out
+    assert f"{filtered.port}/tcp" not in out
+    assert "Stopped early: 2 of 3" in out
+    assert "Interrupted" in stderr
+
+
+# --- running out of files ----------------------------------------------------------------------
+
+def _scan_json(args, **popen):
+    proc = subprocess.run(args, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, **popen)
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    assert "Traceback" not in out + err, err
+    return proc.returncode, out, err
+
+
+def test_low_file_limit_scan_completes(isolated_home):
+    """RLIMIT_NOFILE=40: the engine sizes itself under the limit and still answers every port."""
+    import resource
+
+    def low_limit():
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (40, hard))
+
+    with Listener() as listener:
+        truth = loopback_listening_ports()
+        code, out, err = _scan_json([sys.executable, "main.py", "scan", "127.0.0.1", "-p", f"1-3000,{listener.port}",
+                                     "--format", "json", "--all"], preexec_fn=low_limit,
+                                    env=program_env(isolated_home))
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["complete"] is True
+    assert report["ports_scanned"] == 3001 == len(report["ports"])
+    states = {p["port"]: p["state"] for p in report["ports"]}
+    assert states[listener.port] == "open"
+    assert set(states.values()) <= {"open", "closed"}, "running out of files is never a port state"
+    assert {p for p, s in states.items() if s == "open"} <= truth | {listener.port}
+
+
+EMFILE_WRAPPER = textwrap.dedent("""
+    import json, resource, sys
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (40, hard))
+    sys.path.insert(0, sys.argv[1])
+    import scanner.engine as engine
+    # Pretend there is room for 1000 sockets, so the kernel really answers EMFILE.
+    engine.open_file_budget = lambda: 1000
+    given_back = [0]
+    original = engine._ScanState.give_back
+    def counting(self, port):
+        given_back[0] += 1
+        original(self, port)
+    engine._ScanState.give_back = counting
+    from scanner.inputs import TimeoutSetting, parse_ports, parse_target
+    report = engine.scan(parse_target("127.0.0.1"), parse_ports(sys.argv[2]), TimeoutSetting(0.5))
+    print(json.dumps({"complete": report.complete, "given_back": given_back[0],
+                      "states": {r.port: [r.state.value, r.reason.value] for r in report.results}}))
+""")
+
+
+def test_emfile_is_retried_never_a_port_state(isolated_home):
+    """With too many sockets in flight the kernel says EMFILE: ports go back in the queue."""
+    filtered_ports = []
+    listener = Listener()
+    try:
+        listener.__enter__()
+        for _ in range(40):  # silent ports keep sockets in flight, so the files really run out
+            filtered_ports.append(FilteredPort().__enter__())
+        silent = {f.port for f in filtered_ports}
+        spec = ",".join(["1-3000", str(listener.port)] + [str(p) for p in sorted(silent)])
+        truth = loopback_listening_ports()
+        code, out, err = _scan_json([sys.executable, "-c", EMFILE_WRAPPER, ROOT, spec],
+                                    env=program_env(isolated_home))
+    finally:
+        for filtered in filtered_ports:
+            filtered.__exit__(None, None, None)
+        listener.__exit__(None, None, None)
+    assert code == 0, err
+    data = json.loads(out)
+    states = {int(port): tuple(value) for port, value in data["states"].items()}
+    assert data["given_back"] > 0, "EMFILE never happened: the test did not exercise the retry"
+    assert data["complete"] is True
+    assert len(states) == 3000 + 1 + len(silent)
+    assert states[listener.port] == ("open", "syn-ack")
+    for port, (state, reason) in states.items():
+        if port in silent:
+            assert (state, reason) == ("filtered", "no-response"), port
+        elif state == "open":
+            assert port in truth | {listener.port}, port
+        else:
+            assert (state, reason) == ("closed", "conn-refused"), (port, state, reason)
+
+
+# --- timing and progress -----------------------------------------------------------------------
+
+def test_auto_timeout_adapts_to_fast_answers():
+    with Listener() as listener:
+        report = scan(LOOPBACK, sorted({listener.port, *closed_ports(30)}), TimeoutSetting(1.0, auto=True))
+    assert report.timeout == "auto"
+    assert report.final_timeout < 1.0
+    assert report.complete
+
+
+def test_fixed_timeout_stays_fixed():
+    report = scan(LOOPBACK, closed_ports(10), TimeoutSetting(0.7))
+    assert report.timeout == "0.7"
+    assert report.final_timeout == 0.7
+
+
+def test_rtt_estimator_follows_rfc6298_and_stays_in_bounds():
+    timer = RttEstimator(initial=1.0, floor=0.1, ceiling=3.0)
+    assert timer.timeout == 1.0
+    timer.observe(0.2)
+    assert timer.srtt == pytest.approx(0.2) and timer.rttvar == pytest.approx(0.1)
+    assert timer.timeout == pytest.approx(0.6)
+    timer.observe(0.2)
+    assert timer.rttvar == pytest.approx(0.075) and timer.srtt == pytest.approx(0.2)
+    for _ in range(50):
+        timer.observe(0.00001)
+    assert timer.timeout == 0.1
+    for _ in range(50):
+        timer.observe(100.0)
+    assert timer.timeout == 3.0
+
+
+def test_progress_callback_reports_done_total_open_and_ends_at_total():
+    calls = []
+    with Listener() as listener:
+        ports = tuple(range(1, 2001)) + (listener.port,)
+        report = scan(LOOPBACK, ports, TimeoutSetting(1.0), progress=lambda *a: calls.append(a),
+                      progress_interval=0.01)
+    assert calls, "progress was never called"
+    assert all(len(call) == 3 and all(isinstance(n, int) for n in call) for call in calls)
+    assert {total for _d, total, _o in calls} == {len(ports)}
+    done = [d for d, _t, _o in calls]
+    assert done == sorted(done), "done never goes backwards"
+    assert calls[-1] == (len(ports), len(ports), len(report.by_state(PortState.OPEN)))
+    assert calls[-1][2] >= 1
