@@ -56,26 +56,33 @@ IPV6_ACCEPTING_IPV4 = {"00000000000000000000000000000000",    # :: (dual-stack)
 
 # --- the truth ---------------------------------------------------------------------------
 
-def _listening(path: str, addresses: set) -> set:
+def _listening(path: str, addresses: set, accepting_only: bool) -> set:
     ports = set()
     try:
         with open(path, encoding="ascii") as table:
             next(table, None)
             for line in table:
                 fields = line.split()
-                if len(fields) < 4 or fields[3] != LISTEN:
+                if len(fields) < 5 or fields[3] != LISTEN:
                     continue
                 address, _, port = fields[1].partition(":")
-                if address.upper() in addresses:
-                    ports.add(int(port, 16))
+                if address.upper() not in addresses:
+                    continue
+                # For a listening socket tx_queue:rx_queue is backlog:accept-queue length.  A full
+                # queue (length > backlog) drops new SYNs: that port answers like a filtered one.
+                backlog, _, queued = fields[4].partition(":")
+                if accepting_only and int(queued, 16) > int(backlog, 16):
+                    continue
+                ports.add(int(port, 16))
     except OSError:
         pass
     return ports
 
 
-def listening_ports() -> set:
-    """Every TCP port a connect to 127.0.0.1 would find open right now."""
-    return _listening("/proc/net/tcp", IPV4_ANY_OR_LOOPBACK) | _listening("/proc/net/tcp6", IPV6_ACCEPTING_IPV4)
+def listening_ports(accepting_only: bool = False) -> set:
+    """Every TCP port listening on 127.0.0.1 right now (with ``accepting_only``, minus full queues)."""
+    return (_listening("/proc/net/tcp", IPV4_ANY_OR_LOOPBACK, accepting_only)
+            | _listening("/proc/net/tcp6", IPV6_ACCEPTING_IPV4, accepting_only))
 
 
 # --- listeners in this process ------------------------------------------------------------
@@ -174,6 +181,13 @@ def open_ports_nmap(stdout: str) -> set:
 
 # --- the benchmark -------------------------------------------------------------------------
 
+def _load() -> float:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
 def summarise(samples: list) -> dict:
     walls = [s["wall"] for s in samples]
     rss = [s["rss_mb"] for s in samples]
@@ -182,15 +196,15 @@ def summarise(samples: list) -> dict:
 
 
 def measure_ours(spec: str, expected_count: int, tally: dict) -> dict:
-    before = listening_ports()
+    before, before_accepting = listening_ports(), listening_ports(accepting_only=True)
     sample = run_measured(ours(spec))
-    after = listening_ports()
+    after, after_accepting = listening_ports(), listening_ports(accepting_only=True)
     if sample["code"] != 0:
         raise SystemExit(f"our scanner exited {sample['code']}: {sample['stderr'].strip()[:300]}")
     opened, report = open_ports_ours(sample["stdout"])
     in_range = (lambda port: True) if spec == "all" else (lambda port: 1 <= port <= 1024)
     may_be_open = {p for p in before | after if in_range(p)}
-    surely_open = {p for p in before & after if in_range(p)}
+    surely_open = {p for p in before_accepting & after_accepting if in_range(p)}
     false_open = sorted(opened - may_be_open)
     missed = sorted(surely_open - opened)
     tally["false_open"] += len(false_open)
@@ -205,15 +219,15 @@ def measure_ours(spec: str, expected_count: int, tally: dict) -> dict:
 
 
 def measure_nmap(spec: str, tally: dict) -> dict:
-    before = listening_ports()
+    before, before_accepting = listening_ports(), listening_ports(accepting_only=True)
     sample = run_measured(nmap_argv(spec))
-    after = listening_ports()
+    after, after_accepting = listening_ports(), listening_ports(accepting_only=True)
     if sample["code"] != 0:
         raise SystemExit(f"nmap exited {sample['code']}: {sample['stderr'].strip()[:300]}")
     opened = open_ports_nmap(sample["stdout"])
     in_range = (lambda port: True) if spec == "all" else (lambda port: 1 <= port <= 1024)
     tally["false_open"] += len(opened - {p for p in before | after if in_range(p)})
-    tally["missed"] += len({p for p in before & after if in_range(p)} - opened)
+    tally["missed"] += len({p for p in before_accepting & after_accepting if in_range(p)} - opened)
     return {"wall": sample["wall"], "rss_mb": sample["rss_mb"]}
 
 
@@ -244,6 +258,8 @@ def main(argv=None) -> int:
         print(f"Listeners started on {TARGET}: {', '.join(map(str, listeners.ports))}")
         print(f"Truth (listening on {TARGET} now): {len(truth)} port(s): {', '.join(map(str, sorted(truth)))}")
         print(f"Runs: {args.runs} x full range, {small_runs} x 1-1024; nmap: {'yes' if have_nmap else 'not found'}")
+        load_before = _load()
+        print(f"Load average before: {load_before:.2f} on {os.cpu_count()} CPU(s)")
 
         # One warm-up of each, not measured: the first run pays for cold caches.
         run_measured(ours("1-1024"))
@@ -263,6 +279,7 @@ def main(argv=None) -> int:
                   + (f", nmap full {samples['nmap_full'][-1]['wall']:.3f} s" if have_nmap and run < args.runs else ""),
                   flush=True)
 
+    load_after = _load()
     figures = {name: summarise(values) for name, values in samples.items() if values}
     ratio_full = (figures["ours_full"]["wall_median"] / figures["nmap_full"]["wall_median"]) if have_nmap else None
     ratio_small = (figures["ours_small"]["wall_median"] / figures["nmap_small"]["wall_median"]) if have_nmap else None
@@ -303,6 +320,9 @@ def main(argv=None) -> int:
     checks.append(("zero false open ports", ours_tally["false_open"] == TARGET_FALSE_OPEN,
                    str(ours_tally["false_open"])))
     checks.append(("every report complete", ours_tally["incomplete"] == 0, str(ours_tally["incomplete"])))
+    busy = max(load_before, load_after) > (os.cpu_count() or 1)
+    print(f"\nLoad average after: {load_after:.2f}" + (" -- WARNING: the machine was busy, timings are noisy;"
+                                                         " rerun when it is idle" if busy else ""))
     print()
     for name, ok, value in checks:
         verdict = "SKIP" if ok is None else ("PASS" if ok else "FAIL")
@@ -315,7 +335,7 @@ def main(argv=None) -> int:
                             "cpus": os.cpu_count()},
                 "runs": args.runs, "small_runs": small_runs, "listeners": args.listeners,
                 "figures": figures, "ratio_full": ratio_full, "ratio_small": ratio_small,
-                "peak_rss_mb": rss_peak, "tally": tally,
+                "peak_rss_mb": rss_peak, "tally": tally, "load_average": [load_before, load_after],
                 "checks": [{"name": n, "ok": ok, "value": v} for n, ok, v in checks], "passed": not failed}
         with open(args.json, "w", encoding="utf-8") as stream:
             json.dump(data, stream, indent=2)

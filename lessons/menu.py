@@ -204,7 +204,7 @@ class Menu:
             self.say("walk.intro", "hint")
         while index < len(steps):
             step = steps[index]
-            if step.name in answers and preset and step.name in preset:
+            if preset and step.name in preset:
                 index += 1
                 continue
             if teach:
@@ -313,6 +313,7 @@ class Menu:
         self.say("walk.ctrl_c", "hint")
         on_terminal = getattr(self.env.stdout, "isatty", lambda: False)()
         report = run_scan(target, ports, timeout, self.tr, progress_stream=self.env.stdout if on_terminal else None,
+                          banners=bool(answers.get("banners")),
                           width=self.env.width, consent=answers.get("consent"))
         self.show_results(report, teach)
         self.offer_save(report)

@@ -62,7 +62,7 @@ def grab_banner(address: str, family: int, port: int, timeout: float = 1.0, host
             if sock.connect_ex(sockaddr_for(address, family, port)) != 0:
                 return ""
             if port in HTTP_LIKE_PORTS:
-                sock.sendall(b"HEAD / HTTP/1.0\r\nHost: " + (host_header or address).encode("idna", "replace")
+                sock.sendall(b"HEAD / HTTP/1.0\r\nHost: " + _host_bytes(host_header or address)
                              + b"\r\nUser-Agent: portscan-lab\r\n\r\n")
                 return clean_banner(_summarise_http(_read(sock)))
             data = _read(sock)
@@ -74,6 +74,14 @@ def grab_banner(address: str, family: int, port: int, timeout: float = 1.0, host
             return clean_banner(_summarise_http(data) if data.startswith(b"HTTP/") else data.split(b"\n")[0])
     except OSError:
         return ""
+
+
+def _host_bytes(host: str) -> bytes:
+    """The Host header value (the idna codec only allows errors="strict")."""
+    try:
+        return host.encode("idna")
+    except UnicodeError:
+        return host.encode("ascii", "replace")
 
 
 def _read(sock: socket.socket) -> bytes:

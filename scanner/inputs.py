@@ -154,7 +154,7 @@ def parse_ports(text: str) -> tuple:
 
 
 def _port_number(text: str, part: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # str.isdigit() alone accepts "²", which int() rejects
         raise PortSpecError("ports.not_number", part=part)
     port = int(text)
     if not 1 <= port <= MAX_PORT:
@@ -217,7 +217,7 @@ def parse_timeout(text: Union[str, float]) -> TimeoutSetting:
 
 def parse_workers(text: Union[str, int]) -> int:
     text = str(text).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise InputError("workers.not_number", text=text)
     workers = int(text)
     if not WORKERS_MINIMUM <= workers <= WORKERS_MAXIMUM:

@@ -74,6 +74,7 @@ FILTER_CHECK_SECONDS = 0.25     # how long the start-up check waits for a droppe
 ECHO_BUFFER_LIMIT = 64 * 1024   # echo stops reading while this much is still unsent
 HTTP_MAX_REQUEST = 8192
 FTP_MAX_LINE = 512
+BANNER_INPUT_LIMIT = 4096       # a banner service hangs up on a client that sends more than this
 COMPANION_ATTEMPTS = 20         # base_port=0: tries to find a port free on both 127.0.0.1 and ::1
 
 FTP_BANNER = b"220 portscan-lab practice FTP ready\r\n"
@@ -106,7 +107,7 @@ class LabService:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class PlannedService:
     service: str
     protocol: str
     offset: int
@@ -115,15 +116,15 @@ class _Plan:
 
 
 LAB_LAYOUT = (
-    _Plan("echo", "tcp", 7, PortState.OPEN, "Echo: sends back every byte it receives (RFC 862)."),
-    _Plan("ftp", "tcp", 21, PortState.OPEN, "FTP-style banner: greets with a 220 line, answers QUIT, then closes."),
-    _Plan("ssh", "tcp", 22, PortState.OPEN, "SSH-style banner: sends its version line, then only listens."),
-    _Plan("closed", "tcp", 23, PortState.CLOSED, "Closed: bound but not listening, so connects are refused (RST)."),
-    _Plan("http", "tcp", 80, PortState.OPEN, "A tiny web server: answers GET and HEAD with one HTML page."),
-    _Plan("filtered", "tcp", 99, PortState.FILTERED,
+    PlannedService("echo", "tcp", 7, PortState.OPEN, "Echo: sends back every byte it receives (RFC 862)."),
+    PlannedService("ftp", "tcp", 21, PortState.OPEN, "FTP-style banner: greets with a 220 line, answers QUIT, then closes."),
+    PlannedService("ssh", "tcp", 22, PortState.OPEN, "SSH-style banner: sends its version line, then only listens."),
+    PlannedService("closed", "tcp", 23, PortState.CLOSED, "Closed: bound but not listening, so connects are refused (RST)."),
+    PlannedService("http", "tcp", 80, PortState.OPEN, "A tiny web server: answers GET and HEAD with one HTML page."),
+    PlannedService("filtered", "tcp", 99, PortState.FILTERED,
           "Filtered: the accept queue is kept full, so SYNs are dropped and connects time out."),
-    _Plan("echo", "udp", 7, PortState.OPEN, "UDP echo: sends every datagram back."),
-    _Plan("closed", "udp", 9, PortState.CLOSED, "Closed UDP: datagrams get ICMP port unreachable."),
+    PlannedService("echo", "udp", 7, PortState.OPEN, "UDP echo: sends every datagram back."),
+    PlannedService("closed", "udp", 9, PortState.CLOSED, "Closed UDP: datagrams get ICMP port unreachable."),
 )
 
 
@@ -160,19 +161,16 @@ def _local_address(host: str) -> str:
     return host
 
 
-def _allow_quick_rebind(sock: socket.socket) -> None:
-    # A server that closes first leaves TIME_WAIT behind; SO_REUSEADDR lets the lab restart at
-    # once.  On Windows that option would let another program steal the port, so ask the opposite.
-    if os.name == "posix":
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    elif hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-
-
 def _listening_socket(host: str, port: int, backlog: int) -> socket.socket:
     sock = socket.socket(_family(host), socket.SOCK_STREAM)
     try:
-        _allow_quick_rebind(sock)
+        # A server that closes first leaves TIME_WAIT behind: SO_REUSEADDR lets
+        # the lab restart at once.  On Windows the same option would let another
+        # program steal the port, so there we ask for the port exclusively.
+        if os.name == "posix":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        elif hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
         sock.bind((host, port))
         sock.listen(backlog)
     except OSError:
@@ -181,7 +179,7 @@ def _listening_socket(host: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
-def _open_service_socket(plan: _Plan, host: str, port: int) -> socket.socket:
+def _open_service_socket(plan: PlannedService, host: str, port: int) -> socket.socket:
     """Bind one socket for ``plan`` on ``host``; raises OSError when the port is taken."""
     if plan.protocol == "tcp" and plan.service == "filtered":
         return _listening_socket(host, port, 0)      # room for one waiting connection
@@ -223,11 +221,16 @@ class _Banner:
     idle_seconds = BANNER_WAIT_SECONDS
     banner = SSH_BANNER
 
+    def __init__(self) -> None:
+        self.heard = 0
+
     def on_connect(self, conn: "_Connection") -> None:
         conn.write(self.banner)
 
     def on_data(self, conn: "_Connection", data: bytes) -> None:
-        pass
+        self.heard += len(data)
+        if self.heard > BANNER_INPUT_LIMIT:  # a client that only talks cannot keep a slot forever
+            conn.finish()
 
     def on_eof(self, conn: "_Connection") -> None:
         conn.finish()
@@ -237,6 +240,7 @@ class _Ftp(_Banner):
     banner = FTP_BANNER
 
     def __init__(self) -> None:
+        super().__init__()
         self.line = b""
 
     def on_data(self, conn: "_Connection", data: bytes) -> None:
@@ -719,7 +723,7 @@ class PracticeLab:
         self.services.sort(key=lambda s: (s.port, s.protocol))
         return registrations
 
-    def _claim(self, plan: _Plan, port: int, hosts: Tuple[str, ...]) -> Dict[str, socket.socket]:
+    def _claim(self, plan: PlannedService, port: int, hosts: Tuple[str, ...]) -> Dict[str, socket.socket]:
         """Bind ``port`` on every host, or on none (raises the first OSError)."""
         claimed: Dict[str, socket.socket] = {}
         try:
@@ -734,7 +738,7 @@ class PracticeLab:
         self._sockets.extend(claimed.values())
         return claimed
 
-    def _place(self, plan: _Plan, companion: Optional[str], taken: set) -> Tuple[int, Dict[str, socket.socket]]:
+    def _place(self, plan: PlannedService, companion: Optional[str], taken: set) -> Tuple[int, Dict[str, socket.socket]]:
         both = (self.bound_host, companion) if companion else (self.bound_host,)
         if self.base_port == 0:
             last_error: Optional[OSError] = None
@@ -773,7 +777,7 @@ class PracticeLab:
         raise LabStartError("lab.block_full", service=plan.service, protocol=plan.protocol,
                             low=self.base_port, high=self.base_port + LAB_BLOCK_SIZE - 1)
 
-    def _candidate_ports(self, plan: _Plan, taken: set) -> List[int]:
+    def _candidate_ports(self, plan: PlannedService, taken: set) -> List[int]:
         """The wanted port first, then the rest of the block in order, wrapping around.
 
         Ports documented for the lab's other services are skipped, so one moved service

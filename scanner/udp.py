@@ -7,20 +7,25 @@ is open.  A UDP probe sends one small datagram and waits:
     ICMP "port unreachable"        closed         port-unreach
     nothing before the timeout     open|filtered  no-response
 
-The middle line needs a trick.  ICMP errors reach a program only through a *connected*
-UDP socket: ``connect()`` on a datagram socket sends nothing, it only records the peer,
-and from then on the kernel reports an ICMP error for that peer as ``ECONNREFUSED`` on
-the next ``recv()`` (Windows says ``WSAECONNRESET``).  Silence is ambiguous: the service
-may be there and ignore a datagram it does not understand (a DNS server wants a real DNS
-query, so well-known ports get a protocol-appropriate payload from ``UDP_PAYLOADS``), or
-a firewall may have dropped it.
+The middle line needs a trick.  The simple, portable way to hear an ICMP error is a
+*connected* UDP socket: ``connect()`` on a datagram socket sends nothing, it records the
+peer, and from then on the kernel reports an ICMP error from that peer as
+``ECONNREFUSED`` on the next ``recv()`` (Windows says ``WSAECONNRESET``).  Silence is
+ambiguous: the service may be there and ignore a datagram it does not understand (a DNS
+server wants a real DNS query, so well-known ports get a protocol-appropriate payload
+from ``UDP_PAYLOADS``), or a firewall may have dropped it.
 
-Closed ports are slow to prove because hosts *rate-limit* ICMP errors: Linux sends at
-most about 1000 per second (even on loopback), macOS 250.  A scanner that sends faster
-reads the missing errors as silence.  So this engine paces itself (``rate`` datagrams per
-second) and asks every silent port a second time, after the rest of the queue, when the
-ICMP budget has had time to refill.  That is why UDP scans take so much longer than TCP
-scans, and why nmap's are famous for it.
+Closed ports are slow to prove because hosts *rate-limit* ICMP errors: by default Linux
+sends about 1000 per second to other hosts, macOS 250.  A scanner that sends faster
+reads the missing errors as silence.  So this engine paces itself (``rate`` datagrams
+per second; ``rate=None`` removes the cap) and asks every silent port a second time,
+after the rest of the queue, when the ICMP budget has had time to refill.  That is why
+UDP scans take so much longer than TCP scans, and why nmap's are famous for it.
+
+Scanning your own machine hides the same trap as for TCP (see ``scanner.probe``): the
+kernel may give a probe's socket the very port it probes, and the socket then hears its
+own datagram.  Such sockets are thrown away, and on loopback every open port is asked
+twice before it is believed.
 
 Like ``scanner.engine``, one thread keeps many non-blocking sockets in flight and a
 ``selectors`` selector reports which have an answer; a ``stop`` event or Ctrl+C ends the

@@ -107,6 +107,8 @@ class SilentHTTPServer:
     def __init__(self, host: str = "127.0.0.1", server: str = "tiny-test/1.0") -> None:
         import http.server
 
+        requests = self.requests = []  # (request line, Host header) for every request served
+
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"
 
@@ -114,6 +116,7 @@ class SilentHTTPServer:
                 return server
 
             def do_HEAD(self) -> None:
+                requests.append((self.requestline, self.headers.get("Host")))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -90,6 +90,8 @@ def test_unresolvable_host_exit_1(isolated_home):
     (["127.0.0.1", "--timeout", "nan"], "nan"),
     (["127.0.0.1", "--timeout", "1e9"], "too long"),
     (["127.0.0.1", "--workers", "0"], "Workers"),
+    (["127.0.0.1", "-p", "\u00b2"], "\u00b2"),
+    (["127.0.0.1", "--workers", "\u00b3"], "\u00b3"),
     (["http://example.com"], "example.com"),
     (["999.1.1.1"], "999.1.1.1"),
 ])

@@ -177,6 +177,9 @@ def test_ports_are_sorted_and_unique():
     ("1-", "ports.not_number"),
     ("1-2-3", "ports.not_number"),
     ("22.5", "ports.not_number"),
+    ("\u00b2", "ports.not_number"),          # superscript two: isdigit() says yes, int() says no
+    ("\u0668\u0660", "ports.not_number"),    # Arabic-Indic 80: only ASCII digits are port numbers
+    ("1-\u00b3", "ports.not_number"),
     ("", "ports.empty"),
     ("   ", "ports.empty"),
     (",", "ports.empty"),
@@ -249,6 +252,7 @@ def test_workers(text, workers):
 
 @pytest.mark.parametrize("text, code", [("0", "workers.out_of_range"), ("5001", "workers.out_of_range"),
                                         ("abc", "workers.not_number"), ("-3", "workers.not_number"),
+                                        ("\u00b3", "workers.not_number"),
                                         ("", "workers.not_number")])
 def test_bad_workers(text, code):
     with pytest.raises(InputError) as caught:

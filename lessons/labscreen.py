@@ -1,0 +1,154 @@
+"""The practice lab on screen: start it, show what it holds, scan it, grade the scan.
+
+The lab (``scanner.lab``) is a known target: because we know which of its ports are open,
+closed and filtered, a learner's scan can be graded, port by port, with the reason for
+each answer.  From the command line (``python main.py lab``) it runs until Ctrl+C; from
+the menu it runs in the background until the menu exits.
+"""
+
+from __future__ import annotations
+
+import time
+
+from lessons.i18n import Translator
+from lessons.terminal import Environment
+from scanner.errors import PortscanError
+from scanner.inputs import TimeoutSetting, is_loopback_address, parse_target
+from scanner.lab import PracticeLab, compare
+from scanner.results import PortState
+
+LAB_SCAN_TIMEOUT = "0.5"
+
+
+def lab_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
+    hosts = ", ".join(lab.hosts)
+    env.write_wrapped(tr.t("lab.title", hosts=hosts), "heading")
+    env.write(env.paint(f"{tr.t('lab.column.port'):<11} {tr.t('table.state'):<11} {tr.t('table.service'):<9} "
+                        f"{tr.t('lab.column.what')}", "heading"))
+    for service in lab.services:
+        port = f"{service.port}/{service.protocol}"
+        state = env.paint(f"{tr.state(service.expected_state):<11}", service.expected_state.value)
+        what = tr.t(f"lab.service.{service.service}.{service.protocol}")
+        env.write(f"{port:<11} {state} {service.service:<9} {what}"[: env.width + 40])
+    for note in lab.notes:
+        env.write_wrapped(tr.t(f"lab.note.{note.code}", **note.params), "warning")
+
+
+def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port: int = 8000):
+    """Start a lab, or say why not (one line) and return None."""
+    allow_all = host in ("0.0.0.0", "::")
+    if not is_loopback_address(host):
+        env.write_wrapped(tr.t("lab.warning_exposed", host=host), "warning")
+    try:
+        return PracticeLab(host=host, base_port=base_port, allow_all_interfaces=allow_all).start()
+    except PortscanError as error:
+        env.error(tr.error(error))
+        return None
+
+
+def command_lab(args, env: Environment, tr: Translator) -> int:
+    text = str(args.base_port).strip()
+    if not text.isdigit() or not 0 <= int(text) <= 65436:
+        env.stderr.write(tr.t("error.lab.bad_base_port", maximum=65436) + "\n")
+        return 2
+    lab = start_lab(env, tr, args.bind, int(text))
+    if lab is None:
+        return 2
+    try:
+        lab_table(lab, env, tr)
+        env.write("")
+        env.write_wrapped(tr.t("lab.running_cli", first=lab.services[0].port), "ok")
+        while lab.running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        env.write("")
+    finally:
+        lab.stop()
+    env.write(tr.t("lab.stopped"))
+    return 0
+
+
+def lab_menu(menu) -> None:
+    env = menu.env
+    if menu.lab is None:
+        menu.lab = start_lab(env, menu.tr)
+        if menu.lab is None:
+            return
+        env.write("")
+        lab_table(menu.lab, env, menu.tr)
+        env.write_wrapped(menu.tr.t("lab.running_menu"), "hint")
+    while True:
+        tr = menu.tr
+        env.write("")
+        env.write(tr.t("lab.menu.title"), "heading")
+        for key, label in (("1", "lab.menu.scan"), ("2", "lab.menu.table"), ("3", "lab.menu.lesson"),
+                           ("4", "lab.menu.stop"), ("0", "settings.back")):
+            env.write(f"  {env.paint(key, 'key')}  {tr.t(label)}")
+        choice = menu.ask(tr.t("menu.choose")).lower()
+        if choice in ("", "0", "q", "b"):
+            return
+        if choice == "1":
+            scan_the_lab(menu)
+        elif choice == "2":
+            lab_table(menu.lab, env, tr)
+        elif choice == "3":
+            menu.show_lesson("server-side")
+            menu.pause()
+        elif choice == "4":
+            menu.lab.stop()
+            menu.lab = None
+            env.write(tr.t("lab.stopped"), "ok")
+            return
+        else:
+            env.write(tr.t("menu.unknown_choice", choice=choice), "error")
+
+
+def scan_the_lab(menu) -> None:
+    lab, env, tr = menu.lab, menu.env, menu.tr
+    ports = tuple(sorted({s.port for s in lab.services if s.protocol == "tcp"}
+                         | set(range(lab.services[0].port - 7, lab.services[0].port + 93))))
+    ports = tuple(p for p in ports if 1 <= p <= 65535)
+    preset = {"host": parse_target(lab.hosts[0] if is_loopback_address(lab.hosts[0]) else "127.0.0.1"),
+              "ports": ports, "timeout": TimeoutSetting(float(LAB_SCAN_TIMEOUT)), "banners": True}
+    env.write_wrapped(tr.t("lab.scan_intro", low=ports[0], high=ports[-1], timeout=LAB_SCAN_TIMEOUT), "hint")
+    report = menu.walk(teach=False, preset=preset)
+    if report is None:
+        return
+    grade(compare(report, lab), env, tr)
+    udp_ports = tuple(s.port for s in lab.services if s.protocol == "udp")
+    if udp_ports and report.complete:
+        from scanner.udp import scan_udp
+
+        env.write("")
+        env.write_wrapped(tr.t("lab.udp_intro", ports=", ".join(map(str, udp_ports))), "heading")
+        udp_report = scan_udp(preset["host"], udp_ports, TimeoutSetting(1.0))
+        for result in udp_report.results:
+            env.write(f"  {result.port}/udp  " + env.paint(tr.state(result.state), result.state.value)
+                      + f"  ({result.reason.value})")
+        grade(compare(udp_report, lab), env, tr)
+
+
+def grade(result, env: Environment, tr: Translator) -> None:
+    """Sentences from the comparison: what was found, and why each lab port looks as it does."""
+    env.write("")
+    env.write(tr.t("lab.grade.title"), "heading")
+    if result.expected_open:
+        env.write_wrapped(tr.t("lab.grade.found", found=len(result.found_open), total=len(result.expected_open),
+                               protocol=result.protocol), "ok" if not result.missed_open else "warning")
+    for verdict in result.verdicts:
+        service = verdict.service
+        if not verdict.scanned:
+            env.write_wrapped(tr.t("lab.grade.not_scanned", port=service.port), "hint", first="- ", rest="  ")
+            continue
+        why = tr.t(f"lab.why.{service.service}.{service.protocol}", port=service.port)
+        if verdict.matches:
+            env.write_wrapped(tr.t("lab.grade.match", port=service.port, protocol=service.protocol,
+                                   state=tr.state(service.expected_state), why=why), first="- ", rest="  ")
+        else:
+            env.write_wrapped(tr.t("lab.grade.mismatch", port=service.port, protocol=service.protocol,
+                                   seen=tr.state(verdict.observed), expected=tr.state(service.expected_state),
+                                   why=why), "warning", first="- ", rest="  ")
+    for port in result.unexpected_open:
+        env.write_wrapped(tr.t("lab.grade.unexpected", port=port), "hint", first="- ", rest="  ")
+    if result.all_match:
+        env.write_wrapped(tr.t("lab.grade.all_match"), "ok")

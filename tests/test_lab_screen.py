@@ -1,0 +1,65 @@
+"""The practice lab as a learner meets it: from the menu and from `python main.py lab`."""
+
+import io
+import os
+import socket
+import sys
+
+import pytest
+
+from lessons.i18n import Translator
+from lessons.menu import Menu
+from lessons.terminal import Environment
+from tests.conftest import ROOT, program_env
+
+pexpect = pytest.importorskip("pexpect", reason="pexpect drives a pseudo-terminal (not on Windows)")
+
+
+def test_menu_lab_scan_is_graded_against_the_known_answer():
+    stdout = io.StringIO()
+    env = Environment(stdin=io.StringIO("4\n2\n1\ny\n\n0\n0\n"), stdout=stdout, colour=False)
+    menu = Menu(env, Translator("en"))
+    assert menu.run() == 0
+    screen = stdout.getvalue()
+    assert "Practice lab on 127.0.0.1" in screen
+    assert "You found 4 of 4 open tcp ports." in screen
+    assert "filtered: right" in screen and "accept queue is full" in screen
+    assert "SSH-2.0-portscan_lab_practice" in screen          # banners are shown for the lab
+    assert "You found 1 of 1 open udp ports." in screen
+    assert menu.lab is None                                     # leaving the menu stops the lab
+
+
+def test_lab_consent_refused_scans_nothing():
+    stdout = io.StringIO()
+    env = Environment(stdin=io.StringIO("4\n1\nn\n0\n0\n"), stdout=stdout, colour=False)
+    Menu(env, Translator("en")).run()
+    screen = stdout.getvalue()
+    assert "Scan cancelled" in screen and "You found" not in screen
+
+
+def test_lab_command_runs_until_ctrl_c_and_closes_every_socket(isolated_home):
+    child = pexpect.spawn(sys.executable, [os.path.join(ROOT, "main.py"), "lab", "--base-port", "0"], cwd=ROOT,
+                          env=program_env(isolated_home), encoding="utf-8", timeout=20, dimensions=(40, 80))
+    child.expect("Press Ctrl\\+C to stop it")
+    table = child.before
+    ssh_line = next(line for line in table.splitlines() if " ssh " in line)
+    port = int(ssh_line.split("/")[0].strip().split()[-1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        assert conn.recv(100).startswith(b"SSH-2.0-")
+    child.sendintr()
+    child.expect("every socket is closed")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_lab_command_refuses_all_interfaces_silently_and_bad_ports(isolated_home):
+    import subprocess
+    for args, expected in ((["--base-port", "abc"], "base port"), (["--bind", "999.1.1.1"], "127.0.0.1")):
+        result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "lab", *args], capture_output=True,
+                                text=True, env=program_env(isolated_home), timeout=30)
+        assert result.returncode == 2
+        assert expected in result.stdout + result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
