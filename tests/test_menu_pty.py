@@ -134,3 +134,61 @@ def test_invalid_answers_in_a_terminal_are_asked_again(isolated_home):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_guided_scan_in_bahasa_indonesia_through_a_terminal(isolated_home):
+    with Listener() as listener:
+        child = start(isolated_home, "--lang", "id")
+        child.expect("Pilihan Anda:")
+        child.sendline("1")
+        child.expect(r"\[1/4\] Host yang akan dipindai")
+        assert "DNS" in plain(child.before)
+        child.sendline("127.0.0.1")
+        child.expect(r"\[2/4\]")
+        child.sendline(str(listener.port))
+        child.expect(r"\[3/4\]")
+        child.sendline("0,5")  # Indonesian decimal comma
+        child.expect(r"\[4/4\] Apakah Anda pemilik 127.0.0.1")
+        child.sendline("ya")
+        child.expect("Simpan hasil")
+        screen = plain(child.before)
+        assert re.search(rf"{listener.port}/tcp\s+terbuka", screen)
+        assert "Gerak lambat" in screen and "Apa artinya" in screen
+        child.sendline("")
+        child.expect("Pilihan Anda:")
+        child.sendline("0")
+        child.expect("Sampai jumpa")
+        child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_presenter_mode_pauses_after_lessons_and_steps(isolated_home):
+    with Listener() as listener:
+        child = start(isolated_home, "--presenter")
+        child.expect("Presenter mode")
+        child.expect("Your choice:")
+        child.sendline("1")
+        child.expect(r"press Enter to continue")  # a long lesson is paged for the projector
+        child.sendline("")
+        pauses = 1
+        while True:
+            index = child.expect([r"press Enter to continue", r"\[1/4\] Host"])
+            if index == 1:
+                break
+            pauses += 1
+            child.sendline("")
+        assert pauses >= 2  # the lesson's second page, then the pause after the lesson
+        child.sendline("127.0.0.1")
+        child.expect("Show the code")
+        child.expect("press Enter to continue")  # a pause after the step, before the next lesson
+        child.sendline("")
+        while child.expect([r"press Enter to continue", r"\[2/4\] Ports"]) == 0:
+            child.sendline("")
+        child.sendline("q")
+        child.expect("Back at the main menu")
+        child.expect("Your choice:")
+        child.sendline("0")
+        child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
