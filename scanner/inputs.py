@@ -103,7 +103,14 @@ class _ScopedAddress(str):
     version = 6
 
 
+# RFC 6761: names under .invalid never exist, and software should say so at once
+# instead of asking a DNS server (which also keeps the tests off the network).
+NEVER_RESOLVED_SUFFIX = ".invalid"
+
+
 def _resolve(text: str, host: str, prefer_ipv6: bool, resolver: Resolver) -> Target:
+    if ("." + host.lower().rstrip(".")).endswith(NEVER_RESOLVED_SUFFIX):
+        raise TargetError("target.unresolved", text=host, detail="the .invalid domain never exists (RFC 6761)")
     try:
         infos = resolver(host, None, 0, socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
