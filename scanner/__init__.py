@@ -10,8 +10,19 @@ from scanner.errors import InputError, NetworkError, PortscanError, PortSpecErro
 from scanner.inputs import TimeoutSetting, parse_ports, parse_target, parse_timeout, parse_workers
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.engine import scan
-from scanner.udp import scan_udp
-from scanner.lab import LabComparison, LabNote, LabService, PracticeLab, compare
+
+# The UDP probe and the practice lab load on first use: a plain TCP scan starts faster.
+_LAZY = {"scan_udp": "scanner.udp", "PracticeLab": "scanner.lab", "LabService": "scanner.lab",
+         "LabNote": "scanner.lab", "LabComparison": "scanner.lab", "compare": "scanner.lab"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'scanner' has no attribute {name!r}")
+
 
 __all__ = [
     "InputError", "NetworkError", "PortscanError", "PortSpecError", "TargetError", "TimeoutSpecError",

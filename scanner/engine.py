@@ -50,6 +50,9 @@ MAX_SELF_CONNECT_RETRIES = 5
 # Linux and the BSDs can create a socket already non-blocking: one system call less per port.
 _NONBLOCKING_STREAM = socket.SOCK_STREAM | getattr(socket, "SOCK_NONBLOCK", 0)
 
+_SOL_SOCKET, _SO_ERROR = socket.SOL_SOCKET, socket.SO_ERROR
+RTT_SAMPLE_EVERY = 8             # auto timeout: one round-trip sample per 8 instant refusals
+
 ProgressCallback = Callable[[int, int, int], None]
 
 
@@ -110,7 +113,13 @@ class _Worker(threading.Thread):
         self.closed_ports: list = []
         self.answers: list = []     # PortResult for every port that is not plainly closed
         self.open_found = 0
-        self.sockaddr_cache = {}
+        address, family = state.target.address, state.target.family
+        if family == socket.AF_INET6 and "%" in address:  # scoped: let getaddrinfo fill scope_id
+            self.address_for = lambda port: sockaddr_for(address, family, port)
+        elif family == socket.AF_INET6:
+            self.address_for = lambda port: (address, port, 0, 0)
+        else:
+            self.address_for = lambda port: (address, port)
 
     def run(self) -> None:
         try:
@@ -141,50 +150,75 @@ class _Worker(threading.Thread):
             self._expire()
 
     def _fill(self) -> None:
+        """Start probes until ``capacity`` are in flight.
+
+        This is the hot loop of a scan (65535 turns for a full range), so the common case —
+        a port that refuses at once — is handled right here, with names looked up once.
+        """
         state = self.state
         target = state.target
-        while len(self.in_flight) < self.capacity:
-            port = state.take_port()
-            if port is None:
+        pending, in_flight, closed_ports = state.pending, self.in_flight, self.closed_ports
+        new_socket, family, kind = socket.socket, target.family, _NONBLOCKING_STREAM
+        address_for = self.address_for
+        monotonic, learning = time.monotonic, isinstance(state.timer, RttEstimator)
+        while len(in_flight) < self.capacity and not state.stop.is_set():
+            try:
+                port = pending.popleft()
+            except IndexError:
                 return
-            self._start(port, target, attempt=0)
-            if state.stop.is_set():
+            try:
+                sock = new_socket(family, kind)
+            except OSError as error:
+                self._out_of_sockets(port, error)
                 return
+            if kind == socket.SOCK_STREAM:
+                sock.setblocking(False)
+            started = monotonic()
+            code = sock.connect_ex(address_for(port))
+            if code in IN_PROGRESS_CODES:
+                # On loopback the answer often arrives inside connect() itself: a refusal
+                # is already waiting in SO_ERROR, and the selector round trip can be skipped.
+                code = sock.getsockopt(_SOL_SOCKET, _SO_ERROR)
+                if code == 0:  # still waiting (or just connected): let the selector tell us
+                    in_flight[sock] = (port, started, 0)
+                    self.selector.register(sock, selectors.EVENT_WRITE)
+                    continue
+            if code in REFUSED_CODES:  # the common case, kept short: a closed port
+                sock.close()
+                closed_ports.append(port)
+                if learning and not len(closed_ports) % RTT_SAMPLE_EVERY:
+                    state.timer.observe(monotonic() - started)
+                continue
+            in_flight[sock] = (port, started, 0)
+            self._finish(sock, code, registered=False)
+
+    def _out_of_sockets(self, port: int, error: OSError) -> None:
+        if error.errno not in RESOURCE_CODES:
+            raise error
+        self.state.give_back(port)
+        # Hold fewer sockets from now on; the ones in flight will free files.
+        self.capacity = max(1, len(self.in_flight))
 
     @property
     def done(self) -> int:
         return len(self.closed_ports) + len(self.answers)
 
     def _start(self, port: int, target: Target, attempt: int) -> None:
-        state = self.state
+        """Probe ``port`` again (after a self-connect, or to confirm an open port)."""
         try:
             sock = socket.socket(target.family, _NONBLOCKING_STREAM)
         except OSError as error:
-            if error.errno in RESOURCE_CODES:
-                state.give_back(port)
-                # Hold fewer sockets from now on; the ones in flight will free files.
-                self.capacity = max(1, len(self.in_flight))
-                return
-            raise
+            self._out_of_sockets(port, error)
+            return
         if _NONBLOCKING_STREAM == socket.SOCK_STREAM:
             sock.setblocking(False)
         started = time.monotonic()
-        code = sock.connect_ex(sockaddr_for(target.address, target.family, port))
-        if code in IN_PROGRESS_CODES:
-            # On loopback the answer often arrives inside connect() itself: a refusal is
-            # already waiting in SO_ERROR, and the selector round trip can be skipped.
-            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if code == 0:  # still waiting (or just connected): let the selector tell us
-                self.in_flight[sock] = (port, started, attempt)
-                self.selector.register(sock, selectors.EVENT_WRITE)
-                return
-        if code in REFUSED_CODES:  # the common case, kept short: a closed port
-            sock.close()
-            self.closed_ports.append(port)
-            state.timer.observe(time.monotonic() - started)
-            return
+        code = sock.connect_ex(self.address_for(port))
         self.in_flight[sock] = (port, started, attempt)
-        self._finish(sock, code, registered=False)
+        if code in IN_PROGRESS_CODES:
+            self.selector.register(sock, selectors.EVENT_WRITE)
+        else:
+            self._finish(sock, code, registered=False)
 
     def _answered(self, sock: socket.socket) -> None:
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
@@ -282,7 +316,9 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
         for worker in pool:
             worker.start()
         while any(worker.is_alive() for worker in pool):
-            pool[0].join(progress_interval) if pool[0].is_alive() else time.sleep(progress_interval / 4)
+            deadline = time.monotonic() + progress_interval
+            for worker in pool:  # returns as soon as every worker is done
+                worker.join(max(0.0, deadline - time.monotonic()))
             if progress:
                 progress(sum(w.done for w in pool), len(ports), sum(w.open_found for w in pool))
     except KeyboardInterrupt:

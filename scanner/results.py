@@ -17,6 +17,7 @@ compared in tests without surprises.
 
 from __future__ import annotations
 
+import collections
 import enum
 from dataclasses import dataclass, field
 from typing import Optional
@@ -97,9 +98,11 @@ class ScanReport:
     notes: list = field(default_factory=list)
 
     def counts(self) -> dict:
+        """How many ports ended in each state: {"open": n, "closed": n, "filtered": n, ...}."""
+        tally = collections.Counter(result.state for result in self.results)  # one C-level pass
         counts = {state.value: 0 for state in PortState if state is not PortState.OPEN_FILTERED}
-        for result in self.results:
-            counts[result.state.value] = counts.get(result.state.value, 0) + 1
+        for state, number in tally.items():
+            counts[state.value] = number
         return counts
 
     def by_state(self, state: PortState) -> list:
