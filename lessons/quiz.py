@@ -35,10 +35,10 @@ def run_quiz(env: Environment, tr: Translator, lesson_id: str, ask) -> tuple:
     score = 0
     for number, question in enumerate(questions, 1):
         env.write("")
-        env.write(f"{number}. {question.text}", "heading")
+        env.write_wrapped(f"{number}. {question.text}", "heading", rest="   ")
         letters = string.ascii_lowercase[: len(question.choices)]
         for letter, (text, _right) in zip(letters, question.choices):
-            env.write(f"   {env.paint(letter, 'key')}) {text}")
+            env.write_wrapped(f"   {letter}) {text}", rest="      ")
         while True:
             answer = ask(tr.t("quiz.answer_short") if question.is_short_answer
                          else tr.t("quiz.answer_choice", letters="/".join(letters)))
@@ -65,8 +65,8 @@ def run_quiz(env: Environment, tr: Translator, lesson_id: str, ask) -> tuple:
             score += 1
             env.write(tr.t("quiz.right"), "ok")
         else:
-            env.write(tr.t("quiz.wrong", answer=right_text), "error")
-        env.write(question.explanation)
+            env.write_wrapped(tr.t("quiz.wrong", answer=right_text), "error")
+        env.write_wrapped(question.explanation)
     env.write("")
     env.write(tr.t("quiz.score", score=score, total=len(questions)), "heading")
     progress = store()

@@ -45,6 +45,7 @@ PRESENTER_ROLES = dict(ROLES, closed=("bright_white",), hint=("bold", "bright_wh
                        code=("bold", "cyan"), diagram=("bold", "cyan"), heading=("bold", "bright_yellow"))
 
 SCREEN_WIDTH = 80
+PROMPT_ROOM = 16  # columns kept free after a prompt for the answer
 
 
 def colour_wanted(stream: IO, no_color_flag: bool = False, environ=os.environ) -> bool:
@@ -101,7 +102,16 @@ class Environment:
 
     # -- reading ---------------------------------------------------------------------
     def read_line(self, prompt: str) -> Optional[str]:
-        """One line from the learner, or None at end of input (Ctrl+D)."""
+        """One line from the learner, or None at end of input (Ctrl+D).
+
+        A prompt longer than the screen is folded: all but its last line are printed
+        first, and the last line (with room left for the answer) is the prompt itself.
+        """
+        if len(prompt) > self.width - PROMPT_ROOM:
+            lines = textwrap.wrap(prompt, self.width - PROMPT_ROOM, break_on_hyphens=False)
+            for line in lines[:-1]:
+                self.write(line, "prompt")
+            prompt = lines[-1] + " "
         self.stdout.write(self.paint(prompt, "prompt"))
         self.stdout.flush()
         line = self.stdin.readline()

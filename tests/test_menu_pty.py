@@ -192,3 +192,65 @@ def test_presenter_mode_pauses_after_lessons_and_steps(isolated_home):
         child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_refused_consent_in_a_terminal_makes_no_connection(isolated_home):
+    with Listener() as listener:
+        child = start(isolated_home)
+        child.expect("Your choice:")
+        child.sendline("1")
+        child.expect(r"\[1/4\] Host")
+        child.sendline("127.0.0.1")
+        child.expect(r"\[2/4\] Ports")
+        child.sendline("?")                      # the lesson again
+        child.expect("Ports: physical and logical")
+        child.expect(r"\[2/4\] Ports")
+        child.sendline("b")                      # back to the host question
+        child.expect(r"\[1/4\] Host")
+        child.sendline("")                       # Enter takes the default shown in brackets
+        child.expect(r"\[2/4\] Ports")
+        child.sendline(str(listener.port))
+        child.expect(r"\[3/4\] Timeout")
+        child.sendline("")
+        child.expect(r"\[4/4\]")
+        child.sendline("no")
+        child.expect("Scan cancelled")
+        child.expect("Your choice:")
+        assert listener.accepted == 0            # not one connection reached the listener
+        child.sendline("0")
+        child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_quiz_command_in_bahasa_indonesia(isolated_home):
+    child = start(isolated_home, "quiz", "ports", "--lang", "id")
+    child.expect("Kuis")
+    for _ in range(3):
+        child.expect(r"\(.*q = ")
+        child.sendline("a")
+        child.expect(r"\S")  # the verdict and explanation follow every answer
+    child.expect(pexpect.EOF)
+    screen = plain(child.before)
+    assert "Traceback" not in screen
+    child.close()
+    assert child.exitstatus == 0
+    progress = (isolated_home / "progress.json").read_text()
+    assert '"ports"' in progress
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_every_screen_line_fits_80_columns(isolated_home, language):
+    import io
+    from lessons.i18n import Translator
+    from lessons.menu import Menu
+    from lessons.terminal import Environment
+
+    with Listener() as listener:
+        script = ["1", "localhost", f"1-40,{listener.port}", "0.3", "y", "x", "", "3", "9", "", "4", "1", "y", "",
+                  "2", "0", "5", "dns", "a", "b", "c", "", "6", "0", "9", "0"]
+        stdout = io.StringIO()
+        env = Environment(stdin=io.StringIO("\n".join(script) + "\n"), stdout=stdout, colour=False, language=language)
+        Menu(env, Translator(language)).run()
+    too_long = [line for line in stdout.getvalue().splitlines() if len(line) > 80]
+    assert not too_long, too_long

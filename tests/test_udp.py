@@ -127,3 +127,18 @@ def test_the_echo_port_answers_a_payload_with_the_same_bytes(lab, host):
         sock.connect((host, lab.service("echo", "udp").port))
         sock.send(DNS_QUERY)
         assert sock.recv(2048) == DNS_QUERY
+
+
+def test_udp_through_the_command_line(lab, isolated_home):
+    import json
+    import os
+    import subprocess
+    import sys
+    from tests.conftest import ROOT, program_env
+    echo, closed = lab.service("echo", "udp").port, lab.service("closed", "udp").port
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "scan", "127.0.0.1", "--udp",
+                             "-p", f"{echo},{closed}", "--timeout", "1", "--all", "--format", "json"],
+                            capture_output=True, text=True, env=program_env(isolated_home), timeout=60)
+    assert result.returncode == 0, result.stderr
+    states = {row["port"]: (row["protocol"], row["state"]) for row in json.loads(result.stdout)["ports"]}
+    assert states == {echo: ("udp", "open"), closed: ("udp", "closed")}
