@@ -79,12 +79,10 @@ def lab_menu(menu) -> None:
         env.write_wrapped(menu.tr.t("lab.running_menu"), "hint")
     while True:
         tr = menu.tr
-        env.write("")
-        env.write(tr.t("lab.menu.title"), "heading")
-        for key, label in (("1", "lab.menu.scan"), ("2", "lab.menu.table"), ("3", "lab.menu.lesson"),
-                           ("4", "lab.menu.stop"), ("0", "settings.back")):
-            env.write(f"  {env.paint(key, 'key')}  {tr.t(label)}")
-        choice = menu.ask(tr.t("menu.choose")).lower()
+        choice = menu.choose(tr.t("lab.menu.title"), [
+            (key, tr.t(label)) for key, label in (("1", "lab.menu.scan"), ("2", "lab.menu.table"),
+                                                  ("3", "lab.menu.lesson"), ("4", "lab.menu.stop"),
+                                                  ("0", "settings.back"))])
         if choice in ("", "0", "q", "b"):
             return
         if choice == "1":

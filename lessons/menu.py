@@ -100,6 +100,14 @@ class Menu:
             return
         mark_lesson_read(lesson_id)
 
+    def choose(self, title: str, rows: List[tuple]) -> str:
+        """Print a titled list of (key, label) rows and read the learner's choice."""
+        self.env.write("")
+        self.env.write(title, "heading")
+        for key, label in rows:
+            self.env.write(f"  {self.env.paint(key, 'key')}  {label}")
+        return self.ask(self.tr.t("menu.choose")).lower()
+
     def show_code(self, lines: List[str]) -> None:
         self.env.write(self.tr.t("code.heading"), "heading")
         for line in lines:
@@ -130,13 +138,9 @@ class Menu:
         try:
             while True:
                 entries = self.entries()
-                self.env.write("")
-                self.say("menu.title", "heading")
-                for key, label, _handler in entries:
-                    self.env.write(f"  {self.env.paint(key, 'key')}  {self.tr.t(label)}")
-                self.env.write(f"  {self.env.paint('0', 'key')}  {self.tr.t('menu.quit')}")
+                rows = [(key, self.tr.t(label)) for key, label, _handler in entries] + [("0", self.tr.t("menu.quit"))]
                 try:
-                    choice = self.ask(self.tr.t("menu.choose")).lower()
+                    choice = self.choose(self.tr.t("menu.title"), rows)
                 except KeyboardInterrupt:
                     self.env.write("")
                     break

@@ -15,16 +15,12 @@ def settings_menu(menu) -> None:
     while True:
         tr = menu.tr
         on, off = tr.t("settings.on"), tr.t("settings.off")
-        env.write("")
-        env.write(tr.t("settings.title"), "heading")
         rows = [("1", tr.t("settings.language", value=LANGUAGE_NAMES[tr.language])),
                 ("2", tr.t("settings.colour", value=on if env.colour else off)),
                 ("3", tr.t("settings.presenter", value=on if env.presenter else off)),
                 ("4", tr.t("settings.reset")),
                 ("0", tr.t("settings.back"))]
-        for key, label in rows:
-            env.write(f"  {env.paint(key, 'key')}  {label}")
-        choice = menu.ask(tr.t("menu.choose")).lower()
+        choice = menu.choose(tr.t("settings.title"), rows)
         if choice in ("", "0", "q", "b"):
             return
         if choice == "1":

@@ -26,3 +26,19 @@ def program_env(home, **extra):
     env.update({"PORTSCAN_LAB_HOME": str(home), "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", "TERM": "xterm"})
     env.update(extra)
     return env
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """The practice lab with every service on a kernel-chosen port (port 0), closed afterwards."""
+    from scanner.lab import PracticeLab
+
+    with PracticeLab(base_port=0) as running_lab:
+        yield running_lab
+
+
+@pytest.fixture(params=["127.0.0.1", "::1"], ids=["ipv4", "ipv6"])
+def host(request, lab):
+    if request.param not in lab.hosts:
+        pytest.skip(f"the lab could not listen on {request.param} here: {lab.notes}")
+    return request.param

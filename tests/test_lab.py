@@ -28,19 +28,6 @@ SAFETY_TIMEOUT = 5.0   # seconds a socket waits before a test fails instead of h
 OPEN_TCP = ("echo", "ftp", "ssh", "http")
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with PracticeLab(base_port=0) as running_lab:
-        yield running_lab
-
-
-@pytest.fixture(params=["127.0.0.1", "::1"], ids=["ipv4", "ipv6"])
-def host(request, lab):
-    if request.param not in lab.hosts:
-        pytest.skip(f"the lab could not listen on {request.param} here: {lab.notes}")
-    return request.param
-
-
 def connect(host: str, port: int) -> socket.socket:
     sock = socket.create_connection((host, port), timeout=SAFETY_TIMEOUT)
     sock.settimeout(SAFETY_TIMEOUT)

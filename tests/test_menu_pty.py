@@ -30,6 +30,21 @@ def plain(text):
     return ANSI.sub("", text)
 
 
+def converse(child, *exchanges):
+    """Answer prompts in order: each exchange is (what the screen shows, what the learner types)."""
+    for pattern, reply in exchanges:
+        child.expect(pattern)
+        child.sendline(reply)
+
+
+def leave(child):
+    """Quit from the main menu and check the program ended cleanly."""
+    converse(child, ("Your choice:", "0"))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
 def test_guided_scan_through_a_terminal(isolated_home):
     with Listener() as listener:
         child = start(isolated_home)
@@ -52,27 +67,14 @@ def test_guided_scan_through_a_terminal(isolated_home):
         assert "What this means" in screen
         assert "\x1b[" in child.before  # a terminal gets colours
         child.sendline("")
-        child.expect("Your choice:")
-        child.sendline("0")
-        child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+        leave(child)
 
 
 def test_ctrl_c_during_a_scan_keeps_partial_results_and_returns_to_the_menu(isolated_home):
     with FilteredPort() as filtered:
         child = start(isolated_home)
-        child.expect("Your choice:")
-        child.sendline("2")
-        child.expect("Host to scan")
-        child.sendline("127.0.0.1")
-        child.expect("Ports")
-        closed = free_port()
-        child.sendline(f"{closed},{filtered.port}")
-        child.expect("Timeout")
-        child.sendline("20")
-        child.expect("written permission")
-        child.sendline("y")
+        converse(child, ("Your choice:", "2"), ("Host to scan", "127.0.0.1"),
+                 ("Ports", f"{free_port()},{filtered.port}"), ("Timeout", "20"), ("written permission", "y"))
         child.expect("Ctrl\\+C to stop early")
         child.expect(r"\]")  # the progress bar is drawn
         child.sendintr()
@@ -129,11 +131,7 @@ def test_invalid_answers_in_a_terminal_are_asked_again(isolated_home):
     child.expect("Ports")
     child.sendline("q")
     child.expect("Back at the main menu")
-    child.expect("Your choice:")
-    child.sendline("0")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    leave(child)
 
 
 def test_guided_scan_in_bahasa_indonesia_through_a_terminal(isolated_home):
@@ -187,22 +185,14 @@ def test_presenter_mode_pauses_after_lessons_and_steps(isolated_home):
             child.sendline("")
         child.sendline("q")
         child.expect("Back at the main menu")
-        child.expect("Your choice:")
-        child.sendline("0")
-        child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+        leave(child)
 
 
 def test_refused_consent_in_a_terminal_makes_no_connection(isolated_home):
     with Listener() as listener:
         child = start(isolated_home)
-        child.expect("Your choice:")
-        child.sendline("1")
-        child.expect(r"\[1/4\] Host")
-        child.sendline("127.0.0.1")
-        child.expect(r"\[2/4\] Ports")
-        child.sendline("?")                      # the lesson again
+        converse(child, ("Your choice:", "1"), (r"\[1/4\] Host", "127.0.0.1"),
+                 (r"\[2/4\] Ports", "?"))      # ? shows the lesson again
         child.expect("Ports: physical and logical")
         child.expect(r"\[2/4\] Ports")
         child.sendline("b")                      # back to the host question

@@ -14,19 +14,6 @@ from scanner.udp import DNS_QUERY, NTP_REQUEST, scan_udp, udp_payload
 SHORT = TimeoutSetting(0.3)
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with PracticeLab(base_port=0) as running_lab:
-        yield running_lab
-
-
-@pytest.fixture(params=["127.0.0.1", "::1"], ids=["ipv4", "ipv6"])
-def host(request, lab):
-    if request.param not in lab.hosts:
-        pytest.skip(f"the lab could not listen on {request.param} here: {lab.notes}")
-    return request.param
-
-
 @pytest.fixture
 def silent_port(host):
     """A UDP port where a socket is bound but never answers: the open|filtered case."""
