@@ -469,7 +469,7 @@ class _ServiceLoop(threading.Thread):
                     elif isinstance(key.data, tuple):
                         self._accept(key.fileobj, key.data[1])
                     else:
-                        self._handle(key.data, mask)
+                        self._serve_connection(key.data, mask)
                 now = time.monotonic()
                 if now >= next_sweep:
                     next_sweep = now + 0.25
@@ -486,7 +486,7 @@ class _ServiceLoop(threading.Thread):
             self._wake_reader.close()
             self._wake_writer.close()
 
-    def _handle(self, conn: _Connection, mask: int) -> None:
+    def _serve_connection(self, conn: _Connection, mask: int) -> None:
         try:
             conn.handle(mask)
         except Exception as error:  # one client's trouble must not stop the lab for the class
