@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from lessons.i18n import CONTENT_DIR, DEFAULT_LANGUAGE
+from scanner.inputs import whole_number
 
 # The order a learner meets them in the lessons library.
 LESSON_ORDER = (
@@ -106,7 +107,8 @@ def find_lesson(name: str, language: str = DEFAULT_LANGUAGE) -> Optional[str]:
     name = name.strip().lower()
     if name in ids:
         return name
-    if name.isdigit() and 1 <= int(name) <= len(ids):
-        return ids[int(name) - 1]
+    number = whole_number(name, max_digits=3)
+    if number is not None and 1 <= number <= len(ids):
+        return ids[number - 1]
     matches = [lesson for lesson in ids if lesson.startswith(name)] if name else []
     return matches[0] if len(matches) == 1 else None

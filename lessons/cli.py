@@ -18,22 +18,25 @@ printed or written).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import List, Optional
 
 from lessons import catalog
 from lessons.i18n import LANGUAGES, Translator, language_from_environment, normalise_language
-from lessons.output import results_table, summary_line, text_report
+from lessons.output import results_table, short_spec, summary_line, text_report
 from lessons.render import render_lesson
 from lessons.session import consent_record, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, PortscanError, TargetError
-from scanner.inputs import describe_ports, parse_ports, parse_target, parse_timeout, parse_workers
+from scanner.inputs import parse_ports, parse_target, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.report import to_csv, to_json, write_atomically
 from scanner.results import Reason
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# A host that was typed correctly but has no address to scan: exit 1, not a usage error.
+UNRESOLVED_CODES = {"target.unresolved", "target.never_exists", "target.no_address", "target.no_ipv6"}
 
 
 class UsageError(Exception):
@@ -176,6 +179,9 @@ def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) ->
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as error:  # the system said no (e.g. an address this machine cannot use)
+        env.stderr.write(tr.t("cli.os_error", detail=error.strerror or error) + "\n")
+        return EXIT_UNREACHABLE
 
 
 def command_lessons(env: Environment, tr: Translator) -> int:
@@ -208,9 +214,15 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         workers = parse_workers(args.workers)
         target = parse_target(args.host, prefer_ipv6=args.ipv6)
     except TargetError as error:
-        return _fail(env, tr.error(error), EXIT_UNREACHABLE if error.code == "target.unresolved" else EXIT_USAGE)
+        return _fail(env, tr.error(error), EXIT_UNREACHABLE if error.code in UNRESOLVED_CODES else EXIT_USAGE)
     except InputError as error:
         return _fail(env, tr.error(error), EXIT_USAGE)
+    if args.output is not None:  # find a bad -o before the scan, not after it
+        problem = _output_problem(args.output)
+        if problem:
+            key, folder = problem
+            shown = args.output.replace("\x00", "")
+            return _fail(env, tr.t("report.path_problem", path=shown, detail=tr.t(key, folder=folder)), EXIT_USAGE)
 
     consent = None
     if args.yes:
@@ -226,7 +238,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     show_progress = args.format == "text" and hasattr(env.stderr, "isatty") and env.stderr.isatty()
     if args.format == "text":
         env.write_wrapped(tr.t("scan.starting", target=target.text, address=target.address,
-                       count=len(ports), spec=_short_spec(ports), timeout=str(timeout)))
+                       count=len(ports), spec=short_spec(ports), timeout=str(timeout)))
     report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
                       progress_stream=env.stderr if show_progress else None, width=env.width, consent=consent)
 
@@ -241,7 +253,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     if args.output:
         text = report_text(report, tr, _file_format(args.output, args.format), args.all)
         try:
-            write_atomically(args.output, text)
+            write_atomically(os.path.expanduser(args.output), text)
         except OSError as error:
             return _fail(env, tr.t("report.write_failed", path=args.output, detail=error.strerror or error), EXIT_USAGE)
         if args.format == "text":
@@ -253,6 +265,21 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     if report.results and all(r.reason in unreachable for r in report.results):
         return _fail(env, tr.t("scan.unreachable", address=target.address), EXIT_UNREACHABLE)
     return EXIT_OK
+
+
+def _output_problem(path: str) -> Optional[tuple]:
+    """Why a report cannot be written to ``path``, as (ui.json key, folder); None when it can."""
+    if not path.strip() or "\x00" in path:
+        return "report.no_name", ""
+    path = os.path.expanduser(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return "report.no_folder", folder
+    if os.path.isdir(path):
+        return "report.is_folder", folder
+    if not os.access(folder, os.W_OK):
+        return "report.no_permission", folder
+    return None
 
 
 def _file_format(path: str, chosen: str) -> str:
@@ -271,6 +298,3 @@ def report_text(report, tr: Translator, file_format: str, include_closed: bool =
     return text_report(report, tr, include_closed)
 
 
-def _short_spec(ports: tuple) -> str:
-    spec = describe_ports(ports)
-    return spec if len(spec) <= 40 else spec[:37] + "..."

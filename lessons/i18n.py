@@ -16,7 +16,7 @@ import os
 from functools import lru_cache
 from typing import Mapping
 
-from scanner.errors import PortscanError
+from scanner.errors import ENGLISH_MESSAGES, PortscanError
 
 CONTENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "content")
 LANGUAGES = ("en", "id")
@@ -46,8 +46,14 @@ def normalise_language(code: str) -> str:
 
 @lru_cache(maxsize=None)
 def load_strings(language: str) -> dict:
+    """Every string of ``language``.  English error messages live with the errors
+    themselves (``scanner.errors``), so the scanner speaks without this package; they are
+    merged in here as ``error.<code>``, and other languages translate those keys."""
     with open(os.path.join(CONTENT_DIR, language, "ui.json"), encoding="utf-8") as stream:
-        return json.load(stream)
+        strings = json.load(stream)
+    if language == DEFAULT_LANGUAGE:
+        strings.update({"error." + code: text for code, text in ENGLISH_MESSAGES.items()})
+    return strings
 
 
 class Translator:
@@ -62,6 +68,12 @@ class Translator:
             return text.format(**values)
         except (KeyError, IndexError, ValueError):
             return text
+
+    def count(self, key: str, count: int, **values) -> str:
+        """``key`` for a number: ``key.one`` when there is exactly one (English needs it)."""
+        if count == 1 and key + ".one" in load_strings(self.language):
+            key += ".one"
+        return self.t(key, count=count, **values)
 
     def error(self, error: PortscanError) -> str:
         """The error's message in this language (the English one is the fallback)."""

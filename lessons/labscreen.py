@@ -13,7 +13,8 @@ import time
 from lessons.i18n import Translator
 from lessons.terminal import Environment
 from scanner.errors import PortscanError
-from scanner.inputs import TimeoutSetting, is_loopback_address, parse_target
+from scanner.inputs import (TimeoutSetting, is_loopback_address, parse_base_port, parse_bind_address,
+                            parse_target)
 from scanner.lab import PracticeLab, compare
 from scanner.results import PortState
 
@@ -29,35 +30,35 @@ def lab_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
         port = f"{service.port}/{service.protocol}"
         state = env.paint(f"{tr.state(service.expected_state):<11}", service.expected_state.value)
         what = tr.t(f"lab.service.{service.service}.{service.protocol}")
-        env.write(f"{port:<11} {state} {service.service:<9} {what}"[: env.width + 40])
+        # "closed" and "filtered" are states, not services: nothing runs there to name.
+        name = "-" if service.service in ("closed", "filtered") else service.service
+        env.write(f"{port:<11} {state} {name:<9} {what}")
     for note in lab.notes:
         env.write_wrapped(tr.t(f"lab.note.{note.code}", **note.params), "warning")
 
 
-def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port: int = 8000):
+def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port="8000"):
     """Start a lab, or say why not (one line) and return None."""
-    allow_all = host in ("0.0.0.0", "::")
-    if not is_loopback_address(host):
-        env.write_wrapped(tr.t("lab.warning_exposed", host=host), "warning")
     try:
-        return PracticeLab(host=host, base_port=base_port, allow_all_interfaces=allow_all).start()
+        address, base = parse_bind_address(host), parse_base_port(base_port)
+        if not is_loopback_address(address):  # warn only about an address we will really use
+            env.write_wrapped(tr.t("lab.warning_exposed", host=address), "warning")
+        allow_all = address in ("0.0.0.0", "::")  # only when typed: never the default
+        return PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all).start()
     except PortscanError as error:
         env.error(tr.error(error))
         return None
 
 
 def command_lab(args, env: Environment, tr: Translator) -> int:
-    text = str(args.base_port).strip()
-    if not text.isdigit() or not 0 <= int(text) <= 65436:
-        env.stderr.write(tr.t("error.lab.bad_base_port", maximum=65436) + "\n")
-        return 2
-    lab = start_lab(env, tr, args.bind, int(text))
+    lab = start_lab(env, tr, args.bind, args.base_port)
     if lab is None:
         return 2
     try:
         lab_table(lab, env, tr)
         env.write("")
-        env.write_wrapped(tr.t("lab.running_cli", first=lab.services[0].port), "ok")
+        tcp_ports = [s.port for s in lab.services if s.protocol == "tcp"]
+        env.write_wrapped(tr.t("lab.running_cli", low=min(tcp_ports), high=max(tcp_ports)), "ok")
         while lab.running:
             time.sleep(0.2)
     except KeyboardInterrupt:
@@ -109,7 +110,7 @@ def scan_the_lab(menu) -> None:
     preset = {"host": parse_target(lab.hosts[0] if is_loopback_address(lab.hosts[0]) else "127.0.0.1"),
               "ports": ports, "timeout": TimeoutSetting(float(LAB_SCAN_TIMEOUT)), "banners": True}
     env.write_wrapped(tr.t("lab.scan_intro", low=ports[0], high=ports[-1], timeout=LAB_SCAN_TIMEOUT), "hint")
-    report = menu.walk(teach=False, preset=preset)
+    report = menu.walk(teach=False, preset=preset, offer_save=False)
     if report is None:
         return
     grade(compare(report, lab), env, tr)
@@ -124,6 +125,7 @@ def scan_the_lab(menu) -> None:
             env.write(f"  {result.port}/udp  " + env.paint(tr.state(result.state), result.state.value)
                       + f"  ({result.reason.value})")
         grade(compare(udp_report, lab), env, tr)
+    menu.offer_save(report)
 
 
 def grade(result, env: Environment, tr: Translator) -> None:

@@ -24,12 +24,14 @@ from typing import Callable, List, Optional
 
 from lessons import catalog
 from lessons.i18n import Translator
-from lessons.output import port_map, results_table, summary_line
+from lessons.output import port_map, results_table, short_spec, summary_line
+from lessons.progress import store
 from lessons.render import render_lesson
 from lessons.session import consent_record, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError
-from scanner.inputs import describe_ports, parse_ports, parse_target, parse_timeout
+from scanner.inputs import parse_ports, parse_target, parse_timeout
+from scanner.report import write_atomically
 from scanner.probe import probe_port
 from scanner.results import PortState, ScanReport
 
@@ -91,14 +93,8 @@ class Menu:
             for line in lines[start:start + page]:
                 self.env.write(line)
         self.env.write("")
-        self._mark_read(lesson_id)
-
-    def _mark_read(self, lesson_id: str) -> None:
-        try:
-            from lessons.progress import mark_lesson_read
-        except ImportError:
-            return
-        mark_lesson_read(lesson_id)
+        store().mark_lesson_read(lesson_id)
+        self.show_progress_problem()
 
     def choose(self, title: str, rows: List[tuple]) -> str:
         """Print a titled list of (key, label) rows and read the learner's choice."""
@@ -116,18 +112,13 @@ class Menu:
 
     # -- main menu -----------------------------------------------------------------
     def entries(self) -> List[tuple]:
-        entries = [("1", "menu.guided", self.guided_scan), ("2", "menu.quick", self.quick_scan),
-                   ("3", "menu.library", self.library)]
-        optional = [("4", "menu.lab", "lessons.labscreen", "lab_menu"),
-                    ("5", "menu.quiz", "lessons.quiz", "quiz_menu"),
-                    ("6", "menu.settings", "lessons.settings", "settings_menu")]
-        for key, label, module, function in optional:
-            try:
-                handler = getattr(__import__(module, fromlist=[function]), function)
-            except (ImportError, AttributeError):
-                continue
-            entries.append((key, label, lambda handler=handler: handler(self)))
-        return entries
+        from lessons.labscreen import lab_menu  # loaded when first shown: a plain scan starts faster
+        from lessons.quiz import quiz_menu
+        from lessons.settings import settings_menu
+
+        return [("1", "menu.guided", self.guided_scan), ("2", "menu.quick", self.quick_scan),
+                ("3", "menu.library", self.library), ("4", "menu.lab", lambda: lab_menu(self)),
+                ("5", "menu.quiz", lambda: quiz_menu(self)), ("6", "menu.settings", lambda: settings_menu(self))]
 
     def run(self) -> int:
         self.env.write(self.tr.t("menu.welcome"), "title")
@@ -146,6 +137,8 @@ class Menu:
                     break
                 if choice in ("0", "q", "quit", "exit", "keluar"):
                     break
+                if not choice:
+                    continue  # Enter alone: show the menu again
                 handler = next((h for key, _label, h in entries if key == choice), None)
                 if handler is None:
                     self.say("menu.unknown_choice", "error", choice=choice)
@@ -165,10 +158,6 @@ class Menu:
         return 0
 
     def show_progress_problem(self) -> None:
-        try:
-            from lessons.progress import store
-        except ImportError:
-            return
         problem = store().problem
         if problem:
             self.env.write(self.tr.t(problem["key"], **problem["values"]), "warning")
@@ -199,7 +188,7 @@ class Menu:
     def quick_scan(self) -> None:
         self.walk(teach=False)
 
-    def walk(self, teach: bool, preset: Optional[dict] = None) -> Optional[ScanReport]:
+    def walk(self, teach: bool, preset: Optional[dict] = None, offer_save: bool = True) -> Optional[ScanReport]:
         """Ask every step in order (b goes back), then scan.  Returns the report."""
         steps = self.steps()
         answers: dict = dict(preset or {})
@@ -225,7 +214,7 @@ class Menu:
                 self.say("walk.consent_lesson", "hint")
                 return None
             index += 1
-        return self.scan_and_explain(answers, teach)
+        return self.scan_and_explain(answers, teach, offer_save)
 
     def ask_step(self, step: Step, index: int, answers: dict, teach: bool) -> str:
         tr = self.tr
@@ -287,13 +276,11 @@ class Menu:
                     f"# -> {found}",
                     self.tr.t("code.chosen", address=value.address, family=family)]
         if name == "ports":
-            spec = describe_ports(value)
-            shown = spec if len(spec) <= 40 else spec[:37] + "..."
             if len(value) > 1 and value[-1] - value[0] + 1 == len(value):
                 loop = f"for port in range({value[0]}, {value[-1] + 1}):"
             else:
                 loop = f"for port in {list(value[:6])}{' + ...' if len(value) > 6 else ''}:"
-            return [loop, self.tr.t("code.port_count", count=len(value), spec=shown)]
+            return [loop, self.tr.t("code.port_count", count=len(value), spec=short_spec(value))]
         if name == "timeout":
             if value.auto:
                 return ["s.settimeout(1.0)", self.tr.t("code.auto_timeout")]
@@ -301,7 +288,7 @@ class Menu:
         return [self.tr.t("code.consent_saved")]
 
     # -- scanning ------------------------------------------------------------------
-    def scan_and_explain(self, answers: dict, teach: bool) -> ScanReport:
+    def scan_and_explain(self, answers: dict, teach: bool, offer_save: bool = True) -> ScanReport:
         target, ports, timeout = answers["host"], answers["ports"], answers["timeout"]
         if teach:
             self.show_lesson("handshake")
@@ -313,14 +300,15 @@ class Menu:
             self.show_lesson("threading")
             self.pause()
         self.say("scan.starting", target=target.text, address=target.address, count=len(ports),
-                 spec=_short(describe_ports(ports)), timeout=str(timeout))
+                 spec=short_spec(ports), timeout=str(timeout))
         self.say("walk.ctrl_c", "hint")
         on_terminal = getattr(self.env.stdout, "isatty", lambda: False)()
         report = run_scan(target, ports, timeout, self.tr, progress_stream=self.env.stdout if on_terminal else None,
-                          banners=bool(answers.get("banners")),
+                          banners=bool(answers.get("banners", store().setting("banners", False))),
                           width=self.env.width, consent=answers.get("consent"))
         self.show_results(report, teach)
-        self.offer_save(report)
+        if offer_save:
+            self.offer_save(report)
         return report
 
     def slow_motion(self, target, ports, timeout, count: int = SLOW_MOTION_PORTS) -> None:
@@ -381,12 +369,11 @@ class Menu:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             default = f"portscan-report-{stamp}.{ending}"
             path = self.ask(self.tr.t("save.path", default=default)) or default
-            from scanner.report import write_atomically
-
             try:
                 write_atomically(os.path.expanduser(path), report_text(report, self.tr, file_format))
-            except OSError as error:
-                self.say("report.write_failed", "error", path=path, detail=error.strerror or error)
+            except (OSError, ValueError) as error:  # ValueError: a NUL byte in the name
+                detail = getattr(error, "strerror", None) or str(error)
+                self.say("report.write_failed", "error", path=path[:60], detail=detail)
                 continue
             self.say("report.saved", "ok", path=path)
             return
@@ -395,7 +382,7 @@ class Menu:
     def library(self) -> None:
         while True:
             ids = catalog.lesson_ids(self.tr.language)
-            read = _read_lessons()
+            read = store().lessons_read()
             self.env.write("")
             self.say("library.title", "heading")
             for number, lesson_id in enumerate(ids, 1):
@@ -407,7 +394,7 @@ class Menu:
                 return
             lesson_id = catalog.find_lesson(choice, self.tr.language)
             if lesson_id is None:
-                self.say("lessons.unknown_menu", "error", name=choice)
+                self.say("lessons.unknown_menu", "error", name=choice[:40])
                 continue
             self.show_lesson(lesson_id)
             self.pause()
@@ -417,13 +404,4 @@ class _ConsentRefused(Exception):
     pass
 
 
-def _short(spec: str) -> str:
-    return spec if len(spec) <= 40 else spec[:37] + "..."
 
-
-def _read_lessons() -> set:
-    try:
-        from lessons.progress import lessons_read
-    except ImportError:
-        return set()
-    return lessons_read()

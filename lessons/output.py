@@ -15,6 +15,7 @@ from typing import IO, List, Optional
 
 from lessons.i18n import Translator
 from lessons.terminal import Environment
+from scanner.inputs import describe_ports
 from scanner.report import listed_results
 from scanner.results import PortState, ScanReport
 
@@ -43,13 +44,20 @@ def results_table(report: ScanReport, env: Environment, tr: Translator, include_
     if not rows:
         lines.append(tr.t("table.none_listed"))
     if not include_closed and counts.get("closed"):
-        lines.append(tr.t("table.not_shown", count=counts["closed"]))
+        lines.append(tr.count("table.not_shown", counts["closed"]))
     return lines
+
+
+def short_spec(ports: tuple, limit: int = 40) -> str:
+    """A port list as a spec short enough for one screen line: '1-1024,8080' or '1-3,7,...'."""
+    spec = describe_ports(ports)
+    return spec if len(spec) <= limit else spec[: limit - 3] + "..."
 
 
 def summary_line(report: ScanReport, tr: Translator) -> str:
     counts = report.counts()
-    text = tr.t("table.summary", scanned=report.ports_scanned, seconds=f"{report.elapsed_seconds:.2f}",
+    text = tr.count("table.summary", report.ports_scanned, scanned=report.ports_scanned,
+                    seconds=f"{report.elapsed_seconds:.2f}",
                 open=counts.get("open", 0), filtered=counts.get("filtered", 0) + counts.get("open|filtered", 0),
                 closed=counts.get("closed", 0))
     if not report.complete:

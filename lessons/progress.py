@@ -22,6 +22,7 @@ import os
 import sys
 from typing import Optional
 
+from lessons.i18n import LANGUAGES
 from scanner.report import write_atomically
 
 APP_FOLDER = "portscan-lab"
@@ -41,6 +42,43 @@ def config_folder(environ=os.environ) -> str:
     return os.path.join(environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), APP_FOLDER)
 
 
+QUIZ_FIELDS = ("last", "best", "total", "attempts")
+SETTING_CHECKS = {
+    "language": lambda value: value in LANGUAGES,
+    "colour": lambda value: isinstance(value, bool),
+    "presenter": lambda value: isinstance(value, bool),
+    "banners": lambda value: isinstance(value, bool),
+}
+
+
+def layout_problem(data) -> str:
+    """What is wrong with a loaded progress file ('' when nothing is).
+
+    The file is ours, but people (and crashes of other programs) edit files: every field is
+    checked before the program relies on it.
+    """
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    lessons = data.get("lessons_read", [])
+    if not isinstance(lessons, list) or not all(isinstance(item, str) for item in lessons):
+        return "lessons_read is not a list of lesson names"
+    quiz = data.get("quiz", {})
+    if not isinstance(quiz, dict):
+        return "quiz is not an object"
+    for lesson, scores in quiz.items():
+        if not isinstance(scores, dict) or not all(
+                isinstance(scores.get(name), int) and not isinstance(scores.get(name), bool) for name in QUIZ_FIELDS):
+            return f"the quiz score for {lesson!r} is damaged"
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        return "settings is not an object"
+    for name, value in settings.items():
+        check = SETTING_CHECKS.get(name)
+        if check is None or not check(value):
+            return f"the setting {name!r} is damaged"
+    return ""
+
+
 class ProgressStore:
     def __init__(self, path: Optional[str] = None) -> None:
         self.path = path or os.path.join(config_folder(), FILE_NAME)
@@ -51,9 +89,9 @@ class ProgressStore:
         try:
             with open(self.path, encoding="utf-8") as stream:
                 data = json.load(stream)
-            if not isinstance(data, dict) or not isinstance(data.get("lessons_read", []), list) \
-                    or not isinstance(data.get("quiz", {}), dict) or not isinstance(data.get("settings", {}), dict):
-                raise ValueError("unexpected layout")
+            problem = layout_problem(data)
+            if problem:
+                raise ValueError(problem)
         except FileNotFoundError:
             return copy.deepcopy(EMPTY)
         except (OSError, ValueError, UnicodeDecodeError) as error:

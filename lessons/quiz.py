@@ -16,6 +16,7 @@ from lessons import catalog
 from lessons.i18n import Translator
 from lessons.progress import store
 from lessons.terminal import Environment
+from scanner.inputs import whole_number
 
 
 class QuizEnded(Exception):
@@ -52,8 +53,9 @@ def run_quiz(env: Environment, tr: Translator, lesson_id: str, ask) -> tuple:
                 correct = answer in question.answers
                 right_text = question.answers[0] if question.answers else ""
                 break
-            if answer.isdigit() and 1 <= int(answer) <= len(letters):
-                answer = letters[int(answer) - 1]  # people also answer "2" for b)
+            number = whole_number(answer, max_digits=2)
+            if number is not None and 1 <= number <= len(letters):
+                answer = letters[number - 1]  # people also answer "2" for b)
             if len(answer) == 1 and answer in letters:
                 choice = letters.index(answer)
                 correct = question.choices[choice][1]
@@ -71,8 +73,11 @@ def run_quiz(env: Environment, tr: Translator, lesson_id: str, ask) -> tuple:
     env.write(tr.t("quiz.score", score=score, total=len(questions)), "heading")
     progress = store()
     progress.record_quiz(lesson_id, score, len(questions))
-    best = progress.quiz_scores()[lesson_id]["best"]
-    env.write(tr.t("quiz.best", best=best, total=len(questions)), "hint")
+    if progress.problem:
+        _show_problem(env, tr)
+    else:
+        best = progress.quiz_scores()[lesson_id]["best"]
+        env.write(tr.t("quiz.best", best=best, total=len(questions)), "hint")
     return score, len(questions)
 
 
@@ -92,9 +97,13 @@ def choose_and_run(env: Environment, tr: Translator, ask, lesson_name: Optional[
             if lesson_name.strip().lower() in ("", "q", "b", "0"):
                 return
         lesson_id = catalog.find_lesson(lesson_name, tr.language)
+        if lesson_id is None:
+            env.write(tr.t("lessons.unknown_menu", name=lesson_name.strip()[:40]), "error")
+            lesson_name = None
+            continue
         lesson_name = None
-        if lesson_id is None or not catalog.load_quiz(lesson_id, tr.language):
-            env.write(tr.t("lessons.unknown_menu", name=lesson_id or ""), "error")
+        if not catalog.load_quiz(lesson_id, tr.language):
+            env.write(tr.t("quiz.none", lesson=lesson_id), "error")
             continue
         try:
             run_quiz(env, tr, lesson_id, ask)

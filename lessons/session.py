@@ -43,7 +43,8 @@ def run_scan(target: Target, ports: tuple, timeout: TimeoutSetting, tr: Translat
         try:
             found = grab_banners(target.address, target.family, open_ports,
                                  timeout=max(1.0, min(3.0, report.final_timeout * 4)), host_header=target.host)
-        except KeyboardInterrupt:
-            found = {}
+        except KeyboardInterrupt:  # keep the scan's results; only the banners are lost
+            report.interrupted = True
+            return report
         report = with_banners(report, found)
     return report

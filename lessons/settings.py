@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lessons.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, normalise_language
 from lessons.progress import store
+from lessons.terminal import colour_wanted
 
 
 def settings_menu(menu) -> None:
@@ -19,6 +20,7 @@ def settings_menu(menu) -> None:
                 ("2", tr.t("settings.colour", value=on if env.colour else off)),
                 ("3", tr.t("settings.presenter", value=on if env.presenter else off)),
                 ("4", tr.t("settings.reset")),
+                ("5", tr.t("settings.banners", value=on if store().setting("banners", False) else off)),
                 ("0", tr.t("settings.back"))]
         choice = menu.choose(tr.t("settings.title"), rows)
         if choice in ("", "0", "q", "b"):
@@ -26,8 +28,14 @@ def settings_menu(menu) -> None:
         if choice == "1":
             choose_language(menu)
         elif choice == "2":
-            env.colour = not env.colour
-            store().set_setting("colour", env.colour)
+            wanted = not env.colour
+            store().set_setting("colour", wanted)
+            # The learner's wish, but never against NO_COLOR or into a pipe or file.
+            env.colour = wanted and colour_wanted(env.stdout)
+            if wanted and not env.colour:
+                env.write(tr.t("settings.colour_unavailable"), "hint")
+        elif choice == "5":
+            store().set_setting("banners", not store().setting("banners", False))
         elif choice == "3":
             env.presenter = not env.presenter
             store().set_setting("presenter", env.presenter)

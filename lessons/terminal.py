@@ -71,6 +71,8 @@ class Environment:
     def from_system(cls, no_color: bool = False, presenter: bool = False, language: str = "en") -> "Environment":
         if colorama is not None:
             colorama.just_fix_windows_console()
+        if hasattr(sys.stdin, "reconfigure"):  # bytes that are not text must not crash a prompt
+            sys.stdin.reconfigure(errors="replace")
         columns = shutil.get_terminal_size((SCREEN_WIDTH, 24)).columns
         return cls(colour=colour_wanted(sys.stdout, no_color), width=max(40, min(SCREEN_WIDTH, columns)),
                    presenter=presenter, language=language)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterable
@@ -26,6 +27,8 @@ from scanner.probe import sockaddr_for
 from scanner.services import HTTP_LIKE_PORTS
 
 MAX_BANNER_LENGTH = 72
+BANNER_DEADLINE_FACTOR = 2       # a whole banner conversation takes at most 2 x the timeout
+SILENT_PORT_PROBE = b"HEAD / HTTP/1.0\r\n\r\n"
 # Whole terminal control sequences (CSI "ESC [ ... letter", OSC "ESC ] ... BEL") go first,
 # so none of their text is left behind; then every other control character.
 ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
@@ -61,16 +64,21 @@ def grab_banner(address: str, family: int, port: int, timeout: float = 1.0, host
             sock.settimeout(timeout)
             if sock.connect_ex(sockaddr_for(address, family, port)) != 0:
                 return ""
+            # A server that drips one byte at a time must not hold the scan: one deadline
+            # covers the whole conversation, whatever the per-read timeout.
+            deadline = time.monotonic() + BANNER_DEADLINE_FACTOR * timeout
             if port in HTTP_LIKE_PORTS:
                 sock.sendall(b"HEAD / HTTP/1.0\r\nHost: " + _host_bytes(host_header or address)
                              + b"\r\nUser-Agent: portscan-lab\r\n\r\n")
-                return clean_banner(_summarise_http(_read(sock)))
-            data = _read(sock)
+                return clean_banner(_summarise_http(_read(sock, deadline)))
+            data = _read(sock, deadline)
             if data:
                 return clean_banner(data.split(b"\n")[0])
             # Silent so far: maybe a web server on an unusual port.
-            sock.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
-            data = _read(sock)
+            sock.sendall(SILENT_PORT_PROBE)
+            data = _read(sock, deadline)
+            if data.startswith(SILENT_PORT_PROBE.strip()):
+                return ""  # an echo service repeats our own request: that is not a banner
             return clean_banner(_summarise_http(data) if data.startswith(b"HTTP/") else data.split(b"\n")[0])
     except OSError:
         return ""
@@ -84,9 +92,13 @@ def _host_bytes(host: str) -> bytes:
         return host.encode("ascii", "replace")
 
 
-def _read(sock: socket.socket) -> bytes:
+def _read(sock: socket.socket, deadline: float) -> bytes:
     chunks, size = [], 0
     while size < READ_LIMIT:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        sock.settimeout(min(sock.gettimeout() or remaining, remaining))
         try:
             chunk = sock.recv(READ_LIMIT - size)
         except (socket.timeout, OSError):
@@ -108,6 +120,10 @@ def grab_banners(address: str, family: int, ports: Iterable[int], timeout: float
     ports = list(ports)
     if not ports:
         return {}
-    with ThreadPoolExecutor(max_workers=min(max_threads, len(ports))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(max_threads, len(ports)))
+    try:
         banners = pool.map(lambda port: grab_banner(address, family, port, timeout, host_header), ports)
         return {port: banner for port, banner in zip(ports, banners) if banner}
+    finally:
+        # On Ctrl+C, drop the queued ports at once; running reads end by their deadline.
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -35,8 +35,8 @@ import time
 from typing import Callable, Iterable, Optional
 
 from scanner.inputs import TimeoutSetting, is_loopback_address
-from scanner.probe import (IN_PROGRESS_CODES, REFUSED_CODES, RESOURCE_CODES, classify,
-                           is_self_connected, sockaddr_for)
+from scanner.probe import (IN_PROGRESS_CODES, MAX_SELF_CONNECT_RETRIES, REFUSED_CODES, RESOURCE_CODES,
+                           classify, is_self_connected, sockaddr_for)
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.services import service_name
 from scanner.timing import FixedTimeout, RttEstimator
@@ -45,7 +45,6 @@ DEFAULT_WORKERS = 1000           # sockets in flight across all threads
 DEFAULT_THREADS = 2
 WINDOWS_SELECT_LIMIT = 500       # select() on Windows watches at most 512 sockets
 FILE_RESERVE = 48                # files kept free for the rest of the program
-MAX_SELF_CONNECT_RETRIES = 5
 
 # Linux and the BSDs can create a socket already non-blocking: one system call less per port.
 _NONBLOCKING_STREAM = socket.SOCK_STREAM | getattr(socket, "SOCK_NONBLOCK", 0)

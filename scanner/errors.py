@@ -22,11 +22,14 @@ ENGLISH_MESSAGES = {
     "target.bad_ipv6": "{text} is not a valid IPv6 address.",
     "target.bad_chars": "{text} is not a host name: use letters, digits, dots and hyphens only.",
     "target.unresolved": "Could not find an address for {text}: check the spelling (socket.gaierror: {detail}).",
+    "target.never_exists": "{text} cannot exist: names ending in .invalid are reserved never to resolve (RFC 6761).",
+    "target.no_address": "{text} has no IPv4 or IPv6 address to scan.",
     "target.no_ipv6": "{text} has no IPv6 address.",
     "ports.empty": "Please type which ports to scan, for example 22, 1-1024, 22,80,443 or common.",
     "ports.not_number": "{part} is not a port number: use digits like 80, ranges like 1-1024, or 'common'.",
     "ports.out_of_range": "Port {port} is outside 1-65535 (port 0 is reserved and cannot be scanned).",
     "ports.reversed": "The range {part} runs backwards: write the smaller number first, like {low}-{high}.",
+    "ports.too_long": "That port list is too long ({length} characters): use ranges like 1-1024, or 'all'.",
     "timeout.empty": "Please type a timeout in seconds, like 0.5, or 'auto'.",
     "timeout.not_number": "{text} is not a number of seconds: type something like 0.5, or 'auto'.",
     "timeout.not_positive": "The timeout must be more than 0 seconds: try 0.5.",
@@ -34,7 +37,6 @@ ENGLISH_MESSAGES = {
     "timeout.too_short": "{text} seconds is too short for any network to answer: use at least {minimum}.",
     "workers.not_number": "{text} is not a whole number of workers: try 500.",
     "workers.out_of_range": "Workers must be between {minimum} and {maximum}.",
-    "scan.no_route": "Cannot reach {address}: {detail}.",
     "lab.bind_all": ("Listening on {host} would open the practice lab to every network this computer is on. "
                      "Use 127.0.0.1 (loopback), or allow all interfaces explicitly if your instructor asked for it."),
     "lab.bad_host": "{host} is not an IP address the practice lab can listen on: use 127.0.0.1 or ::1.",
@@ -72,6 +74,10 @@ class PortSpecError(InputError):
 
 class TimeoutSpecError(InputError):
     """The timeout could not be understood."""
+
+
+class LabSetupError(InputError):
+    """The practice lab was asked for something unsafe or impossible (every interface, a bad host or port)."""
 
 
 class NetworkError(PortscanError, OSError):

@@ -20,7 +20,7 @@ import socket
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
-from scanner.errors import InputError, PortSpecError, TargetError, TimeoutSpecError
+from scanner.errors import InputError, LabSetupError, PortSpecError, TargetError, TimeoutSpecError
 from scanner.results import Target
 from scanner.services import COMMON_PORTS
 
@@ -29,12 +29,27 @@ ALL_PORTS_WORDS = {"-", "all", "semua"}
 COMMON_PORTS_WORDS = {"common", "umum"}
 HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$")
 
+MAX_PORT_SPEC_LENGTH = 2000     # longer is a paste accident, not a port list
 TIMEOUT_MINIMUM = 0.01
 TIMEOUT_MAXIMUM = 30.0
 WORKERS_MINIMUM = 1
 WORKERS_MAXIMUM = 5000
 
 Resolver = Callable[..., list]
+
+
+# --- numbers ---------------------------------------------------------------------------
+
+def whole_number(text: str, max_digits: int = 6) -> Optional[int]:
+    """``text`` as a small whole number, or None.
+
+    ``str.isdigit`` alone is not enough: it accepts "²" and other digits that ``int``
+    refuses, and a 5000-digit string would hit Python's limit on converting long numbers.
+    """
+    text = text.strip()
+    if not text or len(text) > max_digits or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 # --- hosts -----------------------------------------------------------------------------
@@ -86,21 +101,11 @@ def parse_target(text: str, *, prefer_ipv6: bool = False, resolver: Resolver = s
 
 
 def _parse_ip_literal(host: str):
+    """An IPv4 or IPv6 address (a scoped one like fe80::1%eth0 included), or None."""
     try:
         return ipaddress.ip_address(host)
     except ValueError:
-        pass
-    if "%" in host:  # fe80::1%eth0: a scoped IPv6 address; keep the scope for connect()
-        try:
-            ipaddress.ip_address(host.split("%", 1)[0])
-            return _ScopedAddress(host)
-        except ValueError:
-            return None
-    return None
-
-
-class _ScopedAddress(str):
-    version = 6
+        return None
 
 
 # RFC 6761: names under .invalid never exist, and software should say so at once
@@ -110,7 +115,7 @@ NEVER_RESOLVED_SUFFIX = ".invalid"
 
 def _resolve(text: str, host: str, prefer_ipv6: bool, resolver: Resolver) -> Target:
     if ("." + host.lower().rstrip(".")).endswith(NEVER_RESOLVED_SUFFIX):
-        raise TargetError("target.unresolved", text=host, detail="the .invalid domain never exists (RFC 6761)")
+        raise TargetError("target.never_exists", text=host)
     try:
         infos = resolver(host, None, 0, socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
@@ -121,7 +126,7 @@ def _resolve(text: str, host: str, prefer_ipv6: bool, resolver: Resolver) -> Tar
         if family in (socket.AF_INET, socket.AF_INET6) and (family, sockaddr[0]) not in addresses:
             addresses.append((family, sockaddr[0]))
     if not addresses:
-        raise TargetError("target.unresolved", text=host, detail="no IPv4 or IPv6 address")
+        raise TargetError("target.no_address", text=host)
     wanted = socket.AF_INET6 if prefer_ipv6 else socket.AF_INET
     preferred = [a for a in addresses if a[0] == wanted]
     if prefer_ipv6 and not preferred:
@@ -138,13 +143,15 @@ def parse_ports(text: str) -> tuple:
     text = (text or "").strip().lower()
     if not text:
         raise PortSpecError("ports.empty")
+    if len(text) > MAX_PORT_SPEC_LENGTH:
+        raise PortSpecError("ports.too_long", length=len(text))
     ports: set = set()
     for raw_part in text.split(","):
         part = raw_part.replace(" ", "")
         if not part:
             continue
         if part in ALL_PORTS_WORDS:
-            ports.update(range(1, MAX_PORT + 1))
+            ports = set(range(1, MAX_PORT + 1))
         elif part in COMMON_PORTS_WORDS:
             ports.update(COMMON_PORTS)
         elif "-" in part.strip("-") :
@@ -161,9 +168,9 @@ def parse_ports(text: str) -> tuple:
 
 
 def _port_number(text: str, part: str) -> int:
-    if not (text.isascii() and text.isdigit()):  # str.isdigit() alone accepts "²", which int() rejects
+    port = whole_number(text)
+    if port is None:
         raise PortSpecError("ports.not_number", part=part)
-    port = int(text)
     if not 1 <= port <= MAX_PORT:
         raise PortSpecError("ports.out_of_range", port=port)
     return port
@@ -224,9 +231,36 @@ def parse_timeout(text: Union[str, float]) -> TimeoutSetting:
 
 def parse_workers(text: Union[str, int]) -> int:
     text = str(text).strip()
-    if not (text.isascii() and text.isdigit()):
-        raise InputError("workers.not_number", text=text)
-    workers = int(text)
+    workers = whole_number(text)
+    if workers is None:
+        raise InputError("workers.not_number", text=text[:20])
     if not WORKERS_MINIMUM <= workers <= WORKERS_MAXIMUM:
         raise InputError("workers.out_of_range", minimum=WORKERS_MINIMUM, maximum=WORKERS_MAXIMUM)
     return workers
+
+
+# --- the practice lab ------------------------------------------------------------------
+
+LAB_BLOCK_SIZE = 100            # the lab lives in base_port .. base_port + 99
+HIGHEST_LAB_BASE = 65536 - LAB_BLOCK_SIZE
+
+
+def parse_bind_address(text: str) -> str:
+    """Where the practice lab listens: an IP address (``localhost`` and ``[::1]`` accepted)."""
+    host = (text or "").strip()
+    if host.lower() == "localhost":
+        return "127.0.0.1"
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        raise LabSetupError("lab.bad_host", host=(text or "").strip()[:60]) from None
+
+
+def parse_base_port(text: Union[str, int]) -> int:
+    """The first port of the lab's block: 0 (the kernel picks every port) or 1..65436."""
+    base = text if isinstance(text, int) and not isinstance(text, bool) else whole_number(str(text))
+    if base is None or not (base == 0 or 1 <= base <= HIGHEST_LAB_BASE):
+        raise LabSetupError("lab.bad_base_port", maximum=HIGHEST_LAB_BASE)
+    return base

@@ -58,12 +58,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from scanner.errors import InputError, NetworkError
-from scanner.inputs import is_loopback_address
+from scanner.errors import LabSetupError, NetworkError
+from scanner.inputs import LAB_BLOCK_SIZE, is_loopback_address, parse_base_port, parse_bind_address
 from scanner.results import PortState, Reason, ScanReport
 
 DEFAULT_BASE_PORT = 8000
-LAB_BLOCK_SIZE = 100            # the lab lives in base_port .. base_port + 99
 LISTEN_BACKLOG = 1024           # a class scanning at once: let handshakes queue, not drop
 MAX_CONNECTIONS = 400           # below Windows' 512-socket select() limit, with room for listeners
 ACCEPTS_PER_WAKEUP = 64         # then serve the others before accepting more
@@ -138,10 +137,6 @@ class LabNote(NamedTuple):
 
     code: str
     params: dict
-
-
-class LabSetupError(InputError):
-    """The lab was asked for something unsafe or impossible (every interface, a bad host or port)."""
 
 
 class LabStartError(NetworkError):
@@ -568,30 +563,15 @@ class _ServiceLoop(threading.Thread):
 
 # --- the lab ------------------------------------------------------------------------------
 
-def _normalise_host(host: str) -> str:
-    text = (host or "").strip()
-    if text.lower() == "localhost":
-        return "127.0.0.1"
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise LabSetupError("lab.bad_host", host=host) from None
-
-
 class PracticeLab:
     """Real services on loopback with a known answer.  Use as ``with PracticeLab() as lab:``."""
 
     def __init__(self, host: str = "127.0.0.1", base_port: int = DEFAULT_BASE_PORT, also_ipv6: bool = True,
                  *, allow_all_interfaces: bool = False) -> None:
-        self.bound_host = _normalise_host(host)
+        self.bound_host = parse_bind_address(host)
         if ipaddress.ip_address(self.bound_host).is_unspecified and not allow_all_interfaces:
             raise LabSetupError("lab.bind_all", host=self.bound_host)
-        highest_base = 65536 - LAB_BLOCK_SIZE
-        if not isinstance(base_port, int) or not (base_port == 0 or 1 <= base_port <= highest_base):
-            raise LabSetupError("lab.bad_base_port", maximum=highest_base)
-        self.base_port = base_port
+        self.base_port = parse_base_port(base_port)
         self.also_ipv6 = also_ipv6
         self.services: List[LabService] = []
         self.notes: List[LabNote] = []

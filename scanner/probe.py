@@ -27,9 +27,7 @@ from typing import Optional, Tuple
 
 from scanner.results import PortState, Reason
 
-_WIN = {name: getattr(errno, name, None) for name in
-        ("WSAECONNREFUSED", "WSAETIMEDOUT", "WSAEWOULDBLOCK", "WSAEHOSTUNREACH", "WSAENETUNREACH",
-         "WSAEMFILE", "WSAENOBUFS", "WSAEINPROGRESS", "WSAEADDRNOTAVAIL", "WSAEACCES")}
+MAX_SELF_CONNECT_RETRIES = 5     # a fresh socket gets a fresh source port, so this is plenty
 
 
 def _codes(*names: str) -> frozenset:
@@ -65,7 +63,8 @@ def classify(code: int) -> Optional[Tuple[PortState, Reason]]:
         return PortState.FILTERED, Reason.ADMIN_PROHIBITED
     if code in RESOURCE_CODES:
         return None
-    return PortState.FILTERED, Reason.NO_RESPONSE
+    # Anything else (EINVAL, ECONNRESET...) proves nothing about the port: say so.
+    return PortState.FILTERED, Reason.ERROR
 
 
 def is_self_connected(sock: socket.socket) -> bool:
@@ -102,7 +101,7 @@ class ProbeOutcome:
 
 
 def probe_port(address: str, port: int, timeout: float, family: int = socket.AF_INET,
-               max_self_connect_retries: int = 5) -> ProbeOutcome:
+               max_self_connect_retries: int = MAX_SELF_CONNECT_RETRIES) -> ProbeOutcome:
     """Probe one port with a blocking ``connect_ex``; retries a self-connection."""
     self_connects = 0
     while True:

@@ -32,6 +32,17 @@ def port_row(result) -> dict:
             "reason": result.reason.value, "service": result.service, "banner": result.banner}
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula.  Banners come from
+# whoever runs the server, so a CSV cell must never start with one ("=HYPERLINK(...)").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_dict(report: ScanReport, include_closed: bool = False) -> dict:
     counts = report.counts()
     return {
@@ -47,6 +58,7 @@ def to_dict(report: ScanReport, include_closed: bool = False) -> dict:
         "started": report.started,
         "elapsed_seconds": report.elapsed_seconds,
         "complete": report.complete,
+        "self_connects_retried": report.retried_self_connects,
         "consent": report.consent,
         "counts": counts,
         "ports": [port_row(r) for r in listed_results(report, include_closed)],
@@ -62,7 +74,7 @@ def to_csv(report: ScanReport, include_closed: bool = False) -> str:
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for result in listed_results(report, include_closed):
-        writer.writerow(port_row(result))
+        writer.writerow({key: _spreadsheet_safe(value) for key, value in port_row(result).items()})
     return buffer.getvalue()
 
 

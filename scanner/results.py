@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import collections
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 
@@ -43,6 +43,7 @@ class Reason(str, enum.Enum):
     PORT_UNREACH = "port-unreach"
     ADMIN_PROHIBITED = "admin-prohibited"
     SELF_CONNECT = "self-connect"
+    ERROR = "error"                 # an unexpected error code: no evidence either way
 
     def __str__(self) -> str:
         return self.value
@@ -95,7 +96,6 @@ class ScanReport:
     protocol: str = "tcp"
     consent: Optional[dict] = None  # {"statement": ..., "time": ...} when the learner agreed
     retried_self_connects: int = 0  # probes thrown away because the socket met itself
-    notes: list = field(default_factory=list)
 
     def counts(self) -> dict:
         """How many ports ended in each state: {"open": n, "closed": n, "filtered": n, ...}."""

@@ -15,9 +15,11 @@ ambiguous: the service may be there and ignore a datagram it does not understand
 server wants a real DNS query, so well-known ports get a protocol-appropriate payload
 from ``UDP_PAYLOADS``), or a firewall may have dropped it.
 
-Closed ports are slow to prove because hosts *rate-limit* ICMP errors: by default Linux
-sends about 1000 per second to other hosts, macOS 250.  A scanner that sends faster
-reads the missing errors as silence.  So this engine paces itself (``rate`` datagrams
+Closed ports are slow to prove because hosts *rate-limit* ICMP errors.  Linux, for
+example, answers any one other host with a short burst of "port unreachable" messages
+and then about one per second (``net.ipv4.icmp_ratelimit`` = 1000 ms; loopback is
+exempt); macOS caps them at 250 per second.  A scanner that sends faster reads the
+missing errors as silence.  So this engine paces itself (``rate`` datagrams
 per second; ``rate=None`` removes the cap) and asks every silent port a second time,
 after the rest of the queue, when the ICMP budget has had time to refill.  That is why
 UDP scans take so much longer than TCP scans, and why nmap's are famous for it.
@@ -47,16 +49,15 @@ from typing import Callable, Dict, Iterable, Optional
 
 from scanner.engine import WINDOWS_SELECT_LIMIT, open_file_budget
 from scanner.inputs import TimeoutSetting, is_loopback_address
-from scanner.probe import RESOURCE_CODES, classify, is_self_connected, sockaddr_for
+from scanner.probe import MAX_SELF_CONNECT_RETRIES, RESOURCE_CODES, classify, is_self_connected, sockaddr_for
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.services import service_name
 from scanner.timing import FixedTimeout, RttEstimator
 
 DEFAULT_UDP_WORKERS = 64         # datagrams waiting for an answer at once
-DEFAULT_UDP_RATE = 200.0         # datagrams per second: under the usual ICMP rate limits
+DEFAULT_UDP_RATE = 200.0         # datagrams per second; silent ports are asked again later
 BURST = 16                       # datagrams that may go out back to back after a pause
 UDP_RETRIES = 1                  # a silent port is asked once more
-MAX_SELF_CONNECT_RETRIES = 5
 
 # Port unreachable: ECONNREFUSED on Unix, WSAECONNRESET (10054) on Windows.
 PORT_UNREACH_CODES = frozenset(code for code in (getattr(errno, name, None) for name in

@@ -66,7 +66,7 @@ def test_scan_loopback_text_exit_0(isolated_home):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("Scanning 127.0.0.1 (127.0.0.1): 2 ports")
     assert re.search(rf"^{listener.port}/tcp\s+open\s+\S+\s+syn-ack$", proc.stdout, re.M), proc.stdout
-    assert "Not shown: 1 closed ports" in proc.stdout
+    assert "Not shown: 1 closed port" in proc.stdout
     assert "Done: 2 ports" in proc.stdout and "(1 open, 0 filtered, 1 closed)" in proc.stdout
     assert proc.stderr == ""
 

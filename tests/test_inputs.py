@@ -19,11 +19,12 @@ CONTENT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def _ui(language):
-    path = os.path.join(CONTENT, language, "ui.json")
-    if not os.path.exists(path):
+    """The strings a screen can show in ``language`` (English error texts come from scanner.errors)."""
+    from lessons.i18n import load_strings
+
+    if not os.path.exists(os.path.join(CONTENT, language, "ui.json")):
         return None
-    with open(path, encoding="utf-8") as stream:
-        return json.load(stream)
+    return load_strings(language)
 
 
 def check_error(error, expected_class):
@@ -116,8 +117,19 @@ def test_unresolvable_name():
     with pytest.raises(TargetError) as caught:
         parse_target("nonexistent.invalid")
     check_error(caught.value, TargetError)
-    assert caught.value.code == "target.unresolved"
+    assert caught.value.code == "target.never_exists"
     assert "nonexistent.invalid" in str(caught.value)
+
+
+def test_a_failed_lookup_becomes_a_learner_readable_error():
+    def resolver_that_says_no(*args):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    with pytest.raises(TargetError) as caught:
+        parse_target("no-such-host.example", resolver=resolver_that_says_no)
+    check_error(caught.value, TargetError)
+    assert caught.value.code == "target.unresolved"
+    assert "Name or service not known" in str(caught.value)
 
 
 @pytest.mark.parametrize("address, expected", [

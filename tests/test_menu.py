@@ -28,7 +28,7 @@ def test_guided_scan_of_a_loopback_listener_teaches_and_finds_the_port():
     assert "s.settimeout(0.5)" in screen                         # show the code, with the learner's value
     assert f"s.connect_ex(('127.0.0.1', {listener.port}))  # -> 0" in screen   # slow motion
     assert f"{listener.port}/tcp" in screen and "open" in screen
-    assert "Not shown: 1 closed ports" in screen
+    assert "Not shown: 1 closed port" in screen
     assert "What this means" in screen
     assert "Goodbye" in screen
 

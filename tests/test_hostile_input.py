@@ -1,0 +1,166 @@
+"""Input that once broke the program, kept as tests so it never does again.
+
+Each case comes from trying hard to get a traceback or a hang: odd digits, damaged files,
+bytes that are not text, slow servers, spreadsheet formulas in banners.
+"""
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from lessons.i18n import Translator
+from lessons.menu import Menu
+from lessons.terminal import Environment
+from scanner.banners import grab_banner
+from scanner.errors import PortSpecError, TargetError
+from scanner.inputs import parse_ports, parse_target
+from scanner.probe import classify
+from scanner.report import to_csv
+from scanner.results import PortResult, PortState, Reason
+from tests.conftest import ROOT, program_env
+from tests.servers import Listener
+
+
+def run_program(home, *args, stdin=b""):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], input=stdin,
+                          capture_output=True, env=program_env(home, PYTHONIOENCODING="utf-8"), timeout=60)
+
+
+def run_menu(lines):
+    stdout = io.StringIO()
+    env = Environment(stdin=io.StringIO("".join(line + "\n" for line in lines)), stdout=stdout, colour=False)
+    assert Menu(env, Translator("en")).run() == 0
+    return stdout.getvalue()
+
+
+@pytest.mark.parametrize("args", [["lesson", "²"], ["quiz", "²"], ["lab", "--base-port", "²"],
+                                  ["scan", "127.0.0.1", "-p", "9" * 5000], ["scan", "127.0.0.1", "--workers", "9" * 5000],
+                                  ["scan", "127.0.0.1%lo"], ["scan", "127.0.0.1", "-p", ",".join(["1-65535"] * 500)],
+                                  ["scan", "127.0.0.1", "-o", ""], ["lab", "--bind", "8.8.8.8x"]])
+def test_odd_command_lines_get_one_line_and_exit_2(isolated_home, args):
+    result = run_program(isolated_home, *args)
+    output = (result.stdout + result.stderr).decode("utf-8", "replace")
+    assert result.returncode == 2, output
+    assert "Traceback" not in output
+    assert output.strip() and len(output.strip().splitlines()) <= 2, output
+    assert "other computers can reach" not in output  # no warning before the address is even valid
+
+
+def test_bytes_that_are_not_text_on_standard_input_do_not_crash_the_menu(isolated_home):
+    result = run_program(isolated_home, stdin=b"\xff\xfe\n0\n")
+    assert result.returncode == 0
+    assert b"Traceback" not in result.stderr + result.stdout
+
+
+def test_a_unicode_digit_in_the_menus_is_just_a_wrong_answer():
+    screen = run_menu(["3", "²", "", "5", "²", "", "0"])
+    assert "There is no lesson '²'" in screen
+    assert screen.count("There is no lesson '²'") == 2  # the quiz menu names what was typed, too
+
+
+@pytest.mark.parametrize("content", [
+    {"settings": {"language": "fr"}}, {"quiz": {"intro": 5}}, {"quiz": {"intro": {"x": 1}}},
+    {"lessons_read": [[1]]}, {"settings": {"colour": "yes"}}, {"settings": {"unknown": 1}},
+])
+def test_a_progress_file_with_the_wrong_shape_is_set_aside(isolated_home, content):
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "progress.json").write_text(json.dumps(content))
+    result = run_program(isolated_home, "lessons")
+    assert result.returncode == 0 and b"Traceback" not in result.stderr
+    screen = run_menu(["5", "ports", "a", "b", "c", "", "0"])
+    assert "Traceback" not in screen
+    assert [p for p in os.listdir(isolated_home) if p.startswith("progress.json.corrupt-")]
+
+
+def test_a_nul_in_the_report_file_name_is_asked_again(tmp_path):
+    with Listener() as listener:
+        screen = run_menu(["2", "127.0.0.1", str(listener.port), "0.5", "y", "j", "bad\x00name.json",
+                           "j", str(tmp_path / "ok.json"), "0"])
+    assert "Could not write" in screen
+    assert json.loads((tmp_path / "ok.json").read_text())["ports"][0]["port"] == listener.port
+
+
+def test_turning_colours_on_never_sends_escape_codes_into_a_pipe():
+    screen = run_menu(["6", "2", "2", "0", "0"])
+    assert "\x1b[" not in screen
+    assert "Colours stay off here" in screen
+
+
+def test_a_port_list_pasted_thousands_of_times_is_refused():
+    with pytest.raises(PortSpecError) as caught:
+        parse_ports(",".join(["1-65535"] * 5000))
+    assert caught.value.code == "ports.too_long"
+    assert len(parse_ports(",".join(["1-65535"] * 100))) == 65535
+
+
+def test_a_scoped_ipv4_address_is_not_an_address():
+    with pytest.raises(TargetError):
+        parse_target("127.0.0.1%lo")
+
+
+def test_an_unexpected_error_code_is_reported_as_an_error_not_as_silence():
+    import errno
+    assert classify(errno.EINVAL) == (PortState.FILTERED, Reason.ERROR)
+
+
+def test_banners_cannot_start_a_spreadsheet_formula():
+    from scanner.results import ScanReport, Target
+    target = Target("127.0.0.1", "127.0.0.1", "127.0.0.1", socket.AF_INET, ("127.0.0.1",))
+    result = PortResult(22, PortState.OPEN, Reason.SYN_ACK, banner='=HYPERLINK("http://x","y")', service="@ssh")
+    report = ScanReport(target, (22,), [result], "1", 1.0, 1, "", 0.0, True)
+    rows = to_csv(report).splitlines()
+    assert rows[1].split(",")[4] == "'@ssh"
+    assert "'=HYPERLINK" in rows[1]
+
+
+def test_a_server_that_drips_bytes_cannot_hold_the_banner_pass():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def drip():
+        conn, _ = server.accept()
+        with conn:
+            while not stop.wait(0.05):
+                try:
+                    conn.sendall(b"x")  # never a newline, never done
+                except OSError:
+                    return
+
+    threading.Thread(target=drip, daemon=True).start()
+    outcome = []
+    grabber = threading.Thread(target=lambda: outcome.append(
+        grab_banner("127.0.0.1", socket.AF_INET, server.getsockname()[1], timeout=0.2)), daemon=True)
+    grabber.start()
+    grabber.join(30)  # a guard against a hang, not a speed check
+    stop.set()
+    server.close()
+    assert not grabber.is_alive(), "grab_banner never returned"
+    assert outcome and set(outcome[0]) <= {"x"}
+
+
+def test_banners_setting_shows_banners_in_a_quick_scan():
+    with Listener(greeting=b"SSH-2.0-hello_class\r\n") as listener:
+        screen = run_menu(["6", "5", "0", "2", "127.0.0.1", str(listener.port), "0.5", "y", "", "0"])
+    assert "| SSH-2.0-hello_class" in screen
+
+
+def test_lab_on_localhost_is_loopback_and_needs_no_warning(isolated_home):
+    pexpect = pytest.importorskip("pexpect", reason="pexpect drives a pseudo-terminal (not on Windows)")
+    child = pexpect.spawn(sys.executable, [os.path.join(ROOT, "main.py"), "lab", "--bind", "localhost",
+                                           "--base-port", "0"], cwd=ROOT, env=program_env(isolated_home),
+                          encoding="utf-8", timeout=20, dimensions=(40, 80))
+    child.expect("Press Ctrl\\+C to stop it")
+    assert "WARNING" not in child.before
+    assert "scan 127.0.0.1 -p 8000-8099" not in child.before  # the real block is named, not the default one
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
