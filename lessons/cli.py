@@ -25,10 +25,11 @@ from typing import List, Optional
 from lessons import catalog
 from lessons.i18n import LANGUAGES, Translator, language_from_environment, normalise_language
 from lessons.output import results_table, short_spec, summary_line, text_report
+from lessons.progress import store
 from lessons.render import render_lesson
 from lessons.session import consent_record, run_scan
 from lessons.terminal import Environment
-from scanner.errors import InputError, PortscanError, TargetError
+from scanner.errors import InputError, TargetError
 from scanner.inputs import parse_ports, parse_target, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.report import to_csv, to_json, write_atomically
@@ -133,8 +134,6 @@ def _peek_language(argv: List[str]) -> Optional[str]:
 
 def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    from lessons.progress import store
-
     saved = store()
     early_language = _peek_language(argv) or saved.setting("language") or language_from_environment()
     try:

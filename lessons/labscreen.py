@@ -16,7 +16,6 @@ from scanner.errors import PortscanError
 from scanner.inputs import (TimeoutSetting, is_loopback_address, parse_base_port, parse_bind_address,
                             parse_target)
 from scanner.lab import PracticeLab, compare
-from scanner.results import PortState
 
 LAB_SCAN_TIMEOUT = "0.5"
 

@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from lessons import catalog
-from lessons.cli import main as cli_main
 from lessons.i18n import CONTENT_DIR, LANGUAGES, Translator, language_from_environment, load_strings
 from lessons.menu import Menu
 from lessons.terminal import Environment

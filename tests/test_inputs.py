@@ -4,7 +4,6 @@ Every mistake must come back as an ``InputError`` subclass with a one-line messa
 ``code`` the user interface can translate (``error.<code>`` in ``ui.json``).
 """
 
-import json
 import os
 import socket
 

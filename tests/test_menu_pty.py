@@ -162,30 +162,29 @@ def test_guided_scan_in_bahasa_indonesia_through_a_terminal(isolated_home):
 
 
 def test_presenter_mode_pauses_after_lessons_and_steps(isolated_home):
-    with Listener() as listener:
-        child = start(isolated_home, "--presenter")
-        child.expect("Presenter mode")
-        child.expect("Your choice:")
-        child.sendline("1")
-        child.expect(r"press Enter to continue")  # a long lesson is paged for the projector
+    child = start(isolated_home, "--presenter")
+    child.expect("Presenter mode")
+    child.expect("Your choice:")
+    child.sendline("1")
+    child.expect(r"press Enter to continue")  # a long lesson is paged for the projector
+    child.sendline("")
+    pauses = 1
+    while True:
+        index = child.expect([r"press Enter to continue", r"\[1/4\] Host"])
+        if index == 1:
+            break
+        pauses += 1
         child.sendline("")
-        pauses = 1
-        while True:
-            index = child.expect([r"press Enter to continue", r"\[1/4\] Host"])
-            if index == 1:
-                break
-            pauses += 1
-            child.sendline("")
-        assert pauses >= 2  # the lesson's second page, then the pause after the lesson
-        child.sendline("127.0.0.1")
-        child.expect("Show the code")
-        child.expect("press Enter to continue")  # a pause after the step, before the next lesson
+    assert pauses >= 2  # the lesson's second page, then the pause after the lesson
+    child.sendline("127.0.0.1")
+    child.expect("Show the code")
+    child.expect("press Enter to continue")  # a pause after the step, before the next lesson
+    child.sendline("")
+    while child.expect([r"press Enter to continue", r"\[2/4\] Ports"]) == 0:
         child.sendline("")
-        while child.expect([r"press Enter to continue", r"\[2/4\] Ports"]) == 0:
-            child.sendline("")
-        child.sendline("q")
-        child.expect("Back at the main menu")
-        leave(child)
+    child.sendline("q")
+    child.expect("Back at the main menu")
+    leave(child)
 
 
 def test_refused_consent_in_a_terminal_makes_no_connection(isolated_home):
