@@ -30,9 +30,10 @@ def run_scan(target: Target, ports: tuple, timeout: TimeoutSetting, tr: Translat
     bar = ProgressBar(progress_stream, tr, width, enabled=progress_stream is not None)
     try:
         if udp:
-            from scanner.udp import scan_udp
+            from scanner.udp import DEFAULT_UDP_WORKERS, scan_udp
 
-            report = scan_udp(target, ports, timeout, progress=bar.update)
+            # UDP answers are rate-limited by the target, so more in flight only loses replies.
+            report = scan_udp(target, ports, timeout, progress=bar.update, workers=min(workers, DEFAULT_UDP_WORKERS))
         else:
             report = scan(target, ports, timeout, workers=workers, progress=bar.update)
     finally:

@@ -15,6 +15,7 @@ from lessons.i18n import Translator
 
 # Lessons named outside the step table: shown during the scan or pointed to by the results.
 LESSONS_NAMED_BY_SCREENS = {"handshake", "threading", "port-states", "reading-results", "unexpected-open-port",
+                            "server-side",
                             "ethics"}
 
 
