@@ -29,7 +29,7 @@ from lessons.progress import store
 from lessons.render import render_lesson
 from lessons.session import consent_record, run_scan
 from lessons.terminal import Environment
-from scanner.errors import InputError, TargetError
+from scanner.errors import InputError, TargetError, clip
 from scanner.inputs import parse_ports, parse_target, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.report import to_csv, to_json, write_atomically
@@ -154,6 +154,9 @@ def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) ->
     else:
         env.language, env.presenter = language, env.presenter or presenter
     tr = Translator(language)
+    if saved.problem:  # on stderr: it must never get mixed into JSON or CSV on stdout
+        _fail(env, tr.t(saved.problem["key"], **saved.problem["values"]), EXIT_OK)
+        saved.problem = None
     try:
         if args.command == "scan":
             return command_scan(args, env, tr)
@@ -194,7 +197,7 @@ def command_lessons(env: Environment, tr: Translator) -> int:
 def command_lesson(name: str, env: Environment, tr: Translator) -> int:
     lesson_id = catalog.find_lesson(name, tr.language)
     if lesson_id is None:
-        env.error(tr.t("lessons.unknown", name=name))
+        env.error(tr.t("lessons.unknown", name=clip(name)))
         return EXIT_USAGE
     for line in render_lesson(catalog.load_lesson(lesson_id, tr.language), env):
         env.write(line)
@@ -202,6 +205,7 @@ def command_lesson(name: str, env: Environment, tr: Translator) -> int:
 
 
 def _fail(env: Environment, message: str, code: int) -> int:
+    """The message as one line on stderr (scripts read it; what was typed is already clipped)."""
     env.stderr.write(message + "\n")
     return code
 
@@ -236,8 +240,8 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
 
     show_progress = args.format == "text" and hasattr(env.stderr, "isatty") and env.stderr.isatty()
     if args.format == "text":
-        env.write_wrapped(tr.t("scan.starting", target=target.text, address=target.address,
-                       count=len(ports), spec=short_spec(ports), timeout=str(timeout)))
+        env.write_wrapped(tr.count("scan.starting", len(ports), target=target.text, address=target.address,
+                                   spec=short_spec(ports), timeout=str(timeout)))
     report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
                       progress_stream=env.stderr if show_progress else None, width=env.width, consent=consent)
 

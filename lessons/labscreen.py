@@ -12,7 +12,7 @@ import time
 
 from lessons.i18n import Translator
 from lessons.terminal import Environment
-from scanner.errors import PortscanError
+from scanner.errors import PortscanError, clip
 from scanner.inputs import (TimeoutSetting, is_loopback_address, parse_base_port, parse_bind_address,
                             parse_target)
 from scanner.lab import PracticeLab, compare
@@ -40,13 +40,14 @@ def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_po
     """Start a lab, or say why not (one line) and return None."""
     try:
         address, base = parse_bind_address(host), parse_base_port(base_port)
-        if not is_loopback_address(address):  # warn only about an address we will really use
-            env.write_wrapped(tr.t("lab.warning_exposed", host=address), "warning")
         allow_all = address in ("0.0.0.0", "::")  # only when typed: never the default
-        return PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all).start()
+        lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all).start()
     except PortscanError as error:
         env.error(tr.error(error))
         return None
+    if lab.warning_needed:  # warn about an address the lab really listens on
+        env.write_wrapped(tr.t("lab.warning_exposed", host=address), "warning")
+    return lab
 
 
 def command_lab(args, env: Environment, tr: Translator) -> int:
@@ -57,7 +58,8 @@ def command_lab(args, env: Environment, tr: Translator) -> int:
         lab_table(lab, env, tr)
         env.write("")
         tcp_ports = [s.port for s in lab.services if s.protocol == "tcp"]
-        env.write_wrapped(tr.t("lab.running_cli", low=min(tcp_ports), high=max(tcp_ports)), "ok")
+        host = lab.hosts[0] if not lab.hosts[0] in ("0.0.0.0", "::") else "127.0.0.1"
+        env.write_wrapped(tr.t("lab.running_cli", host=host, low=min(tcp_ports), high=max(tcp_ports)), "ok")
         while lab.running:
             time.sleep(0.2)
     except KeyboardInterrupt:
@@ -98,7 +100,7 @@ def lab_menu(menu) -> None:
             env.write(tr.t("lab.stopped"), "ok")
             return
         else:
-            env.write(tr.t("menu.unknown_choice", choice=choice), "error")
+            env.error(tr.t("menu.unknown_choice", choice=clip(choice)))
 
 
 def scan_the_lab(menu) -> None:

@@ -29,7 +29,7 @@ from lessons.progress import store
 from lessons.render import render_lesson
 from lessons.session import consent_record, run_scan
 from lessons.terminal import Environment
-from scanner.errors import InputError
+from scanner.errors import InputError, clip
 from scanner.inputs import parse_ports, parse_target, parse_timeout
 from scanner.report import write_atomically
 from scanner.probe import probe_port
@@ -141,7 +141,7 @@ class Menu:
                     continue  # Enter alone: show the menu again
                 handler = next((h for key, _label, h in entries if key == choice), None)
                 if handler is None:
-                    self.say("menu.unknown_choice", "error", choice=choice)
+                    self.say("menu.unknown_choice", "error", choice=clip(choice))
                     continue
                 try:
                     handler()
@@ -160,7 +160,7 @@ class Menu:
     def show_progress_problem(self) -> None:
         problem = store().problem
         if problem:
-            self.env.write(self.tr.t(problem["key"], **problem["values"]), "warning")
+            self.env.write_wrapped(self.tr.t(problem["key"], **problem["values"]), "warning")
             store().problem = None
 
     def close(self) -> None:
@@ -299,8 +299,8 @@ class Menu:
         if teach:
             self.show_lesson("threading")
             self.pause()
-        self.say("scan.starting", target=target.text, address=target.address, count=len(ports),
-                 spec=short_spec(ports), timeout=str(timeout))
+        self.env.write_wrapped(self.tr.count("scan.starting", len(ports), target=target.text,
+                                             address=target.address, spec=short_spec(ports), timeout=str(timeout)))
         self.say("walk.ctrl_c", "hint")
         on_terminal = getattr(self.env.stdout, "isatty", lambda: False)()
         report = run_scan(target, ports, timeout, self.tr, progress_stream=self.env.stdout if on_terminal else None,
@@ -330,7 +330,9 @@ class Menu:
 
     def show_results(self, report: ScanReport, teach: bool) -> None:
         self.env.write("")
-        if report.interrupted:
+        if report.banners_skipped:
+            self.say("results.banners_skipped", "warning")
+        elif report.interrupted:
             self.say("results.partial", "warning", done=report.ports_scanned, total=len(report.ports_requested))
         for line in results_table(report, self.env, self.tr):
             self.env.write(line)
@@ -371,9 +373,12 @@ class Menu:
             path = self.ask(self.tr.t("save.path", default=default)) or default
             try:
                 write_atomically(os.path.expanduser(path), report_text(report, self.tr, file_format))
-            except (OSError, ValueError) as error:  # ValueError: a NUL byte in the name
-                detail = getattr(error, "strerror", None) or str(error)
-                self.say("report.write_failed", "error", path=path[:60], detail=detail)
+            except ValueError:  # a NUL byte in the name
+                self.say("report.write_failed", "error", path=clip(path.replace("\x00", "")),
+                         detail=self.tr.t("report.bad_name"))
+                continue
+            except OSError as error:
+                self.say("report.write_failed", "error", path=path, detail=error.strerror or error)
                 continue
             self.say("report.saved", "ok", path=path)
             return
@@ -394,7 +399,7 @@ class Menu:
                 return
             lesson_id = catalog.find_lesson(choice, self.tr.language)
             if lesson_id is None:
-                self.say("lessons.unknown_menu", "error", name=choice[:40])
+                self.say("lessons.unknown_menu", "error", name=clip(choice))
                 continue
             self.show_lesson(lesson_id)
             self.pause()

@@ -19,6 +19,7 @@ import copy
 import datetime
 import json
 import os
+import shutil
 import sys
 from typing import Optional
 
@@ -51,32 +52,36 @@ SETTING_CHECKS = {
 }
 
 
-def layout_problem(data) -> str:
-    """What is wrong with a loaded progress file ('' when nothing is).
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
-    The file is ours, but people (and crashes of other programs) edit files: every field is
-    checked before the program relies on it.
+
+def salvage(data) -> tuple:
+    """(what can be used of a loaded progress file, whether anything had to be dropped).
+
+    The file is ours, but people edit files and other programs crash while writing them:
+    every field is checked before the program relies on it, and a damaged part costs only
+    itself, never the rest.  Settings this version does not know are kept as they are: a
+    newer version may have written them.
     """
     if not isinstance(data, dict):
-        return "not a JSON object"
+        return copy.deepcopy(EMPTY), True
+    clean, damaged = copy.deepcopy(EMPTY), False
     lessons = data.get("lessons_read", [])
-    if not isinstance(lessons, list) or not all(isinstance(item, str) for item in lessons):
-        return "lessons_read is not a list of lesson names"
+    if isinstance(lessons, list):
+        clean["lessons_read"] = [item for item in lessons if isinstance(item, str)]
+    damaged |= clean["lessons_read"] != lessons
     quiz = data.get("quiz", {})
-    if not isinstance(quiz, dict):
-        return "quiz is not an object"
-    for lesson, scores in quiz.items():
-        if not isinstance(scores, dict) or not all(
-                isinstance(scores.get(name), int) and not isinstance(scores.get(name), bool) for name in QUIZ_FIELDS):
-            return f"the quiz score for {lesson!r} is damaged"
+    if isinstance(quiz, dict):
+        clean["quiz"] = {lesson: scores for lesson, scores in quiz.items()
+                         if isinstance(scores, dict) and all(_is_count(scores.get(name)) for name in QUIZ_FIELDS)}
+    damaged |= clean["quiz"] != quiz
     settings = data.get("settings", {})
-    if not isinstance(settings, dict):
-        return "settings is not an object"
-    for name, value in settings.items():
-        check = SETTING_CHECKS.get(name)
-        if check is None or not check(value):
-            return f"the setting {name!r} is damaged"
-    return ""
+    if isinstance(settings, dict):
+        clean["settings"] = {name: value for name, value in settings.items()
+                             if name not in SETTING_CHECKS or SETTING_CHECKS[name](value)}
+    damaged |= clean["settings"] != settings
+    return clean, damaged
 
 
 class ProgressStore:
@@ -89,27 +94,32 @@ class ProgressStore:
         try:
             with open(self.path, encoding="utf-8") as stream:
                 data = json.load(stream)
-            problem = layout_problem(data)
-            if problem:
-                raise ValueError(problem)
         except FileNotFoundError:
             return copy.deepcopy(EMPTY)
-        except (OSError, ValueError, UnicodeDecodeError) as error:
-            self._set_aside(error)
+        except (OSError, ValueError, RecursionError):  # unreadable, not JSON, or absurdly nested
+            data = None
+        if not isinstance(data, dict):
+            self._set_aside("progress.corrupt", keep_original=False)
             return copy.deepcopy(EMPTY)
-        merged = copy.deepcopy(EMPTY)
-        merged.update(data)
-        return merged
+        clean, damaged = salvage(data)
+        if damaged:
+            self._set_aside("progress.repaired", keep_original=True)
+            self.data = clean
+            self.save()
+        return clean
 
-    def _set_aside(self, error: Exception) -> None:
+    def _set_aside(self, message_key: str, keep_original: bool) -> None:
+        """Keep the damaged file next to the real one, so nothing the learner had is lost."""
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         aside = f"{self.path}.corrupt-{stamp}"
         try:
-            os.replace(self.path, aside)
+            if keep_original:
+                shutil.copyfile(self.path, aside)
+            else:
+                os.replace(self.path, aside)
         except OSError:
-            aside = ""
-        self.problem = {"key": "progress.corrupt", "values": {"path": self.path, "aside": aside or "-",
-                                                               "detail": str(error)[:80]}}
+            aside = "-"
+        self.problem = {"key": message_key, "values": {"path": self.path, "aside": aside}}
 
     def save(self) -> bool:
         try:

@@ -16,6 +16,7 @@ from lessons import catalog
 from lessons.i18n import Translator
 from lessons.progress import store
 from lessons.terminal import Environment
+from scanner.errors import clip
 from scanner.inputs import whole_number
 
 
@@ -62,7 +63,7 @@ def run_quiz(env: Environment, tr: Translator, lesson_id: str, ask) -> tuple:
                 right = next(i for i, (_t, is_right) in enumerate(question.choices) if is_right)
                 right_text = f"{letters[right]}) {question.choices[right][0]}"
                 break
-            env.write(tr.t("quiz.not_a_choice", answer=answer, letters=", ".join(letters)), "error")
+            env.error(tr.t("quiz.not_a_choice", answer=clip(answer), letters=", ".join(letters)))
         if correct:
             score += 1
             env.write(tr.t("quiz.right"), "ok")
@@ -98,7 +99,7 @@ def choose_and_run(env: Environment, tr: Translator, ask, lesson_name: Optional[
                 return
         lesson_id = catalog.find_lesson(lesson_name, tr.language)
         if lesson_id is None:
-            env.write(tr.t("lessons.unknown_menu", name=lesson_name.strip()[:40]), "error")
+            env.error(tr.t("lessons.unknown_menu", name=clip(lesson_name.strip())))
             lesson_name = None
             continue
         lesson_name = None
@@ -125,7 +126,7 @@ def command_quiz(lesson_name: Optional[str], env: Environment, tr: Translator) -
         return answer
 
     if lesson_name is not None and catalog.find_lesson(lesson_name, tr.language) is None:
-        env.error(tr.t("lessons.unknown", name=lesson_name))
+        env.error(tr.t("lessons.unknown", name=clip(lesson_name)))
         return 2
     _show_problem(env, tr)
     try:
@@ -141,5 +142,5 @@ def command_quiz(lesson_name: Optional[str], env: Environment, tr: Translator) -
 def _show_problem(env: Environment, tr: Translator) -> None:
     problem = store().problem
     if problem:
-        env.write(tr.t(problem["key"], **problem["values"]), "warning")
+        env.write_wrapped(tr.t(problem["key"], **problem["values"]), "warning")
         store().problem = None

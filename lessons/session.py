@@ -41,11 +41,14 @@ def run_scan(target: Target, ports: tuple, timeout: TimeoutSetting, tr: Translat
     report.consent = consent
     if banners and not udp and report.complete:
         open_ports = [r.port for r in report.results if r.state is PortState.OPEN]
+        if open_ports and progress_stream is not None:
+            progress_stream.write(tr.t("scan.reading_banners", count=len(open_ports)) + "\n")
+            progress_stream.flush()
         try:
             found = grab_banners(target.address, target.family, open_ports,
                                  timeout=max(1.0, min(3.0, report.final_timeout * 4)), host_header=target.host)
         except KeyboardInterrupt:  # keep the scan's results; only the banners are lost
-            report.interrupted = True
+            report.interrupted = report.banners_skipped = True
             return report
         report = with_banners(report, found)
     return report

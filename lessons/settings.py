@@ -9,6 +9,7 @@ from __future__ import annotations
 from lessons.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, normalise_language
 from lessons.progress import store
 from lessons.terminal import colour_wanted
+from scanner.errors import clip
 
 
 def settings_menu(menu) -> None:
@@ -47,7 +48,7 @@ def settings_menu(menu) -> None:
             else:
                 env.write(tr.t("settings.reset_kept"), "hint")
         else:
-            env.write(tr.t("menu.unknown_choice", choice=choice), "error")
+            env.error(tr.t("menu.unknown_choice", choice=clip(choice)))
 
 
 def choose_language(menu) -> None:

@@ -100,7 +100,7 @@ class Environment:
             self.write(line, role)
 
     def error(self, text: str) -> None:
-        self.write(text, "error")
+        self.write_wrapped(text, "error")
 
     # -- reading ---------------------------------------------------------------------
     def read_line(self, prompt: str) -> Optional[str]:

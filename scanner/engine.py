@@ -36,7 +36,7 @@ from typing import Callable, Iterable, Optional
 
 from scanner.inputs import TimeoutSetting, is_loopback_address
 from scanner.probe import (IN_PROGRESS_CODES, MAX_SELF_CONNECT_RETRIES, REFUSED_CODES, RESOURCE_CODES,
-                           classify, is_self_connected, sockaddr_for)
+                           classify, is_self_connected)
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.services import service_name
 from scanner.timing import FixedTimeout, RttEstimator
@@ -113,9 +113,8 @@ class _Worker(threading.Thread):
         self.answers: list = []     # PortResult for every port that is not plainly closed
         self.open_found = 0
         address, family = state.target.address, state.target.family
-        if family == socket.AF_INET6 and "%" in address:  # scoped: let getaddrinfo fill scope_id
-            self.address_for = lambda port: sockaddr_for(address, family, port)
-        elif family == socket.AF_INET6:
+        # probe.sockaddr_for, decided once per scan instead of once per port
+        if family == socket.AF_INET6:
             self.address_for = lambda port: (address, port, 0, 0)
         else:
             self.address_for = lambda port: (address, port)

@@ -24,6 +24,8 @@ ENGLISH_MESSAGES = {
     "target.unresolved": "Could not find an address for {text}: check the spelling (socket.gaierror: {detail}).",
     "target.never_exists": "{text} cannot exist: names ending in .invalid are reserved never to resolve (RFC 6761).",
     "target.no_address": "{text} has no IPv4 or IPv6 address to scan.",
+    "target.has_port": "{text} includes a port: type the host alone ({host}) and put {port} in the ports.",
+    "target.scoped": "Scope ids like %eth0 are not supported here: type the address alone, e.g. {host}",
     "target.no_ipv6": "{text} has no IPv6 address.",
     "ports.empty": "Please type which ports to scan, for example 22, 1-1024, 22,80,443 or common.",
     "ports.not_number": "{part} is not a port number: use digits like 80, ranges like 1-1024, or 'common'.",
@@ -47,13 +49,22 @@ ENGLISH_MESSAGES = {
 }
 
 
+ECHO_LIMIT = 40
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, with "..." when something was cut."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class PortscanError(Exception):
     """Base of the family: a learner-readable problem with a stable code."""
 
     def __init__(self, code: str, **params: Any) -> None:
         self.code = code
-        self.params = params
-        super().__init__(ENGLISH_MESSAGES[code].format(**params))
+        # What the learner typed is echoed back, but never a whole pasted page of it.
+        self.params = {name: clip(value) if isinstance(value, str) else value for name, value in params.items()}
+        super().__init__(ENGLISH_MESSAGES[code].format(**self.params))
 
     @property
     def message(self) -> str:

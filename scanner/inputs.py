@@ -86,6 +86,12 @@ def parse_target(text: str, *, prefer_ipv6: bool = False, resolver: Resolver = s
         raise TargetError("target.url", text=text, suggestion=suggestion)
 
     host = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    looks_like_host_and_port = host.count(":") == 1 or "]:" in host  # an IPv6 address has two or more
+    with_port = re.fullmatch(r"\[?([0-9A-Za-z.:-]+?)\]?:([0-9]{1,5})", host) if looks_like_host_and_port else None
+    if with_port:  # 127.0.0.1:8007 or [::1]:22
+        raise TargetError("target.has_port", text=text, host=with_port.group(1), port=with_port.group(2))
+    if "%" in host:  # fe80::1%eth0: a scope id only matters for link-local addresses
+        raise TargetError("target.scoped", text=text, host=host.split("%", 1)[0])
     literal = _parse_ip_literal(host)
     if literal is not None:
         family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
@@ -146,8 +152,9 @@ def parse_ports(text: str) -> tuple:
     if len(text) > MAX_PORT_SPEC_LENGTH:
         raise PortSpecError("ports.too_long", length=len(text))
     ports: set = set()
-    for raw_part in text.split(","):
-        part = raw_part.replace(" ", "")
+    # "1 - 100, 443" is one range and one port; "22 80" is two ports, never 2280.
+    text = re.sub(r"\s*-\s*", "-", text)
+    for part in re.split(r"[,\s]+", text):
         if not part:
             continue
         if part in ALL_PORTS_WORDS:
@@ -208,12 +215,21 @@ class TimeoutSetting:
         return AUTO if self.auto else f"{self.seconds:g}"
 
 
+AUTO_WORDS = (AUTO, "otomatis")
+SECONDS_PATTERN = re.compile(r"^[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?$")  # ASCII only: float() also takes "١" and "1_0"
+
+
 def parse_timeout(text: Union[str, float]) -> TimeoutSetting:
-    text = str(text).strip().lower().replace(",", ".").removesuffix("s").strip()
+    text = str(text).strip().lower()
+    if text in AUTO_WORDS:
+        return TimeoutSetting(seconds=1.0, auto=True)
+    text = text.replace(",", ".").removesuffix("s").strip()  # "0,5" and "0.5s" are fine
     if not text:
         raise TimeoutSpecError("timeout.empty")
-    if text in (AUTO, "otomatis"):
-        return TimeoutSetting(seconds=1.0, auto=True)
+    if text.lstrip("+-") in ("inf", "infinity", "nan") or not SECONDS_PATTERN.match(text.lstrip("-")):
+        if text.startswith("-") and SECONDS_PATTERN.match(text[1:]):
+            raise TimeoutSpecError("timeout.not_positive", text=text)
+        raise TimeoutSpecError("timeout.not_number", text=text)
     try:
         seconds = float(text)
     except ValueError:

@@ -76,12 +76,8 @@ def is_self_connected(sock: socket.socket) -> bool:
 
 
 def sockaddr_for(address: str, family: int, port: int) -> tuple:
-    if family == socket.AF_INET6:
-        host, _, scope = address.partition("%")
-        if scope:
-            return socket.getaddrinfo(address, port, socket.AF_INET6, socket.SOCK_STREAM)[0][4]
-        return (host, port, 0, 0)
-    return (address, port)
+    """The address tuple connect() wants: (host, port) for IPv4, (host, port, flowinfo, scope_id) for IPv6."""
+    return (address, port, 0, 0) if family == socket.AF_INET6 else (address, port)
 
 
 @dataclass(frozen=True)

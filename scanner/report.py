@@ -58,6 +58,7 @@ def to_dict(report: ScanReport, include_closed: bool = False) -> dict:
         "started": report.started,
         "elapsed_seconds": report.elapsed_seconds,
         "complete": report.complete,
+        "interrupted": report.interrupted,
         "self_connects_retried": report.retried_self_connects,
         "consent": report.consent,
         "counts": counts,
@@ -84,11 +85,22 @@ def with_banners(report: ScanReport, banners: dict) -> ScanReport:
     return dataclasses.replace(report, results=results)
 
 
+def _mode_for(path: str) -> int:
+    """The replaced file's permissions, or what the umask gives a new file."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomically(path: str, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".portscan-", suffix=".tmp", dir=folder)
     try:
+        os.chmod(temporary, _mode_for(path))  # mkstemp makes 0600; a report is an ordinary file
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
             stream.flush()

@@ -93,6 +93,7 @@ class ScanReport:
     elapsed_seconds: float
     complete: bool                  # False when the scan was stopped early
     interrupted: bool = False       # True when Ctrl+C (KeyboardInterrupt) stopped it
+    banners_skipped: bool = False   # Ctrl+C came during the banner pass, after a complete scan
     protocol: str = "tcp"
     consent: Optional[dict] = None  # {"statement": ..., "time": ...} when the learner agreed
     retried_self_connects: int = 0  # probes thrown away because the socket met itself

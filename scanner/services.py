@@ -14,7 +14,9 @@ ports where a student's scan is most likely to find something.
 
 from __future__ import annotations
 
+import re
 import socket
+import threading
 from functools import lru_cache
 
 FALLBACK_SERVICES = {
@@ -55,10 +57,18 @@ COMMON_PORTS = tuple(sorted({
 HTTP_LIKE_PORTS = frozenset({80, 81, 591, 3000, 5000, 8000, 8008, 8080, 8081, 8088, 8888, 9000, 9090})
 
 
+# glibc's getservbyport() reads /etc/services into one shared buffer: two threads calling it
+# at once can get each other's answer, or a comment line.  One at a time, then.
+_SERVICES_LOCK = threading.Lock()
+SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,31}$")
+
+
 @lru_cache(maxsize=None)
 def service_name(port: int, protocol: str = "tcp") -> str:
     """The usual service for ``port``: the OS database first, then our fallback table."""
     try:
-        return socket.getservbyport(port, protocol)
+        with _SERVICES_LOCK:
+            name = socket.getservbyport(port, protocol)
     except (OSError, OverflowError):
-        return FALLBACK_SERVICES.get(port, "")
+        name = ""
+    return name if SERVICE_NAME.match(name) else FALLBACK_SERVICES.get(port, "")

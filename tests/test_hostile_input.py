@@ -66,7 +66,7 @@ def test_a_unicode_digit_in_the_menus_is_just_a_wrong_answer():
 
 @pytest.mark.parametrize("content", [
     {"settings": {"language": "fr"}}, {"quiz": {"intro": 5}}, {"quiz": {"intro": {"x": 1}}},
-    {"lessons_read": [[1]]}, {"settings": {"colour": "yes"}}, {"settings": {"unknown": 1}},
+    {"lessons_read": [[1]]}, {"settings": {"colour": "yes"}}, [[[]]], "x" * 3,
 ])
 def test_a_progress_file_with_the_wrong_shape_is_set_aside(isolated_home, content):
     isolated_home.mkdir(parents=True, exist_ok=True)
@@ -76,6 +76,74 @@ def test_a_progress_file_with_the_wrong_shape_is_set_aside(isolated_home, conten
     screen = run_menu(["5", "ports", "a", "b", "c", "", "0"])
     assert "Traceback" not in screen
     assert [p for p in os.listdir(isolated_home) if p.startswith("progress.json.corrupt-")]
+
+
+def test_a_damaged_part_of_the_progress_file_costs_only_itself(isolated_home):
+    from lessons.progress import ProgressStore
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    good = {"last": 2, "best": 3, "total": 3, "attempts": 2}
+    (isolated_home / "progress.json").write_text(json.dumps({
+        "lessons_read": ["dns", 7], "quiz": {"ports": good, "dns": {"best": "x"}},
+        "settings": {"language": "id", "from_a_newer_version": 1}}))
+    store = ProgressStore(str(isolated_home / "progress.json"))
+    assert store.problem["key"] == "progress.repaired"
+    assert store.lessons_read() == {"dns"}
+    assert store.quiz_scores() == {"ports": good}
+    assert store.setting("language") == "id" and store.setting("from_a_newer_version") == 1
+    kept = [p for p in os.listdir(isolated_home) if p.startswith("progress.json.corrupt-")]
+    assert kept and '"best": "x"' in (isolated_home / kept[0]).read_text()
+
+
+def test_an_absurdly_nested_progress_file_is_set_aside(isolated_home):
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "progress.json").write_text("[" * 5000 + "]" * 5000)
+    result = run_program(isolated_home, "lessons")
+    assert result.returncode == 0 and b"Traceback" not in result.stderr
+    assert b"could not be read" in result.stderr
+
+
+def test_unknown_settings_from_a_newer_version_are_kept(isolated_home):
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "progress.json").write_text(json.dumps({"settings": {"warna": True}}))
+    result = run_program(isolated_home, "lessons")
+    assert b"could not be read" not in result.stderr and b"damaged" not in result.stderr
+    assert not [p for p in os.listdir(isolated_home) if p.startswith("progress.json.corrupt-")]
+
+
+@pytest.mark.parametrize("text, code", [("::1%lo", "target.scoped"), ("127.0.0.1:8007", "target.has_port"),
+                                        ("[::1]:22", "target.has_port"), ("example.com:80", "target.has_port")])
+def test_hosts_with_a_scope_or_a_port_are_explained(text, code):
+    with pytest.raises(TargetError) as caught:
+        parse_target(text)
+    assert caught.value.code == code
+
+
+def test_what_was_typed_is_echoed_back_short(isolated_home):
+    for args in (["scan", "x" * 5000], ["scan", "127.0.0.1", "--timeout", "9" * 5000], ["lesson", "9" * 5000]):
+        result = run_program(isolated_home, *args)
+        assert result.returncode == 2
+        lines = (result.stdout + result.stderr).decode().splitlines()
+        assert len(lines) <= 2 and max(len(line) for line in lines) <= 120, lines  # one message, input clipped
+
+
+def test_service_names_stay_right_when_threads_ask_at_once():
+    from scanner import services
+    services.service_name.cache_clear()
+    ports = list(range(1, 3000))
+    found = {}
+
+    def look_up():
+        for port in ports:
+            found.setdefault(port, set()).add(services.service_name(port))
+
+    workers = [threading.Thread(target=look_up) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for port, names in found.items():
+        assert len(names) == 1, (port, names)
+        assert all(name == "" or services.SERVICE_NAME.match(name) for name in names)
 
 
 def test_a_nul_in_the_report_file_name_is_asked_again(tmp_path):

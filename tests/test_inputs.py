@@ -111,6 +111,16 @@ def test_none_is_an_empty_host():
     assert caught.value.code == "target.empty"
 
 
+@pytest.mark.parametrize("spec, expected", [("22 80", (22, 80)), ("1 - 3, 443", (1, 2, 3, 443)),
+                                            ("22,80 443", (22, 80, 443))])
+def test_spaces_separate_ports_and_never_join_digits(spec, expected):
+    assert parse_ports(spec) == expected
+
+
+def test_auto_timeout_in_both_languages():
+    assert parse_timeout("otomatis").auto and parse_timeout("AUTO").auto
+
+
 def test_unresolvable_name():
     # .invalid never resolves (RFC 6761): the resolver says no.
     with pytest.raises(TargetError) as caught:
