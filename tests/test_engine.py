@@ -440,3 +440,27 @@ def test_progress_callback_reports_done_total_open_and_ends_at_total():
     assert done == sorted(done), "done never goes backwards"
     assert calls[-1] == (len(ports), len(ports), len(report.by_state(PortState.OPEN)))
     assert calls[-1][2] >= 1
+
+
+def test_a_refused_socket_is_reused_for_the_next_port_and_still_tells_the_truth():
+    """The engine re-arms a socket whose connect was refused (Linux); answers must not change."""
+    with Listener() as listener:
+        closed = [free_port() for _ in range(3)]
+        ports = sorted(closed + [listener.port])
+        report = scan(parse_target("127.0.0.1"), ports, TimeoutSetting(1.0), workers=1, threads=1)
+    states = {r.port: r.state for r in report.results}
+    assert states[listener.port] is PortState.OPEN
+    assert all(states[port] is PortState.CLOSED for port in closed)
+
+
+def test_reuse_is_switched_off_where_a_socket_cannot_be_re_armed():
+    """A socket that is not in the failed state answers otherwise: the worker must fall back."""
+    state = _ScanState(parse_target("127.0.0.1"), [], FixedTimeout(1.0), threading.Event())
+    worker = _Worker(state, capacity=1)
+    with Listener() as listener:
+        fresh = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        fresh.setblocking(False)
+        assert worker._reconnect(fresh, ("127.0.0.1", listener.port)) is None
+    assert worker.reuse_sockets is False
+    assert fresh.fileno() == -1  # closed, not leaked
+    worker.selector.close()
