@@ -47,22 +47,23 @@ IN_PROGRESS_CODES = _codes("EINPROGRESS", "EALREADY", "EWOULDBLOCK", "EAGAIN",
                            "WSAEWOULDBLOCK", "WSAEINPROGRESS")
 
 
+# What a connect_ex() result says about the port, in the order nmap reads the evidence.
+VERDICTS = (
+    (OPEN_CODES, (PortState.OPEN, Reason.SYN_ACK)),                     # the handshake finished
+    (REFUSED_CODES, (PortState.CLOSED, Reason.CONN_REFUSED)),           # RST: nothing listens
+    (TIMEOUT_CODES, (PortState.FILTERED, Reason.NO_RESPONSE)),          # silence until the timeout
+    (HOST_UNREACH_CODES, (PortState.FILTERED, Reason.HOST_UNREACH)),    # ICMP host unreachable
+    (NET_UNREACH_CODES, (PortState.FILTERED, Reason.NET_UNREACH)),      # ICMP network unreachable
+    (PROHIBITED_CODES, (PortState.FILTERED, Reason.ADMIN_PROHIBITED)),  # a local firewall said no
+    (RESOURCE_CODES, None),                                             # our problem: retry later
+)
+
+
 def classify(code: int) -> Optional[Tuple[PortState, Reason]]:
     """Map a ``connect_ex`` result to (state, reason); None means "our problem, retry"."""
-    if code in OPEN_CODES:
-        return PortState.OPEN, Reason.SYN_ACK
-    if code in REFUSED_CODES:
-        return PortState.CLOSED, Reason.CONN_REFUSED
-    if code in TIMEOUT_CODES:
-        return PortState.FILTERED, Reason.NO_RESPONSE
-    if code in HOST_UNREACH_CODES:
-        return PortState.FILTERED, Reason.HOST_UNREACH
-    if code in NET_UNREACH_CODES:
-        return PortState.FILTERED, Reason.NET_UNREACH
-    if code in PROHIBITED_CODES:
-        return PortState.FILTERED, Reason.ADMIN_PROHIBITED
-    if code in RESOURCE_CODES:
-        return None
+    for codes, verdict in VERDICTS:
+        if code in codes:
+            return verdict
     # Anything else (EINVAL, ECONNRESET...) proves nothing about the port: say so.
     return PortState.FILTERED, Reason.ERROR
 
