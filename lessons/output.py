@@ -57,9 +57,10 @@ def short_spec(ports: tuple, limit: int = 40) -> str:
 def summary_line(report: ScanReport, tr: Translator) -> str:
     counts = report.counts()
     text = tr.count("table.summary", report.ports_scanned, scanned=report.ports_scanned,
-                    seconds=f"{report.elapsed_seconds:.2f}",
-                open=counts.get("open", 0), filtered=counts.get("filtered", 0) + counts.get("open|filtered", 0),
-                closed=counts.get("closed", 0))
+                    seconds=f"{report.elapsed_seconds:.2f}", open=counts.get("open", 0),
+                    filtered=counts.get("filtered", 0), closed=counts.get("closed", 0))
+    if counts.get("open|filtered"):  # UDP's silence: neither open nor filtered for sure
+        text += " " + tr.t("table.open_filtered", count=counts["open|filtered"])
     if not report.complete:
         text += " " + tr.t("table.incomplete", done=report.ports_scanned, total=len(report.ports_requested))
     return text
