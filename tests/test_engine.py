@@ -2,7 +2,6 @@
 
 import json
 import os
-import pty
 import select
 import selectors
 import signal
@@ -277,7 +276,13 @@ def _drain(fd):
         data += chunk
 
 
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="needs pty, signals and RLIMIT_NOFILE (POSIX)")
+
+
+@POSIX_ONLY
 def test_ctrl_c_during_a_scan_exits_130_and_prints_partial_results(isolated_home):
+    import pty
+
     with Listener() as listener, FilteredPort() as filtered:
         closed = free_port()
         spec = ",".join(str(p) for p in sorted({listener.port, filtered.port, closed}))
@@ -316,6 +321,7 @@ def _scan_json(args, **popen):
     return proc.returncode, out, err
 
 
+@POSIX_ONLY
 def test_low_file_limit_scan_completes(isolated_home):
     """RLIMIT_NOFILE=40: the engine sizes itself under the limit and still answers every port."""
     import resource
@@ -361,6 +367,7 @@ EMFILE_WRAPPER = textwrap.dedent("""
 """)
 
 
+@POSIX_ONLY
 def test_emfile_is_retried_never_a_port_state(isolated_home):
     """With too many sockets in flight the kernel says EMFILE: ports go back in the queue."""
     filtered_ports = []
