@@ -24,6 +24,7 @@ MAP_ROWS_MAX = 16
 MAP_SYMBOLS = {PortState.OPEN: "O", PortState.FILTERED: "F", PortState.OPEN_FILTERED: "o", PortState.CLOSED: "."}
 MAP_PRIORITY = (PortState.OPEN, PortState.OPEN_FILTERED, PortState.FILTERED, PortState.CLOSED)
 NOT_SCANNED = "?"
+STALL_SECONDS = 1.0  # no progress for this long: the scan is waiting on silent ports
 
 
 def results_table(report: ScanReport, env: Environment, tr: Translator, include_closed: bool = False) -> List[str]:
@@ -106,6 +107,7 @@ class ProgressBar:
         self.started = time.monotonic()
         self.last_draw = 0.0
         self.drawn = False
+        self.last_done, self.last_change = 0, self.started
 
     def update(self, done: int, total: int, open_found: int) -> None:
         if not self.enabled:
@@ -114,10 +116,17 @@ class ProgressBar:
         if done < total and now - self.last_draw < 0.1:
             return
         self.last_draw = now
+        if done != self.last_done:
+            self.last_done, self.last_change = done, now
         elapsed = now - self.started
         eta: Optional[float] = (elapsed / done * (total - done)) if done else None
-        eta_text = f"{eta:.0f}s" if eta is not None else "?"
-        tail = f" {done}/{total}  {self.tr.t('progress.open', count=open_found)}  {self.tr.t('progress.eta', eta=eta_text)}"
+        if done < total and now - self.last_change > STALL_SECONDS:
+            # Only silent ports are left: they finish when their timeout runs out, which
+            # a rate-based estimate ("0s") would hide.
+            eta_text = self.tr.t("progress.waiting")
+        else:
+            eta_text = self.tr.t("progress.eta", eta=f"{eta:.0f}s" if eta is not None else "?")
+        tail = f" {done}/{total}  {self.tr.t('progress.open', count=open_found)}  {eta_text}"
         bar_width = max(10, self.width - len(tail) - 4)
         filled = int(bar_width * done / total) if total else bar_width
         line = "[" + "#" * filled + "." * (bar_width - filled) + "]" + tail
