@@ -122,3 +122,15 @@ def test_settings_reset_asks_first(isolated_home):
     code, screen = run_menu(["3", "1", "", "6", "4", "n", "4", "y", "0", "0"])
     assert "Nothing was changed" in screen and "Progress reset" in screen
     assert store().lessons_read() == set()
+
+
+def test_progress_bar_shows_counts_and_says_when_only_silent_ports_are_left():
+    from lessons.output import ProgressBar
+    stream = io.StringIO()
+    bar = ProgressBar(stream, Translator("en"), width=80)
+    bar.update(50, 100, 1)
+    assert "50/100  open 1  ETA" in stream.getvalue()
+    bar.last_draw = bar.last_change = bar.last_change - 5  # nothing finished for five seconds
+    bar.update(50, 100, 1)
+    assert "waiting for silent ports" in stream.getvalue()
+    assert all(len(line) <= 80 for line in stream.getvalue().split("\r"))
