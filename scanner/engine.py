@@ -94,12 +94,6 @@ class _ScanState:
         # On loopback our own sockets can meet each other (see _Worker._finish): confirm opens.
         self.confirm_open = is_loopback_address(target.address)
 
-    def take_port(self) -> Optional[int]:
-        try:
-            return self.pending.popleft()
-        except IndexError:
-            return None
-
     def give_back(self, port: int) -> None:
         self.pending.appendleft(port)
 
@@ -164,9 +158,7 @@ class _Worker(threading.Thread):
         a port that refuses at once — is handled right here, with names looked up once.
         """
         state = self.state
-        target = state.target
         pending, in_flight, closed_ports = state.pending, self.in_flight, self.closed_ports
-        new_socket, family, kind = socket.socket, target.family, _NONBLOCKING_STREAM
         address_for = self.address_for
         monotonic, learning = time.monotonic, isinstance(state.timer, RttEstimator)
         while len(in_flight) < self.capacity and not state.stop.is_set():
@@ -181,13 +173,9 @@ class _Worker(threading.Thread):
                 if code is None:  # this system cannot re-use the socket: back to fresh ones
                     sock = None
             if sock is None:
-                try:
-                    sock = new_socket(family, kind)
-                except OSError as error:
-                    self._out_of_sockets(port, error)
+                sock = self._open_socket(port)
+                if sock is None:  # out of files: the port went back in the queue
                     return
-                if kind == socket.SOCK_STREAM:
-                    sock.setblocking(False)
                 started = monotonic()
                 code = sock.connect_ex(address_for(port))
             if code in IN_PROGRESS_CODES:
@@ -226,12 +214,23 @@ class _Worker(threading.Thread):
         self.reuse_sockets = False
         return None
 
-    def _out_of_sockets(self, port: int, error: OSError) -> None:
-        if error.errno not in RESOURCE_CODES:
-            raise error
-        self.state.give_back(port)
-        # Hold fewer sockets from now on; the ones in flight will free files.
-        self.capacity = max(1, len(self.in_flight))
+    def _open_socket(self, port: int) -> Optional[socket.socket]:
+        """A new non-blocking socket for probing ``port``, or None when we are out of files.
+
+        Out of files (EMFILE and friends) is our problem, not the port's: the port goes back
+        in the queue, and this worker holds fewer sockets from now on.
+        """
+        try:
+            sock = socket.socket(self.state.target.family, _NONBLOCKING_STREAM)
+        except OSError as error:
+            if error.errno not in RESOURCE_CODES:
+                raise
+            self.state.give_back(port)
+            self.capacity = max(1, len(self.in_flight))  # the ones in flight will free files
+            return None
+        if _NONBLOCKING_STREAM == socket.SOCK_STREAM:
+            sock.setblocking(False)
+        return sock
 
     @property
     def done(self) -> int:
@@ -239,13 +238,9 @@ class _Worker(threading.Thread):
 
     def _start(self, port: int, target: Target, attempt: int) -> None:
         """Probe ``port`` again (after a self-connect, or to confirm an open port)."""
-        try:
-            sock = socket.socket(target.family, _NONBLOCKING_STREAM)
-        except OSError as error:
-            self._out_of_sockets(port, error)
+        sock = self._open_socket(port)
+        if sock is None:
             return
-        if _NONBLOCKING_STREAM == socket.SOCK_STREAM:
-            sock.setblocking(False)
         started = time.monotonic()
         code = sock.connect_ex(self.address_for(port))
         self.in_flight[sock] = (port, started, attempt)
