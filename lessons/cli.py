@@ -154,9 +154,9 @@ def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) ->
     else:
         env.language, env.presenter = language, env.presenter or presenter
     tr = Translator(language)
-    if saved.problem:  # on stderr: it must never get mixed into JSON or CSV on stdout
-        _fail(env, tr.t(saved.problem["key"], **saved.problem["values"]), EXIT_OK)
-        saved.problem = None
+    problem = saved.take_problem(tr)
+    if problem:  # on stderr: it must never get mixed into JSON or CSV on stdout
+        _fail(env, problem, EXIT_OK)
     try:
         if args.command == "scan":
             return command_scan(args, env, tr)

@@ -158,10 +158,9 @@ class Menu:
         return 0
 
     def show_progress_problem(self) -> None:
-        problem = store().problem
-        if problem:
-            self.env.write_wrapped(self.tr.t(problem["key"], **problem["values"]), "warning")
-            store().problem = None
+        message = store().take_problem(self.tr)
+        if message:
+            self.env.write_wrapped(message, "warning")
 
     def close(self) -> None:
         if self.lab is not None:

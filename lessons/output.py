@@ -15,6 +15,7 @@ from typing import IO, List, Optional
 
 from lessons.i18n import Translator
 from lessons.terminal import Environment
+from scanner.errors import clip
 from scanner.inputs import describe_ports
 from scanner.report import listed_results
 from scanner.results import PortState, ScanReport
@@ -51,8 +52,7 @@ def results_table(report: ScanReport, env: Environment, tr: Translator, include_
 
 def short_spec(ports: tuple, limit: int = 40) -> str:
     """A port list as a spec short enough for one screen line: '1-1024,8080' or '1-3,7,...'."""
-    spec = describe_ports(ports)
-    return spec if len(spec) <= limit else spec[: limit - 3] + "..."
+    return clip(describe_ports(ports), limit)
 
 
 def summary_line(report: ScanReport, tr: Translator) -> str:

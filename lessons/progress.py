@@ -132,6 +132,11 @@ class ProgressStore:
             return False
 
     # -- what the screens use ------------------------------------------------------
+    def take_problem(self, tr) -> Optional[str]:
+        """The pending problem as a sentence in ``tr``'s language (once), or None."""
+        problem, self.problem = self.problem, None
+        return tr.t(problem["key"], **problem["values"]) if problem else None
+
     def lessons_read(self) -> set:
         return set(self.data["lessons_read"])
 

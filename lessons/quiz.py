@@ -140,7 +140,6 @@ def command_quiz(lesson_name: Optional[str], env: Environment, tr: Translator) -
 
 
 def _show_problem(env: Environment, tr: Translator) -> None:
-    problem = store().problem
-    if problem:
-        env.write_wrapped(tr.t(problem["key"], **problem["values"]), "warning")
-        store().problem = None
+    message = store().take_problem(tr)
+    if message:
+        env.write_wrapped(message, "warning")
