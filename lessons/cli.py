@@ -30,7 +30,7 @@ from lessons.render import render_lesson
 from lessons.session import consent_record, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
-from scanner.inputs import parse_ports, parse_target, parse_timeout, parse_workers
+from scanner.inputs import parse_max_hosts, parse_ports, parse_targets, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.report import to_csv, to_json, write_atomically
 from scanner.results import Reason
@@ -107,6 +107,9 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     scan.add_argument("--yes", action="store_true", help=tr.t("consent.statement"))
     scan.add_argument("--udp", action="store_true", help=tr.t("help.udp"))
     scan.add_argument("--ipv6", action="store_true", help=tr.t("help.ipv6"))
+    scan.add_argument("--max-hosts", metavar="N", help=tr.t("help.max_hosts"))
+    scan.add_argument("--no-ping", action="store_true", help=tr.t("help.no_ping"))
+    scan.add_argument("--packets", nargs="?", const="", metavar="N", help=tr.t("help.packets"))
 
     commands.add_parser("lessons", parents=[common], help=tr.t("help.lessons"))
     lesson = commands.add_parser("lesson", parents=[common], help=tr.t("help.lesson"))
@@ -215,7 +218,8 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         ports = parse_ports(args.ports)
         timeout = parse_timeout(args.timeout)
         workers = parse_workers(args.workers)
-        target = parse_target(args.host, prefer_ipv6=args.ipv6)
+        targets = parse_targets(args.host, max_hosts=parse_max_hosts(args.max_hosts), prefer_ipv6=args.ipv6)
+        target = targets.targets[0]
     except TargetError as error:
         return _fail(env, tr.error(error), EXIT_UNREACHABLE if error.code in UNRESOLVED_CODES else EXIT_USAGE)
     except InputError as error:
@@ -226,6 +230,10 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
             key, folder = problem
             shown = args.output.replace("\x00", "")
             return _fail(env, tr.t("report.path_problem", path=shown, detail=tr.t(key, folder=folder)), EXIT_USAGE)
+    if targets.is_network:  # more than one address: discovery, then a block per host
+        from lessons.netscan import command_scan_network
+
+        return command_scan_network(args, env, tr, targets, ports, timeout, workers)
 
     consent = None
     if args.yes:

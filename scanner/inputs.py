@@ -199,8 +199,6 @@ def parse_targets(text: str, *, max_hosts: int = DEFAULT_MAX_HOSTS, prefer_ipv6:
     text = (text or "").strip()
     if not text:
         raise TargetError("target.empty")
-    if len(text) > MAX_PORT_SPEC_LENGTH:
-        raise NetworkSpecError("network.bad_block", text=text)
     found: dict = {}
     for item in (part.strip() for part in text.split(",")) if "," in text else (text,):
         if not item:
