@@ -230,10 +230,18 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
             key, folder = problem
             shown = args.output.replace("\x00", "")
             return _fail(env, tr.t("report.path_problem", path=shown, detail=tr.t(key, folder=folder)), EXIT_USAGE)
+    packet_limit = None
+    if args.packets is not None:  # --packets [N]: checked before anything is sent
+        from lessons.wire import parse_packet_count
+
+        try:
+            packet_limit = parse_packet_count(args.packets)
+        except ValueError:
+            return _fail(env, tr.t("packets.bad_count"), EXIT_USAGE)
     if targets.is_network:  # more than one address: discovery, then a block per host
         from lessons.netscan import command_scan_network
 
-        return command_scan_network(args, env, tr, targets, ports, timeout, workers)
+        return command_scan_network(args, env, tr, targets, ports, timeout, workers, packet_limit)
 
     consent = None
     if args.yes:
@@ -250,8 +258,19 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     if args.format == "text":
         env.write_wrapped(tr.count("scan.starting", len(ports), target=target.text, address=target.address,
                                    spec=short_spec(ports), timeout=str(timeout)))
-    report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
-                      progress_stream=env.stderr if show_progress else None, width=env.width, consent=consent)
+    capture = None
+    if args.packets is not None and not args.udp:
+        from lessons.wire import packet_lines, results_by_probe, start_capture
+
+        capture, problem = start_capture([target.address], ports, tr)
+        if problem:  # one line, and the scan runs as usual
+            env.stderr.write(problem + "\n")
+    try:
+        report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
+                          progress_stream=env.stderr if show_progress else None, width=env.width, consent=consent)
+    finally:
+        if capture is not None:
+            capture.stop()
 
     if args.format == "json":
         env.write(to_json(report, args.all), end="")
@@ -261,6 +280,9 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         for line in results_table(report, env, tr, include_closed=args.all):
             env.write(line)
         env.write_wrapped(summary_line(report, tr))
+        if capture is not None:
+            for line in packet_lines(capture, results_by_probe(report), tr, packet_limit):
+                env.write(line)
     if args.output:
         text = report_text(report, tr, _file_format(args.output, args.format), args.all)
         try:

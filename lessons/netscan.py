@@ -120,7 +120,7 @@ def _retries(args) -> Optional[int]:
 
 
 def command_scan_network(args, env: Environment, tr: Translator, targets: TargetSet, ports: tuple,
-                         timeout: TimeoutSetting, workers: int) -> int:
+                         timeout: TimeoutSetting, workers: int, packet_limit: Optional[int] = None) -> int:
     """``scan BLOCK``: the network version of ``lessons.cli.command_scan`` (same exit codes)."""
     from lessons.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _fail
 
@@ -142,11 +142,20 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
         def scan_host(target, ports, timeout, *, workers, stop, progress, **_ignored):
             return scan_udp(target, ports, timeout, stop=stop, progress=progress,
                             workers=min(workers, DEFAULT_UDP_WORKERS))
+    capture = None
+    if getattr(args, "packets", None) is not None and scan_host is None:
+        from lessons.wire import start_capture
+
+        capture, problem = start_capture(targets.addresses, ports, tr)
+        if problem:  # one line, and the scan runs as usual
+            env.stderr.write(problem + "\n")
     try:
         network = scan_network(targets, ports, timeout, workers=workers, ping=ping, progress=bar.update,
                                retries=_retries(args), scan_host=scan_host)
     finally:
         bar.finish()
+        if capture is not None:
+            capture.stop()
     network.consent = consent
     if scan_host is not None:
         network.protocol = "udp"
@@ -159,6 +168,12 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
         env.write("")
         for line in host_lines(network, env, tr, args.all):
             env.write(line)
+        if capture is not None:
+            from lessons.wire import packet_lines, results_by_probe
+
+            for line in packet_lines(capture, results_by_probe(*(h.report for h in network.hosts)), tr,
+                                     packet_limit):
+                env.write(line)
     if args.output:
         from lessons.cli import _file_format
 
