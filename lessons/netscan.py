@@ -51,12 +51,14 @@ def host_lines(network: NetworkReport, env: Environment, tr: Translator, include
     lines: List[str] = []
     for host in network.up:
         name = host.address if host.target.text == host.address else f"{host.target.text} ({host.address})"
+        reason = host.reason if host.reason_port is None else tr.t("net.reason_port", reason=host.reason,
+                                                                      port=host.reason_port)
         report = host.report
         if report is not None and report.complete and not listed_results(report, include_closed):
             # Nothing to list: one line, so a /24 of quiet hosts still fits a screen or two.
-            lines.append(tr.t("net.host_up_quiet", host=name, reason=host.reason, closed=report.counts()["closed"]))
+            lines.append(tr.t("net.host_up_quiet", host=name, reason=reason, closed=report.counts()["closed"]))
             continue
-        lines.append(env.paint(tr.t("net.host_up", host=name, reason=host.reason), "heading"))
+        lines.append(env.paint(tr.t("net.host_up", host=name, reason=reason), "heading"))
         if report is None:
             lines.append(tr.t("net.not_scanned"))
         else:
@@ -84,7 +86,8 @@ def network_summary(network: NetworkReport, tr: Translator) -> str:
     totals = network.totals()
     text = tr.count("net.summary", totals["up"], down=totals["down"], seconds=f"{network.elapsed_seconds:.2f}")
     if not network.complete:
-        text += " " + tr.t("net.incomplete", done=totals["scanned"], total=totals["up"])
+        finished = sum(1 for host in network.up if host.report is not None and host.report.complete)
+        text += " " + tr.t("net.incomplete", done=finished, total=totals["up"])
     if network.ping and not totals["up"]:
         text += " " + tr.t("net.none_up")
     return text
@@ -167,7 +170,10 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
     else:
         env.write("")
         for line in host_lines(network, env, tr, args.all):
-            env.write(line)
+            if len(line) < env.width or "\x1b" in line:
+                env.write(line)
+            else:  # a long host name or IPv6 address: fold, never run off an 80-column screen
+                env.write_wrapped(line, rest="  ")
         if capture is not None:
             from lessons.wire import packet_lines, results_by_probe
 

@@ -43,6 +43,7 @@ class HostReport:
     state: HostState
     reason: str                           # see scanner.discovery.HostStatus.reason
     report: Optional[ScanReport] = None   # None when down, or when the scan stopped first
+    reason_port: Optional[int] = None     # the discovery port whose answer showed the host up
 
     @property
     def address(self) -> str:
@@ -155,7 +156,7 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    hosts = [HostReport(status.target, status.state, status.reason, reports.get(status.address))
+    hosts = [HostReport(status.target, status.state, status.reason, reports.get(status.address), status.port)
              for status in found.hosts]
     complete = found.complete and all(host.report is not None and host.report.complete
                                       for host in hosts if host.is_up)

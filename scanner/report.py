@@ -127,7 +127,8 @@ def host_to_dict(host, include_closed: bool = False) -> dict:
     """One host of a ``scanner.network.NetworkReport``: target, address, state, reason, ports, counts."""
     report = host.report
     entry = {"target": host.target.text, "address": host.address, "family": host.target.family_name,
-             "state": host.state.value, "reason": host.reason, "scanned": report is not None,
+             "state": host.state.value, "reason": host.reason, "reason_port": host.reason_port,
+             "scanned": report is not None,
              "ports": [port_row(r) for r in listed_results(report, include_closed)] if report else [],
              "counts": report.counts() if report else dict(NO_COUNTS)}
     if report is not None:

@@ -312,3 +312,24 @@ def test_consent_names_the_block_and_is_recorded(isolated_home, namespace):
     assert data["consent"]["block"] == "192.0.2.0/30" and data["consent"]["addresses"] == 4
     assert "these 4 addresses (192.0.2.0/30)" in data["consent"]["statement"]
     assert {(host["state"], host["reason"]) for host in data["hosts"]} == {("down", "net-unreach")}
+
+
+def test_ctrl_c_during_the_port_scans_keeps_what_was_found():
+    from scanner.engine import scan
+
+    def scan_host(target, ports, timeout, **options):
+        if target.address == "127.0.0.2":
+            raise KeyboardInterrupt   # as if the learner pressed Ctrl+C while this host was scanned
+        return scan(target, ports, timeout, **options)
+
+    network = scan_network(parse_targets("127.0.0.1-2"), (1,), FAST, scan_host=scan_host)
+    assert network.interrupted and not network.complete
+    assert network.hosts[1].report is None and network.hosts[1].is_up
+    assert network.hosts[0].report is None or network.hosts[0].report.results
+
+
+def test_the_host_that_answered_discovery_names_its_port(second_loopback):
+    network = scan_network(parse_targets("127.0.0.1-2"), (1,), FAST, discovery_ports=(second_loopback.port,))
+    second = network.hosts[1]
+    assert (second.reason, second.reason_port) == ("syn-ack", second_loopback.port)
+    assert network_to_dict(network)["hosts"][1]["reason_port"] == second_loopback.port
