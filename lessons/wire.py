@@ -9,6 +9,7 @@ handshake), then filtered ones (repeated SYNs), then closed ones (SYN, RST).
 from __future__ import annotations
 
 import sys
+import textwrap
 from typing import List, Optional
 
 from lessons.i18n import Translator
@@ -16,6 +17,7 @@ from scanner.inputs import whole_number
 from scanner.packets import Capture, CaptureUnavailable
 from scanner.results import PortState
 
+WIDTH = 79                       # lines fold to fit an 80-column screen
 SCREEN_LINES = 20                # a default --packets fills about one 24-line screen
 SHOW_FIRST = (PortState.OPEN, PortState.FILTERED, PortState.OPEN_FILTERED, PortState.CLOSED)
 
@@ -43,6 +45,10 @@ def start_capture(addresses, ports, tr: Translator, opener=None):
         return None, tr.t("packets.failed", detail=problem.detail)
 
 
+def _fold(text: str) -> List[str]:
+    return textwrap.wrap(text, WIDTH, break_on_hyphens=False) or [""]
+
+
 def results_by_probe(*reports) -> dict:
     """{(address, port): PortResult} of one or more ScanReports (None entries are skipped)."""
     return {(report.target.address, result.port): result
@@ -56,7 +62,7 @@ def packet_lines(capture: Capture, results: dict, tr: Translator, limit: Optiona
     """
     probes = capture.probes()
     if not probes:
-        return [tr.t("packets.none", interface=capture.interface_name)]
+        return _fold(tr.t("packets.none", interface=capture.interface_name))
     states = results
 
     def rank(key):
@@ -71,7 +77,7 @@ def packet_lines(capture: Capture, results: dict, tr: Translator, limit: Optiona
             break
         chosen.append(key)
         lines_used += 1 + len(probes[key])
-    lines = [tr.t("packets.title", interface=capture.interface_name, shown=len(chosen), probes=len(probes))]
+    lines = _fold(tr.t("packets.title", interface=capture.interface_name, shown=len(chosen), probes=len(probes)))
     for key in [key for key in probes if key in set(chosen)]:  # back in the order they happened
         address, port = key
         result = states.get(key)
@@ -82,5 +88,7 @@ def packet_lines(capture: Capture, results: dict, tr: Translator, limit: Optiona
                 else f"{record.local_port:>5} <- {record.port:<5}"
             lines.append(f"  {record.time * 1000:>9.3f} ms  {arrow}  {record.flags}")
     if len(chosen) < len(probes):
-        lines.append(tr.t("packets.more", count=len(probes) - len(chosen), total=len(probes)))
+        lines.extend(_fold(tr.t("packets.more", count=len(probes) - len(chosen), total=len(probes))))
+    if capture.kernel_drops or capture.dropped:
+        lines.extend(_fold(tr.t("packets.dropped", count=capture.kernel_drops + capture.dropped)))
     return lines

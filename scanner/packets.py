@@ -47,7 +47,9 @@ ETH_P_IPV6 = 0x86DD
 TCP = 6                          # IP protocol number of TCP
 PACKET_OUTGOING = 4              # packet type: sent by this machine
 ARPHRD_LOOPBACK = 772            # hardware type of the loopback interface
-RECEIVE_BUFFER = 4 << 20         # room for a burst of packets while Python catches up
+RECEIVE_BUFFER = 64 << 20        # room for a burst of packets while Python catches up
+SOL_PACKET, PACKET_STATISTICS = 263, 6
+DRAIN_SECONDS = 3.0              # after the scan, how long to keep reading what is still queued
 MAX_PACKETS = 200_000            # a full-range scan on loopback is ~130,000 packets
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
@@ -154,9 +156,11 @@ class Capture:
         self.opener = opener
         self.raw: list = []            # (monotonic time, decoded header tuple)
         self.dropped = 0               # packets we had no room for
+        self.kernel_drops = 0          # packets the kernel dropped before we could read them
         self.started = 0.0
         self._sock: Optional[socket.socket] = None
         self._stop = threading.Event()
+        self._drain_until = 0.0
         self._thread: Optional[threading.Thread] = None
 
     @property
@@ -170,10 +174,14 @@ class Capture:
             self._sock = self.opener(self.interface)
         except OSError as error:
             raise _opener_problem(error) from None
-        try:
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-        except OSError:
-            pass  # the default buffer still works; a burst may lose packets
+        # A fast scan sends packets faster than Python reads them: a big kernel buffer holds
+        # the burst.  SO_RCVBUFFORCE (with CAP_NET_ADMIN) may pass the system's rmem_max.
+        for option in (getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF):
+            try:
+                self._sock.setsockopt(socket.SOL_SOCKET, option, RECEIVE_BUFFER)
+                break
+            except OSError:
+                continue  # the default buffer still works; a burst may lose packets
         self._sock.settimeout(0.05)
         self.started = time.monotonic()
         self._thread = threading.Thread(target=self._read, name="packet-capture", daemon=True)
@@ -182,10 +190,14 @@ class Capture:
 
     def _read(self) -> None:
         sock, keep = self._sock, self._wanted
-        while not self._stop.is_set():
+        while True:
+            if self._stop.is_set() and time.monotonic() > self._drain_until:
+                return  # a scan far faster than we read: give up the rest of the backlog
             try:
                 packet, (_ifname, ethertype, kind, hatype, _mac) = sock.recvfrom(256)
             except socket.timeout:
+                if self._stop.is_set():
+                    return  # stopped, and the backlog is read
                 continue
             except OSError:
                 return
@@ -208,11 +220,21 @@ class Capture:
         if self._thread is None:
             return
         time.sleep(linger)
+        self._drain_until = time.monotonic() + DRAIN_SECONDS
         self._stop.set()
-        self._thread.join(2)
+        self._thread.join(DRAIN_SECONDS + 1)
         self._thread = None
         if self._sock is not None:
+            self.kernel_drops = self._kernel_drops()
             self._sock.close()
+
+    def _kernel_drops(self) -> int:
+        """Packets the kernel threw away because our buffer was full (PACKET_STATISTICS)."""
+        try:
+            _received, drops = struct.unpack("II", self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+        except (OSError, struct.error):
+            return 0
+        return drops
 
     def __enter__(self) -> "Capture":
         return self.start()
