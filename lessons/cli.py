@@ -5,6 +5,7 @@ what they want (and for scripts):
 
     scan HOST [-p SPEC] [--timeout SECONDS|auto] [--workers N] [--banners] [--all]
               [--format text|json|csv] [-o FILE] [--yes] [--udp] [--ipv6]
+              [--max-hosts N] [--no-ping] [--packets [N]]   (HOST may be a network: 127.0.0.0/29)
     lessons            list the lessons
     lesson ID          show one lesson
     lab                start the practice lab on loopback

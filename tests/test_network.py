@@ -333,3 +333,15 @@ def test_the_host_that_answered_discovery_names_its_port(second_loopback):
     second = network.hosts[1]
     assert (second.reason, second.reason_port) == ("syn-ack", second_loopback.port)
     assert network_to_dict(network)["hosts"][1]["reason_port"] == second_loopback.port
+
+
+def test_network_report_file_records_the_block(isolated_home, tmp_path, second_loopback):
+    path = tmp_path / "net.json"
+    proc = run(isolated_home, "scan", "127.0.0.1-2", "-p", str(second_loopback.port), "--yes", "-o", str(path))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(path.read_text())
+    assert data["consent"]["block"] == "127.0.0.1-2" and data["consent"]["addresses"] == 2
+    assert [host["address"] for host in data["hosts"]] == ["127.0.0.1", "127.0.0.2"]
+    text_path = tmp_path / "net.txt"
+    run(isolated_home, "scan", "127.0.0.1-2", "-p", str(second_loopback.port), "-o", str(text_path))
+    assert "2 hosts up, 0 down" in text_path.read_text()
