@@ -14,7 +14,7 @@ import os
 from typing import List, Optional
 
 from lessons.i18n import Translator
-from lessons.output import ProgressBar, results_table, short_spec, summary_line
+from lessons.output import MAP_PRIORITY, MAP_SYMBOLS, NOT_SCANNED, ProgressBar, results_table, short_spec, summary_line
 from lessons.terminal import Environment
 from scanner.inputs import TargetSet, TimeoutSetting
 from scanner.network import NetworkReport, scan_network
@@ -80,6 +80,40 @@ def down_lines(network: NetworkReport, tr: Translator) -> List[str]:
     reasons = collections.Counter(host.reason for host in down)
     detail = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
     return [tr.t("net.hosts_down", count=len(down), reasons=detail)]
+
+
+def network_port_map(network: NetworkReport, env: Environment, tr: Translator, max_rows: int = 16) -> List[str]:
+    """The port map of a network: one row per host, one cell per port (or group of ports).
+
+    For the guided walk: columns follow the requested ports in order, so the same port
+    is in the same column on every row and a class can compare hosts at a glance.
+    """
+    ports = network.ports_requested
+    if not ports:
+        return []
+    label = max(len(host.address) for host in network.hosts[:max_rows])
+    columns = max(8, min(64, env.width - 2 - label))
+    per_cell = -(-len(ports) // columns)
+    cells_wanted = -(-len(ports) // per_cell)
+    lines = [env.paint(tr.t("map.network_title", low=ports[0], high=ports[-1], per_cell=per_cell), "heading")]
+    for host in network.hosts[:max_rows]:
+        if host.report is None:
+            lines.append(f"{host.address:<{label}} " + env.paint(f"{host.state.value} ({host.reason})", "hint"))
+            continue
+        states = {r.port: r.state for r in host.report.results}
+        cells = []
+        for cell in range(cells_wanted):
+            found = [states[p] for p in ports[cell * per_cell:(cell + 1) * per_cell] if p in states]
+            if not found:
+                cells.append(env.paint(NOT_SCANNED, "hint"))
+                continue
+            state = next(s for s in MAP_PRIORITY if s in found)
+            cells.append(env.paint(MAP_SYMBOLS[state], state.value))
+        lines.append(f"{host.address:<{label}} " + "".join(cells))
+    if len(network.hosts) > max_rows:
+        lines.append(tr.t("map.more_hosts", count=len(network.hosts) - max_rows))
+    lines.append(env.paint(tr.t("map.legend"), "hint"))
+    return lines
 
 
 def network_summary(network: NetworkReport, tr: Translator) -> str:

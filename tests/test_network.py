@@ -345,3 +345,15 @@ def test_network_report_file_records_the_block(isolated_home, tmp_path, second_l
     text_path = tmp_path / "net.txt"
     run(isolated_home, "scan", "127.0.0.1-2", "-p", str(second_loopback.port), "-o", str(text_path))
     assert "2 hosts up, 0 down" in text_path.read_text()
+
+
+def test_network_port_map_has_one_row_per_host(second_loopback):
+    from lessons.i18n import Translator
+    from lessons.netscan import network_port_map
+    from lessons.terminal import Environment
+
+    network = scan_network(parse_targets("127.0.0.1-3"), (1, 2, second_loopback.port), FAST)
+    lines = network_port_map(network, Environment(width=80), Translator("en"))
+    rows = {line.split()[0]: line.split()[1] for line in lines[1:-1]}
+    assert rows == {"127.0.0.1": "...", "127.0.0.2": "..O", "127.0.0.3": "..."}
+    assert all(len(line) <= 80 for line in lines)
