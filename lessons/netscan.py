@@ -16,8 +16,10 @@ from typing import List, Optional
 from lessons.i18n import Translator
 from lessons.output import MAP_PRIORITY, MAP_SYMBOLS, NOT_SCANNED, ProgressBar, results_table, short_spec, summary_line
 from lessons.terminal import Environment
+from scanner.discovery import DISCOVERY_PORTS
 from scanner.inputs import TargetSet, TimeoutSetting
 from scanner.network import NetworkReport, scan_network
+from scanner.results import PortState
 from scanner.report import listed_results, network_to_csv, network_to_json, write_atomically
 
 DOWN_LISTED_MAX = 8     # more hosts down than this are summed up by reason, not listed
@@ -56,7 +58,7 @@ def host_lines(network: NetworkReport, env: Environment, tr: Translator, include
         report = host.report
         if report is not None and report.complete and not listed_results(report, include_closed):
             # Nothing to list: one line, so a /24 of quiet hosts still fits a screen or two.
-            lines.append(tr.t("net.host_up_quiet", host=name, reason=reason, closed=report.counts()["closed"]))
+            lines.append(tr.count("net.host_up_quiet", report.counts()["closed"], host=name, reason=reason))
             continue
         lines.append(env.paint(tr.t("net.host_up", host=name, reason=reason), "heading"))
         if report is None:
@@ -150,6 +152,32 @@ def network_report_text(network: NetworkReport, tr: Translator, file_format: str
     return network_text_report(network, tr, include_closed)
 
 
+def _scan_udp_host(target, ports, timeout, *, workers, stop, progress, **_engine_options):
+    """The UDP scanner in the engine's shape, for ``scan_network`` (discovery stays TCP)."""
+    from scanner.udp import DEFAULT_UDP_WORKERS, scan_udp
+
+    return scan_udp(target, ports, timeout, stop=stop, progress=progress, workers=min(workers, DEFAULT_UDP_WORKERS))
+
+
+def _read_banners(network: NetworkReport) -> None:
+    """--banners on a network: the same second pass as for one host, host after host."""
+    from scanner.banners import grab_banners
+    from scanner.report import with_banners
+
+    for host in network.up:
+        report = host.report
+        open_ports = [r.port for r in report.results if r.state is PortState.OPEN] if report else []
+        if not open_ports or not report.complete:
+            continue
+        try:
+            found = grab_banners(host.address, host.target.family, open_ports,
+                                 timeout=max(1.0, min(3.0, report.final_timeout * 4)), host_header=host.address)
+        except KeyboardInterrupt:  # keep the scan's results; only the banners are lost
+            network.interrupted = True
+            return
+        host.report = with_banners(report, found)
+
+
 def _retries(args) -> Optional[int]:
     """--retries when the command line has it (a parsed number); else the engine's default."""
     retries = getattr(args, "retries", None)
@@ -168,17 +196,11 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
     text = args.format == "text"
     show_progress = text and hasattr(env.stderr, "isatty") and env.stderr.isatty()
     if text:
-        env.write_wrapped(tr.t("net.starting", target=targets.text, addresses=len(targets.targets),
-                               count=len(ports), spec=short_spec(ports), timeout=str(timeout)))
-        env.write_wrapped(tr.t("net.discovering", ports="80,443,22,445") if ping else tr.t("net.no_ping"), "hint")
+        env.write_wrapped(tr.count("net.starting", len(ports), target=targets.text, addresses=len(targets.targets),
+                                   spec=short_spec(ports), timeout=str(timeout)))
+        env.write_wrapped(tr.t("net.discovering", ports=",".join(map(str, DISCOVERY_PORTS))) if ping else tr.t("net.no_ping"), "hint")
     bar = ProgressBar(env.stderr, tr, env.width, enabled=show_progress)
-    scan_host = None
-    if getattr(args, "udp", False):
-        from scanner.udp import DEFAULT_UDP_WORKERS, scan_udp
-
-        def scan_host(target, ports, timeout, *, workers, stop, progress, **_ignored):
-            return scan_udp(target, ports, timeout, stop=stop, progress=progress,
-                            workers=min(workers, DEFAULT_UDP_WORKERS))
+    scan_host = _scan_udp_host if getattr(args, "udp", False) else None
     capture = None
     if getattr(args, "packets", None) is not None and scan_host is None:
         from lessons.wire import start_capture
@@ -194,6 +216,8 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
         if capture is not None:
             capture.stop()
     network.consent = consent
+    if args.banners and scan_host is None and not network.interrupted:
+        _read_banners(network)
     if scan_host is not None:
         network.protocol = "udp"
 

@@ -32,7 +32,7 @@ from typing import Callable, Optional, Sequence
 
 from scanner.engine import open_file_budget, scan
 from scanner.inputs import TimeoutSetting
-from scanner.results import PortState, Reason, Target
+from scanner.results import Reason, Target
 
 DISCOVERY_PORTS = (80, 443, 22, 445)
 MAX_HOSTS_AT_ONCE = 64           # each host costs one thread and len(DISCOVERY_PORTS) sockets
