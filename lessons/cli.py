@@ -261,7 +261,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
                                    spec=short_spec(ports), timeout=str(timeout)))
     capture = None
     if args.packets is not None and not args.udp:
-        from lessons.wire import packet_lines, results_by_probe, start_capture
+        from lessons.wire import packet_lines, results_by_probe, show_packets, start_capture
 
         capture, problem = start_capture([target.address], ports, tr)
         if problem:  # one line, and the scan runs as usual
@@ -281,9 +281,8 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         for line in results_table(report, env, tr, include_closed=args.all):
             env.write(line)
         env.write_wrapped(summary_line(report, tr))
-        if capture is not None:
-            for line in packet_lines(capture, results_by_probe(report), tr, packet_limit):
-                env.write(line)
+    if capture is not None:  # after the results; on stderr when stdout carries JSON or CSV
+        show_packets(env, packet_lines(capture, results_by_probe(report), tr, packet_limit), args.format)
     if args.output:
         text = report_text(report, tr, _file_format(args.output, args.format), args.all)
         try:

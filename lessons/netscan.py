@@ -232,12 +232,11 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
                 env.write(line)
             else:  # a long host name or IPv6 address: fold, never run off an 80-column screen
                 env.write_wrapped(line, rest="  ")
-        if capture is not None:
-            from lessons.wire import packet_lines, results_by_probe
+    if capture is not None:  # after the results; on stderr when stdout carries JSON or CSV
+        from lessons.wire import packet_lines, results_by_probe, show_packets
 
-            for line in packet_lines(capture, results_by_probe(*(h.report for h in network.hosts)), tr,
-                                     packet_limit):
-                env.write(line)
+        show_packets(env, packet_lines(capture, results_by_probe(*(h.report for h in network.hosts)), tr,
+                                       packet_limit), args.format)
     if args.output:
         from lessons.cli import _file_format
 

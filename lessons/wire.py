@@ -92,3 +92,13 @@ def packet_lines(capture: Capture, results: dict, tr: Translator, limit: Optiona
     if capture.kernel_drops or capture.dropped:
         lines.extend(_fold(tr.t("packets.dropped", count=capture.kernel_drops + capture.dropped)))
     return lines
+
+
+def show_packets(env, lines: List[str], output_format: str = "text") -> None:
+    """Print the packet lines: on stdout with a text report, on stderr beside JSON or CSV."""
+    if output_format == "text":
+        for line in lines:
+            env.write(line)
+    else:
+        env.stderr.write("".join(line + "\n" for line in lines))
+        env.stderr.flush()

@@ -97,7 +97,8 @@ def judge(target: Target, results: Sequence) -> HostStatus:
 def probe_host(target: Target, timeout: TimeoutSetting, ports: Sequence[int] = DISCOVERY_PORTS,
                retries: Optional[int] = None, stop: Optional[threading.Event] = None) -> HostStatus:
     """Discover one host with a few TCP connects through the engine."""
-    report = scan(target, ports, timeout, workers=len(ports), threads=1, stop=stop, **engine_options(retries))
+    one_thread = {"threads": 1} if "threads" in inspect.signature(scan).parameters else {}
+    report = scan(target, ports, timeout, workers=len(ports), stop=stop, **one_thread, **engine_options(retries))
     if not report.complete and not any(r.reason in UP_REASONS for r in report.results):
         return HostStatus(target, HostState.DOWN, "not-probed")
     return judge(target, report.results)

@@ -158,6 +158,7 @@ class Capture:
         self.dropped = 0               # packets we had no room for
         self.kernel_drops = 0          # packets the kernel dropped before we could read them
         self.started = 0.0
+        self.ended = float("inf")
         self._sock: Optional[socket.socket] = None
         self._stop = threading.Event()
         self._drain_until = 0.0
@@ -219,6 +220,7 @@ class Capture:
         """Stop capturing after ``linger`` seconds (the last answers are still on their way)."""
         if self._thread is None:
             return
+        self.ended = time.monotonic()  # connections that begin after this are not the scan's
         time.sleep(linger)
         self._drain_until = time.monotonic() + DRAIN_SECONDS
         self._stop.set()
@@ -247,7 +249,9 @@ class Capture:
         """Every packet of the scanner's own connections, in the order they were seen.
 
         A connection is ours when its first packet is a SYN (without ACK) to a scanned
-        port; everything before that (connections that were already open) is left out.
+        port while the scan ran; connections that were already open are left out.  (Another
+        program connecting to the same address and port at the same moment would show too:
+        a packet socket sees packets, not which program sent them.)
         """
         ours: Dict[Tuple[bytes, int, int], bool] = {}     # (target, port, local port)
         began: Dict[Tuple[bytes, int], float] = {}       # (target, port) -> first SYN time
@@ -257,7 +261,8 @@ class Capture:
                 key, direction = (destination, dport, sport), "out"
             elif source in self.addresses and sport in self.ports and (source, sport, dport) in ours:
                 key, direction = (source, sport, dport), "in"
-            elif destination in self.addresses and dport in self.ports and flags & (SYN | ACK) == SYN:
+            elif (destination in self.addresses and dport in self.ports and flags & (SYN | ACK) == SYN
+                  and seen <= self.ended):
                 key, direction = (destination, dport, sport), "out"
                 ours[key] = True
             else:
