@@ -10,7 +10,7 @@ through a *packet socket*::
 
 ``AF_PACKET`` (also spelled ``PF_PACKET``) works below IP: ``ETH_P_ALL`` asks for every
 protocol, and ``SOCK_DGRAM`` ("cooked") hands over each packet without its link-layer
-header, starting at the IP header, while ``recvfrom`` says which protocol it is (0x0800
+header, starting at the IP header, while ``recvmsg`` says which protocol it is (0x0800
 IPv4, 0x86DD IPv6).  Because such a socket sees every program's traffic, opening it needs
 the ``CAP_NET_RAW`` capability (root, or ``setcap cap_net_raw+ep`` on the interpreter).
 
@@ -49,6 +49,7 @@ PACKET_OUTGOING = 4              # packet type: sent by this machine
 ARPHRD_LOOPBACK = 772            # hardware type of the loopback interface
 RECEIVE_BUFFER = 64 << 20        # room for a burst of packets while Python catches up
 SOL_PACKET, PACKET_STATISTICS = 263, 6
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 DRAIN_SECONDS = 3.0              # after the scan, how long to keep reading what is still queued
 MAX_PACKETS = 200_000            # a full-range scan on loopback is ~130,000 packets
 
@@ -138,6 +139,15 @@ def _opener_problem(error: BaseException) -> CaptureUnavailable:
     return CaptureUnavailable("failed", getattr(error, "strerror", None) or str(error))
 
 
+def _arrival(ancillary: list) -> float:
+    """The kernel's arrival time (a struct timespec in the ancillary data), else now."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return seconds + nanoseconds / 1e9
+    return time.time()
+
+
 class Capture:
     """Capture the packets of a scan of ``addresses`` x ``ports`` while the block runs.
 
@@ -154,7 +164,7 @@ class Capture:
             interface = interfaces.pop() if len(interfaces) == 1 else None
         self.interface = interface
         self.opener = opener
-        self.raw: list = []            # (monotonic time, decoded header tuple)
+        self.raw: list = []            # (arrival time, decoded header tuple)
         self.dropped = 0               # packets we had no room for
         self.kernel_drops = 0          # packets the kernel dropped before we could read them
         self.started = 0.0
@@ -184,18 +194,25 @@ class Capture:
             except OSError:
                 continue  # the default buffer still works; a burst may lose packets
         self._sock.settimeout(0.05)
-        self.started = time.monotonic()
+        self.started = time.time()
         self._thread = threading.Thread(target=self._read, name="packet-capture", daemon=True)
         self._thread.start()
         return self
 
     def _read(self) -> None:
         sock, keep = self._sock, self._wanted
+        # The kernel stamps each packet as it arrives (SO_TIMESTAMPNS): exact timings, even
+        # when this thread reads the packet a little later.
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            stamped = True
+        except OSError:
+            stamped = False
         while True:
             if self._stop.is_set() and time.monotonic() > self._drain_until:
                 return  # a scan far faster than we read: give up the rest of the backlog
             try:
-                packet, (_ifname, ethertype, kind, hatype, _mac) = sock.recvfrom(256)
+                packet, ancillary, _flags, (_ifname, ethertype, kind, hatype, _mac) = sock.recvmsg(256, 64)
             except socket.timeout:
                 if self._stop.is_set():
                     return  # stopped, and the backlog is read
@@ -207,7 +224,7 @@ class Capture:
             header = decode_tcp(packet, ethertype)
             if header is not None and keep(header):
                 if len(self.raw) < MAX_PACKETS:
-                    self.raw.append((time.monotonic(), header))
+                    self.raw.append((_arrival(ancillary) if stamped else time.time(), header))
                 else:
                     self.dropped += 1
 
@@ -220,7 +237,7 @@ class Capture:
         """Stop capturing after ``linger`` seconds (the last answers are still on their way)."""
         if self._thread is None:
             return
-        self.ended = time.monotonic()  # connections that begin after this are not the scan's
+        self.ended = time.time()  # connections that begin after this are not the scan's
         time.sleep(linger)
         self._drain_until = time.monotonic() + DRAIN_SECONDS
         self._stop.set()
