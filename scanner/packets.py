@@ -139,6 +139,57 @@ def _opener_problem(error: BaseException) -> CaptureUnavailable:
     return CaptureUnavailable("failed", getattr(error, "strerror", None) or str(error))
 
 
+# A classic BPF program the kernel runs on every packet before queueing it for us: only
+# TCP over IPv4 or IPv6 whose source or destination port lies in the scanned range
+# passes, and on loopback the "outgoing" copy of each packet is dropped (lo shows every
+# packet twice).  Less to queue means no packet of ours is lost when other programs are
+# busy on the same interface.  Each line: (opcode, jump if true, jump if false, constant);
+# a jump skips that many lines.
+_LD_W, _LD_B, _LD_H_X, _LDX_IMM, _LDX_MSH = 0x20, 0x30, 0x48, 0x01, 0xB1
+_JA, _JEQ, _JGT, _JGE, _RET = 0x05, 0x15, 0x25, 0x35, 0x06
+_AD_PROTOCOL, _AD_PKTTYPE = 0xFFFFF000, 0xFFFFF004      # SKF_AD_OFF + 0, + 4
+SO_ATTACH_FILTER = 26
+
+
+def _tcp_port_filter(low: int, high: int, drop_outgoing: bool) -> list:
+    return [
+        (_LD_W, 0, 0, _AD_PKTTYPE),                                    # 0
+        (_JEQ, 17, 0, PACKET_OUTGOING if drop_outgoing else 0xFFFF),   # 1  -> drop
+        (_LD_W, 0, 0, _AD_PROTOCOL),                                   # 2
+        (_JEQ, 1, 0, ETH_P_IP),                                        # 3  -> 5
+        (_JEQ, 4, 14, ETH_P_IPV6),                                     # 4  -> 9, else drop
+        (_LD_B, 0, 0, 9),                                              # 5  IPv4 protocol
+        (_JEQ, 0, 12, TCP),                                            # 6
+        (_LDX_MSH, 0, 0, 0),                                           # 7  X = IPv4 header length
+        (_JA, 0, 0, 3),                                                # 8  -> 12
+        (_LD_B, 0, 0, 6),                                              # 9  IPv6 next header
+        (_JEQ, 0, 8, TCP),                                             # 10
+        (_LDX_IMM, 0, 0, 40),                                          # 11 X = 40
+        (_LD_H_X, 0, 0, 0),                                            # 12 source port
+        (_JGE, 0, 1, low),                                             # 13
+        (_JGT, 0, 3, high),                                            # 14 in range -> keep
+        (_LD_H_X, 0, 0, 2),                                            # 15 destination port
+        (_JGE, 0, 2, low),                                             # 16
+        (_JGT, 1, 0, high),                                            # 17
+        (_RET, 0, 0, 0x40000),                                         # 18 keep
+        (_RET, 0, 0, 0),                                               # 19 drop
+    ]
+
+
+def attach_tcp_filter(sock: socket.socket, low: int = 0, high: int = 65535, drop_outgoing: bool = False) -> bool:
+    """Let the kernel pass only TCP packets from or to ports low..high; False when it cannot."""
+    import ctypes
+
+    program = _tcp_port_filter(low, high, drop_outgoing)
+    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *line) for line in program))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
+                        struct.pack("HL", len(program), ctypes.addressof(code)))
+    except (OSError, TypeError, ValueError, struct.error):
+        return False
+    return True
+
+
 def _arrival(ancillary: list) -> float:
     """The kernel's arrival time (a struct timespec in the ancillary data), else now."""
     for level, kind, data in ancillary:
@@ -167,6 +218,7 @@ class Capture:
         self.raw: list = []            # (arrival time, decoded header tuple)
         self.dropped = 0               # packets we had no room for
         self.kernel_drops = 0          # packets the kernel dropped before we could read them
+        self.filtered_in_kernel = False
         self.started = 0.0
         self.ended = float("inf")
         self._sock: Optional[socket.socket] = None
@@ -185,6 +237,9 @@ class Capture:
             self._sock = self.opener(self.interface)
         except OSError as error:
             raise _opener_problem(error) from None
+        self.filtered_in_kernel = attach_tcp_filter(self._sock, min(self.ports, default=0),
+                                                    max(self.ports, default=65535),
+                                                    drop_outgoing=self.interface == "lo")
         # A fast scan sends packets faster than Python reads them: a big kernel buffer holds
         # the burst.  SO_RCVBUFFORCE (with CAP_NET_ADMIN) may pass the system's rmem_max.
         for option in (getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF):
@@ -193,11 +248,22 @@ class Capture:
                 break
             except OSError:
                 continue  # the default buffer still works; a burst may lose packets
+        if self.filtered_in_kernel:
+            self._discard_queued()
         self._sock.settimeout(0.05)
         self.started = time.time()
         self._thread = threading.Thread(target=self._read, name="packet-capture", daemon=True)
         self._thread.start()
         return self
+
+    def _discard_queued(self, limit: int = 100_000) -> None:
+        """Packets that arrived before the filter was attached were not filtered: drop them."""
+        self._sock.setblocking(False)
+        for _ in range(limit):
+            try:
+                self._sock.recv(1)
+            except OSError:  # BlockingIOError: the queue is empty
+                return
 
     def _read(self) -> None:
         sock, keep = self._sock, self._wanted
