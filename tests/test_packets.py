@@ -167,3 +167,14 @@ def test_the_lesson_shows_the_real_capture_code(language):
         compile(block, "lesson", "exec")
         lines = [line.strip() for line in block.strip().splitlines()]
         assert any(source[i:i + len(lines)] == lines for i in range(len(source))), block
+
+
+def test_the_kernel_filter_keeps_other_ports_out(can_capture):
+    other = free_port()
+    with Listener() as listener:
+        with Capture(["127.0.0.1"], [listener.port]) as capture:
+            for port in (other, listener.port):
+                with socket.socket() as probe:
+                    probe.connect_ex(("127.0.0.1", port))
+    ports = {header[3] for _time, header in capture.raw} | {header[4] for _time, header in capture.raw}
+    assert listener.port in ports and other not in ports
