@@ -17,6 +17,7 @@ from lessons.i18n import Translator
 from lessons.output import MAP_PRIORITY, MAP_SYMBOLS, NOT_SCANNED, ProgressBar, results_table, short_spec, summary_line
 from lessons.terminal import Environment
 from scanner.discovery import DISCOVERY_PORTS
+from scanner.errors import clip
 from scanner.inputs import TargetSet, TimeoutSetting
 from scanner.network import NetworkReport, scan_network
 from scanner.results import PortState
@@ -196,7 +197,7 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
     text = args.format == "text"
     show_progress = text and hasattr(env.stderr, "isatty") and env.stderr.isatty()
     if text:
-        env.write_wrapped(tr.count("net.starting", len(ports), target=targets.text, addresses=len(targets.targets),
+        env.write_wrapped(tr.count("net.starting", len(ports), target=clip(targets.text, 60), addresses=len(targets.targets),
                                    spec=short_spec(ports), timeout=str(timeout)))
         env.write_wrapped(tr.t("net.discovering", ports=",".join(map(str, DISCOVERY_PORTS))) if ping else tr.t("net.no_ping"), "hint")
     bar = ProgressBar(env.stderr, tr, env.width, enabled=show_progress)
