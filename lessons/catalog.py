@@ -20,6 +20,7 @@ LESSON_ORDER = (
     "server-side", "handshake", "port-states", "timeouts", "threading", "errors", "ethics",
     "reading-results", "unexpected-open-port", "udp-scanning", "practice-lab",
 )
+LESSON_ORDER += ("packet-capture",)  # issue 12: watching the packets of your own scan
 
 
 @dataclass(frozen=True)

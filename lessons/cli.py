@@ -5,6 +5,7 @@ what they want (and for scripts):
 
     scan HOST [-p SPEC] [--timeout SECONDS|auto] [--workers N] [--banners] [--all]
               [--format text|json|csv] [-o FILE] [--yes] [--udp] [--ipv6]
+              [--max-hosts N] [--no-ping] [--packets [N]]   (HOST may be a network: 127.0.0.0/29)
     lessons            list the lessons
     lesson ID          show one lesson
     lab                start the practice lab on loopback
@@ -30,7 +31,7 @@ from lessons.render import render_lesson
 from lessons.session import consent_record, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
-from scanner.inputs import parse_ports, parse_target, parse_timeout, parse_workers
+from scanner.inputs import parse_max_hosts, parse_ports, parse_targets, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.report import to_csv, to_json, write_atomically
 from scanner.results import Reason
@@ -107,6 +108,9 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     scan.add_argument("--yes", action="store_true", help=tr.t("consent.statement"))
     scan.add_argument("--udp", action="store_true", help=tr.t("help.udp"))
     scan.add_argument("--ipv6", action="store_true", help=tr.t("help.ipv6"))
+    scan.add_argument("--max-hosts", metavar="N", help=tr.t("help.max_hosts"))
+    scan.add_argument("--no-ping", action="store_true", help=tr.t("help.no_ping"))
+    scan.add_argument("--packets", nargs="?", const="", metavar="N", help=tr.t("help.packets"))
 
     commands.add_parser("lessons", parents=[common], help=tr.t("help.lessons"))
     lesson = commands.add_parser("lesson", parents=[common], help=tr.t("help.lesson"))
@@ -215,7 +219,8 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         ports = parse_ports(args.ports)
         timeout = parse_timeout(args.timeout)
         workers = parse_workers(args.workers)
-        target = parse_target(args.host, prefer_ipv6=args.ipv6)
+        targets = parse_targets(args.host, max_hosts=parse_max_hosts(args.max_hosts), prefer_ipv6=args.ipv6)
+        target = targets.targets[0]
     except TargetError as error:
         return _fail(env, tr.error(error), EXIT_UNREACHABLE if error.code in UNRESOLVED_CODES else EXIT_USAGE)
     except InputError as error:
@@ -226,6 +231,18 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
             key, folder = problem
             shown = args.output.replace("\x00", "")
             return _fail(env, tr.t("report.path_problem", path=shown, detail=tr.t(key, folder=folder)), EXIT_USAGE)
+    packet_limit = None
+    if args.packets is not None:  # --packets [N]: checked before anything is sent
+        from lessons.wire import parse_packet_count
+
+        try:
+            packet_limit = parse_packet_count(args.packets)
+        except ValueError:
+            return _fail(env, tr.t("packets.bad_count"), EXIT_USAGE)
+    if targets.is_network:  # more than one address: discovery, then a block per host
+        from lessons.netscan import command_scan_network
+
+        return command_scan_network(args, env, tr, targets, ports, timeout, workers, packet_limit)
 
     consent = None
     if args.yes:
@@ -242,8 +259,19 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     if args.format == "text":
         env.write_wrapped(tr.count("scan.starting", len(ports), target=target.text, address=target.address,
                                    spec=short_spec(ports), timeout=str(timeout)))
-    report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
-                      progress_stream=env.stderr if show_progress else None, width=env.width, consent=consent)
+    capture = None
+    if args.packets is not None and not args.udp:
+        from lessons.wire import packet_lines, results_by_probe, show_packets, start_capture
+
+        capture, problem = start_capture([target.address], ports, tr)
+        if problem:  # one line, and the scan runs as usual
+            env.stderr.write(problem + "\n")
+    try:
+        report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
+                          progress_stream=env.stderr if show_progress else None, width=env.width, consent=consent)
+    finally:
+        if capture is not None:
+            capture.stop()
 
     if args.format == "json":
         env.write(to_json(report, args.all), end="")
@@ -253,6 +281,8 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         for line in results_table(report, env, tr, include_closed=args.all):
             env.write(line)
         env.write_wrapped(summary_line(report, tr))
+    if capture is not None:  # after the results; on stderr when stdout carries JSON or CSV
+        show_packets(env, packet_lines(capture, results_by_probe(report), tr, packet_limit), args.format)
     if args.output:
         text = report_text(report, tr, _file_format(args.output, args.format), args.all)
         try:

@@ -46,6 +46,17 @@ ENGLISH_MESSAGES = {
     "lab.block_full": ("No free port for the lab's {service}/{protocol} service between {low} and {high}: "
                        "close the programs using them or choose another base port."),
     "lab.cannot_bind": "The practice lab cannot listen on {host}: {detail}.",
+    "network.bad_prefix": ("{text}: the number after / must be 0-{maximum} for this address, "
+                           "like 192.168.56.0/24 (256 addresses)."),
+    "network.bad_block": "{text} is not a network block: write it like 192.168.56.0/24 or fd00::/120.",
+    "network.too_many": ("{text} has {count} addresses; more than {maximum} needs --max-hosts {needed} "
+                         "(or a smaller block such as /24)."),
+    "network.too_big": ("{text} has {count} addresses, too many for a connect scan (at most {maximum}): "
+                        "scan a smaller block such as /24."),
+    "network.bad_range": ("{text} is not an address range: only the last number may range, 0-255, "
+                          "like 192.168.56.1-20."),
+    "network.range_reversed": "The range {text} runs backwards: write the smaller number first, like {low}-{high}.",
+    "network.bad_max_hosts": "--max-hosts must be a whole number from 1 to {maximum}.",
 }
 
 
@@ -77,6 +88,10 @@ class InputError(PortscanError, ValueError):
 
 class TargetError(InputError):
     """The host could not be understood or resolved."""
+
+
+class NetworkSpecError(TargetError):
+    """A network block, range or list of hosts could not be understood (or is too big)."""
 
 
 class PortSpecError(InputError):

@@ -112,3 +112,62 @@ def write_atomically(path: str, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+# --- networks ----------------------------------------------------------------------------
+# A target that names more than one address gets its own shape: the scan's settings once,
+# then a ``hosts`` list (every address, up or down, with the reason) and ``totals``.  A
+# single address keeps the shape above, so scripts written for it never break.
+
+NETWORK_CSV_COLUMNS = ("host",) + CSV_COLUMNS
+NO_COUNTS = {state.value: 0 for state in PortState if state is not PortState.OPEN_FILTERED}
+
+
+def host_to_dict(host, include_closed: bool = False) -> dict:
+    """One host of a ``scanner.network.NetworkReport``: target, address, state, reason, ports, counts."""
+    report = host.report
+    entry = {"target": host.target.text, "address": host.address, "family": host.target.family_name,
+             "state": host.state.value, "reason": host.reason, "reason_port": host.reason_port,
+             "scanned": report is not None,
+             "ports": [port_row(r) for r in listed_results(report, include_closed)] if report else [],
+             "counts": report.counts() if report else dict(NO_COUNTS)}
+    if report is not None:
+        entry.update(complete=report.complete, elapsed_seconds=report.elapsed_seconds,
+                     final_timeout=report.final_timeout)
+    return entry
+
+
+def network_to_dict(network, include_closed: bool = False) -> dict:
+    return {
+        "target": network.spec,
+        "protocol": network.protocol,
+        "ports_requested": len(network.ports_requested),
+        "timeout": network.timeout,
+        "workers": network.workers,
+        "started": network.started,
+        "elapsed_seconds": network.elapsed_seconds,
+        "complete": network.complete,
+        "interrupted": network.interrupted,
+        "discovery": {"ping": network.ping, "ports": list(network.discovery_ports) if network.ping else []},
+        "consent": network.consent,
+        "totals": network.totals(),
+        "hosts": [host_to_dict(host, include_closed) for host in network.hosts],
+    }
+
+
+def network_to_json(network, include_closed: bool = False) -> str:
+    return json.dumps(network_to_dict(network, include_closed), indent=2, ensure_ascii=False) + "\n"
+
+
+def network_to_csv(network, include_closed: bool = False) -> str:
+    """One row per listed port, with the host's address first (down hosts have no ports)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=NETWORK_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for host in network.hosts:
+        if host.report is None:
+            continue
+        for result in listed_results(host.report, include_closed):
+            row = {"host": host.address, **port_row(result)}
+            writer.writerow({key: _spreadsheet_safe(value) for key, value in row.items()})
+    return buffer.getvalue()

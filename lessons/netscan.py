@@ -1,0 +1,254 @@
+"""Scanning a network from the command line: consent for the whole block, progress, results.
+
+``scan 127.0.0.0/29`` names eight addresses.  Permission is asked once, for every one of
+them, and the consent record names the block and how many addresses it holds.  The
+results read like nmap's: a block per host that is up, one line for the hosts that are
+down (with the reason), then ``N hosts up, M down, in T s``.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import os
+from typing import List, Optional
+
+from lessons.i18n import Translator
+from lessons.output import MAP_PRIORITY, MAP_SYMBOLS, NOT_SCANNED, ProgressBar, results_table, short_spec, summary_line
+from lessons.terminal import Environment
+from scanner.discovery import DISCOVERY_PORTS
+from scanner.errors import clip
+from scanner.inputs import TargetSet, TimeoutSetting
+from scanner.network import NetworkReport, scan_network
+from scanner.results import PortState
+from scanner.report import listed_results, network_to_csv, network_to_json, write_atomically
+
+DOWN_LISTED_MAX = 8     # more hosts down than this are summed up by reason, not listed
+
+
+def network_consent_record(tr: Translator, targets: TargetSet, method: str) -> dict:
+    """What the learner agreed to, naming the block and its size; stored in the report."""
+    count = len(targets.targets)
+    return {"statement": tr.t("consent.statement_network", count=count, block=targets.text),
+            "method": method, "block": targets.text, "addresses": count,
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def ask_network_consent(env: Environment, tr: Translator, targets: TargetSet, yes: bool):
+    """(consent record or None, refusal message or None).  Loopback blocks need no consent."""
+    if yes:
+        return network_consent_record(tr, targets, "--yes"), None
+    if targets.is_loopback:
+        return None, None
+    values = {"count": len(targets.targets), "block": targets.text}
+    if not env.interactive:
+        return None, tr.t("consent.needs_yes_network", **values)
+    answer = env.read_line(tr.t("consent.ask_network", **values) + " ")
+    if (answer or "").strip().lower() not in tr.t("consent.yes_words").split("|"):
+        return None, tr.t("consent.cancelled")
+    return network_consent_record(tr, targets, "prompt"), None
+
+
+def host_lines(network: NetworkReport, env: Environment, tr: Translator, include_closed: bool = False) -> List[str]:
+    """A block per host that is up, then the hosts that are down, then the totals."""
+    lines: List[str] = []
+    for host in network.up:
+        name = host.address if host.target.text == host.address else f"{host.target.text} ({host.address})"
+        reason = host.reason if host.reason_port is None else tr.t("net.reason_port", reason=host.reason,
+                                                                      port=host.reason_port)
+        report = host.report
+        if report is not None and report.complete and not listed_results(report, include_closed):
+            # Nothing to list: one line, so a /24 of quiet hosts still fits a screen or two.
+            lines.append(tr.count("net.host_up_quiet", report.counts()["closed"], host=name, reason=reason))
+            continue
+        lines.append(env.paint(tr.t("net.host_up", host=name, reason=reason), "heading"))
+        if report is None:
+            lines.append(tr.t("net.not_scanned"))
+        else:
+            lines.extend(results_table(report, env, tr, include_closed))
+            if not report.complete:
+                lines.append(summary_line(report, tr))
+        lines.append("")
+    lines.extend(down_lines(network, tr))
+    lines.append(network_summary(network, tr))
+    return lines
+
+
+def down_lines(network: NetworkReport, tr: Translator) -> List[str]:
+    down = network.down
+    if not down:
+        return []
+    if len(down) <= DOWN_LISTED_MAX:
+        return [tr.t("net.host_down", host=host.address, reason=host.reason) for host in down]
+    reasons = collections.Counter(host.reason for host in down)
+    detail = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
+    return [tr.t("net.hosts_down", count=len(down), reasons=detail)]
+
+
+def network_port_map(network: NetworkReport, env: Environment, tr: Translator, max_rows: int = 16) -> List[str]:
+    """The port map of a network: one row per host, one cell per port (or group of ports).
+
+    For the guided walk: columns follow the requested ports in order, so the same port
+    is in the same column on every row and a class can compare hosts at a glance.
+    """
+    ports = network.ports_requested
+    if not ports:
+        return []
+    label = max(len(host.address) for host in network.hosts[:max_rows])
+    columns = max(8, min(64, env.width - 2 - label))
+    per_cell = -(-len(ports) // columns)
+    cells_wanted = -(-len(ports) // per_cell)
+    lines = [env.paint(tr.t("map.network_title", low=ports[0], high=ports[-1], per_cell=per_cell), "heading")]
+    for host in network.hosts[:max_rows]:
+        if host.report is None:
+            lines.append(f"{host.address:<{label}} " + env.paint(f"{host.state.value} ({host.reason})", "hint"))
+            continue
+        states = {r.port: r.state for r in host.report.results}
+        cells = []
+        for cell in range(cells_wanted):
+            found = [states[p] for p in ports[cell * per_cell:(cell + 1) * per_cell] if p in states]
+            if not found:
+                cells.append(env.paint(NOT_SCANNED, "hint"))
+                continue
+            state = next(s for s in MAP_PRIORITY if s in found)
+            cells.append(env.paint(MAP_SYMBOLS[state], state.value))
+        lines.append(f"{host.address:<{label}} " + "".join(cells))
+    if len(network.hosts) > max_rows:
+        lines.append(tr.t("map.more_hosts", count=len(network.hosts) - max_rows))
+    lines.append(env.paint(tr.t("map.legend"), "hint"))
+    return lines
+
+
+def network_summary(network: NetworkReport, tr: Translator) -> str:
+    totals = network.totals()
+    text = tr.count("net.summary", totals["up"], down=totals["down"], seconds=f"{network.elapsed_seconds:.2f}")
+    if not network.complete:
+        finished = sum(1 for host in network.up if host.report is not None and host.report.complete)
+        text += " " + tr.t("net.incomplete", done=finished, total=totals["up"])
+    if network.ping and not totals["up"]:
+        text += " " + tr.t("net.none_up")
+    return text
+
+
+def network_text_report(network: NetworkReport, tr: Translator, include_closed: bool = False) -> str:
+    """A plain-text report for a lab write-up, with the consent that covered the block."""
+    plain = Environment(colour=False)
+    lines = [tr.t("report.title"), "=" * len(tr.t("report.title")),
+             tr.t("net.report_target", target=network.spec, count=len(network.hosts)),
+             tr.t("report.started", started=network.started),
+             tr.t("report.settings", count=len(network.ports_requested), timeout=network.timeout,
+                  workers=network.workers, protocol=network.protocol)]
+    if network.consent:
+        lines.append(tr.t("report.consent", statement=network.consent["statement"], time=network.consent["time"]))
+    lines.append("")
+    lines.extend(host_lines(network, plain, tr, include_closed))
+    return "\n".join(lines) + "\n"
+
+
+def network_report_text(network: NetworkReport, tr: Translator, file_format: str, include_closed: bool) -> str:
+    if file_format == "json":
+        return network_to_json(network, include_closed)
+    if file_format == "csv":
+        return network_to_csv(network, include_closed)
+    return network_text_report(network, tr, include_closed)
+
+
+def _scan_udp_host(target, ports, timeout, *, workers, stop, progress, **_engine_options):
+    """The UDP scanner in the engine's shape, for ``scan_network`` (discovery stays TCP)."""
+    from scanner.udp import DEFAULT_UDP_WORKERS, scan_udp
+
+    return scan_udp(target, ports, timeout, stop=stop, progress=progress, workers=min(workers, DEFAULT_UDP_WORKERS))
+
+
+def _read_banners(network: NetworkReport) -> None:
+    """--banners on a network: the same second pass as for one host, host after host."""
+    from scanner.banners import grab_banners
+    from scanner.report import with_banners
+
+    for host in network.up:
+        report = host.report
+        open_ports = [r.port for r in report.results if r.state is PortState.OPEN] if report else []
+        if not open_ports or not report.complete:
+            continue
+        try:
+            found = grab_banners(host.address, host.target.family, open_ports,
+                                 timeout=max(1.0, min(3.0, report.final_timeout * 4)), host_header=host.address)
+        except KeyboardInterrupt:  # keep the scan's results; only the banners are lost
+            network.interrupted = True
+            return
+        host.report = with_banners(report, found)
+
+
+def _retries(args) -> Optional[int]:
+    """--retries when the command line has it (a parsed number); else the engine's default."""
+    retries = getattr(args, "retries", None)
+    return retries if isinstance(retries, int) and not isinstance(retries, bool) else None
+
+
+def command_scan_network(args, env: Environment, tr: Translator, targets: TargetSet, ports: tuple,
+                         timeout: TimeoutSetting, workers: int, packet_limit: Optional[int] = None) -> int:
+    """``scan BLOCK``: the network version of ``lessons.cli.command_scan`` (same exit codes)."""
+    from lessons.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _fail
+
+    consent, refusal = ask_network_consent(env, tr, targets, args.yes)
+    if refusal:
+        return _fail(env, refusal, EXIT_USAGE)
+    ping = not getattr(args, "no_ping", False)
+    text = args.format == "text"
+    show_progress = text and hasattr(env.stderr, "isatty") and env.stderr.isatty()
+    if text:
+        env.write_wrapped(tr.count("net.starting", len(ports), target=clip(targets.text, 60), addresses=len(targets.targets),
+                                   spec=short_spec(ports), timeout=str(timeout)))
+        env.write_wrapped(tr.t("net.discovering", ports=",".join(map(str, DISCOVERY_PORTS))) if ping else tr.t("net.no_ping"), "hint")
+    bar = ProgressBar(env.stderr, tr, env.width, enabled=show_progress)
+    scan_host = _scan_udp_host if getattr(args, "udp", False) else None
+    capture = None
+    if getattr(args, "packets", None) is not None and scan_host is None:
+        from lessons.wire import start_capture
+
+        capture, problem = start_capture(targets.addresses, ports, tr)
+        if problem:  # one line, and the scan runs as usual
+            env.stderr.write(problem + "\n")
+    try:
+        network = scan_network(targets, ports, timeout, workers=workers, ping=ping, progress=bar.update,
+                               retries=_retries(args), scan_host=scan_host)
+    finally:
+        bar.finish()
+        if capture is not None:
+            capture.stop()
+    network.consent = consent
+    if args.banners and scan_host is None and not network.interrupted:
+        _read_banners(network)
+    if scan_host is not None:
+        network.protocol = "udp"
+
+    if args.format == "json":
+        env.write(network_to_json(network, args.all), end="")
+    elif args.format == "csv":
+        env.write(network_to_csv(network, args.all), end="")
+    else:
+        env.write("")
+        for line in host_lines(network, env, tr, args.all):
+            if len(line) < env.width or "\x1b" in line:
+                env.write(line)
+            else:  # a long host name or IPv6 address: fold, never run off an 80-column screen
+                env.write_wrapped(line, rest="  ")
+    if capture is not None:  # after the results; on stderr when stdout carries JSON or CSV
+        from lessons.wire import packet_lines, results_by_probe, show_packets
+
+        show_packets(env, packet_lines(capture, results_by_probe(*(h.report for h in network.hosts)), tr,
+                                       packet_limit), args.format)
+    if args.output:
+        from lessons.cli import _file_format
+
+        body = network_report_text(network, tr, _file_format(args.output, args.format), args.all)
+        try:
+            write_atomically(os.path.expanduser(args.output), body)
+        except OSError as error:
+            return _fail(env, tr.t("report.write_failed", path=args.output, detail=error.strerror or error), EXIT_USAGE)
+        if text:
+            env.write(tr.t("report.saved", path=args.output), "ok")
+    if network.interrupted:
+        env.stderr.write(tr.t("cli.interrupted") + "\n")
+        return EXIT_INTERRUPTED
+    return EXIT_OK

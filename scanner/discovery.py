@@ -1,0 +1,149 @@
+"""Host discovery: which addresses of a network answer at all?
+
+Scanning a thousand ports on an address where no machine lives costs a full timeout
+per port, so a network scan first asks every address a cheap question, as nmap does.
+Without root nmap cannot send ICMP echo ("ping") or hand-made SYNs, so it *connects*
+to a few ports that are often open or at least answered: 80, 443, 22 and 445.
+
+Any answer proves a machine is there, whatever it says:
+
+    SYN-ACK (open port)       -> up, reason syn-ack
+    RST (closed port)         -> up, reason conn-refused: a closed port still answers
+
+and the lack of one is evidence too:
+
+    ICMP host unreachable     -> down, reason host-unreach (no machine answered ARP)
+    ICMP network unreachable  -> down, reason net-unreach (no route to that network)
+    silence after the retries -> down, reason no-response
+
+"Down" only means "did not answer these probes": a firewall that drops everything makes
+a running machine look down.  ``--no-ping`` (nmap's ``-Pn``) skips discovery and scans
+every address.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import enum
+import inspect
+import threading
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+from scanner.engine import open_file_budget, scan
+from scanner.inputs import TimeoutSetting
+from scanner.results import Reason, Target
+
+DISCOVERY_PORTS = (80, 443, 22, 445)
+MAX_HOSTS_AT_ONCE = 64           # each host costs one thread and len(DISCOVERY_PORTS) sockets
+UP_REASONS = (Reason.SYN_ACK, Reason.CONN_REFUSED, Reason.SELF_CONNECT)   # the host itself answered
+DOWN_REASONS = (Reason.HOST_UNREACH, Reason.NET_UNREACH)                  # most telling first
+
+
+class HostState(str, enum.Enum):
+    UP = "up"
+    DOWN = "down"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """What discovery found about one address, and the evidence."""
+
+    target: Target
+    state: HostState
+    reason: str                      # "syn-ack", "conn-refused", "host-unreach", "net-unreach", "no-response",
+                                     # "user-set" (--no-ping), "not-probed" (stopped first)
+    port: Optional[int] = None       # the port whose answer decided it, when one did
+    rtt: Optional[float] = None
+
+    @property
+    def address(self) -> str:
+        return self.target.address
+
+
+@dataclass
+class Discovery:
+    hosts: list                      # HostStatus for every target, in the order given
+    complete: bool                   # False when stopped before every host was probed
+    interrupted: bool = False        # Ctrl+C stopped it
+
+    @property
+    def up(self) -> list:
+        return [host for host in self.hosts if host.state is HostState.UP]
+
+
+def engine_options(retries: Optional[int]) -> dict:
+    """``retries=`` for the engine when it knows the keyword (older engines do not)."""
+    if retries is None:
+        return {}
+    return {"retries": retries} if "retries" in inspect.signature(scan).parameters else {}
+
+
+def judge(target: Target, results: Sequence) -> HostStatus:
+    """Up or down from one host's discovery probes (a list of ``PortResult``)."""
+    answered = [r for r in results if r.reason in UP_REASONS]
+    if answered:
+        best = min(answered, key=lambda r: (r.reason is not Reason.SYN_ACK, r.rtt or 0.0))
+        return HostStatus(target, HostState.UP, best.reason.value, best.port, best.rtt)
+    for reason in DOWN_REASONS:
+        if any(r.reason is reason for r in results):
+            return HostStatus(target, HostState.DOWN, reason.value)
+    return HostStatus(target, HostState.DOWN, Reason.NO_RESPONSE.value)
+
+
+def probe_host(target: Target, timeout: TimeoutSetting, ports: Sequence[int] = DISCOVERY_PORTS,
+               retries: Optional[int] = None, stop: Optional[threading.Event] = None) -> HostStatus:
+    """Discover one host with a few TCP connects through the engine."""
+    one_thread = {"threads": 1} if "threads" in inspect.signature(scan).parameters else {}
+    report = scan(target, ports, timeout, workers=len(ports), stop=stop, **one_thread, **engine_options(retries))
+    if not report.complete and not any(r.reason in UP_REASONS for r in report.results):
+        return HostStatus(target, HostState.DOWN, "not-probed")
+    return judge(target, report.results)
+
+
+def discover(targets: Sequence[Target], timeout: TimeoutSetting = TimeoutSetting(1.0), *,
+             ports: Sequence[int] = DISCOVERY_PORTS, retries: Optional[int] = None,
+             stop: Optional[threading.Event] = None,
+             progress: Optional[Callable[[int, int, int], None]] = None) -> "Discovery":
+    """A ``Discovery``: ``HostStatus`` for every target, in order; several hosts are probed at once.
+
+    ``progress(done, total, up_found)`` is called as hosts finish.  Setting ``stop`` (or
+    Ctrl+C in the calling thread) ends discovery early: hosts not probed yet come back as
+    down with reason ``not-probed``.
+    """
+    stop = stop or threading.Event()
+    at_once = max(1, min(len(targets), MAX_HOSTS_AT_ONCE, open_file_budget() // max(1, len(ports))))
+    statuses: dict = {}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="discover")
+    interrupted = False
+
+    def one(index: int, target: Target) -> None:
+        if stop.is_set():
+            return
+        statuses[index] = probe_host(target, timeout, ports, retries, stop)
+
+    try:
+        futures = [pool.submit(one, index, target) for index, target in enumerate(targets)]
+        pending = set(futures)
+        while pending:
+            _done, pending = concurrent.futures.wait(pending, timeout=0.1)
+            if progress:
+                progress(len(statuses), len(targets), sum(s.state is HostState.UP for s in statuses.values()))
+        for future in futures:
+            future.result()  # an engine error is raised here, not lost
+    except KeyboardInterrupt:  # keep what was found: the caller reports it as partial
+        interrupted = True
+        stop.set()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    hosts = [statuses.get(index) or HostStatus(target, HostState.DOWN, "not-probed")
+             for index, target in enumerate(targets)]
+    return Discovery(hosts, complete=all(h.reason != "not-probed" for h in hosts), interrupted=interrupted)
+
+
+def assume_up(targets: Sequence[Target]) -> Discovery:
+    """``--no-ping``: every address is treated as up and scanned (nmap's -Pn)."""
+    return Discovery([HostStatus(target, HostState.UP, "user-set") for target in targets], complete=True)
