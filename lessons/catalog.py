@@ -14,11 +14,13 @@ from typing import List, Optional
 from lessons.i18n import CONTENT_DIR, DEFAULT_LANGUAGE
 from scanner.inputs import whole_number
 
-# The order a learner meets them in the lessons library.
+# The order a learner meets them in the lessons library: ethics right after the
+# introduction, and every term explained before a later lesson relies on it.
 LESSON_ORDER = (
-    "intro", "ports", "sockets", "address-families", "socket-types", "dns", "client-server",
-    "server-side", "handshake", "port-states", "timeouts", "threading", "errors", "ethics",
-    "reading-results", "unexpected-open-port", "udp-scanning", "practice-lab",
+    "intro", "ethics", "ports", "sockets", "address-families", "socket-types", "dns", "handshake",
+    "client-server", "server-side", "banners", "port-states", "timeouts", "retransmission", "firewalls",
+    "threading", "scanner-internals", "errors", "reading-results", "unexpected-open-port", "udp-scanning",
+    "practice-lab", "platforms",
 )
 LESSON_ORDER += ("packet-capture",)  # issue 12: watching the packets of your own scan
 

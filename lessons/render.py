@@ -4,6 +4,10 @@ Supported, and nothing more: ``# title``, ``## heading``, paragraphs (re-wrapped
 screen width), ``- bullets`` (hanging indent), fenced code blocks and fenced ``diagram``
 blocks (kept exactly as written).  Small on purpose: lesson files stay readable as plain
 text and the renderer stays testable.
+
+A longer lesson is split by its author into pages with a line holding only ``---page---``
+(``PAGE_BREAK``): each page fits one 80x24 screen, and a break never falls inside a code
+block.  ``lesson_pages`` gives the pages; ``render_lesson`` joins them with a blank line.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from lessons.terminal import Environment
 
 INDENT = "  "
 INLINE_CODE = re.compile(r"`([^`]+)`")
+PAGE_BREAK = "---page---"
 
 
 def render_markdown(text: str, env: Environment, title: str = "") -> List[str]:
@@ -78,5 +83,33 @@ def render_markdown(text: str, env: Environment, title: str = "") -> List[str]:
     return lines
 
 
+def split_pages(body: str) -> List[str]:
+    """The lesson body cut at its ``---page---`` lines (one page when it has none)."""
+    pages, current = [], []
+    for line in body.splitlines():
+        if line.strip() == PAGE_BREAK:
+            pages.append("\n".join(current).strip("\n"))
+            current = []
+        else:
+            current.append(line)
+    pages.append("\n".join(current).strip("\n"))
+    return [page for page in pages if page.strip()] or [""]
+
+
+def lesson_pages(lesson, env: Environment) -> List[List[str]]:
+    """One list of screen lines per page; each page of a longer lesson repeats the title with "(n/N)"."""
+    pages = split_pages(lesson.body)
+    rendered = []
+    for number, page in enumerate(pages, 1):
+        title = lesson.title if len(pages) == 1 else f"{lesson.title} ({number}/{len(pages)})"
+        rendered.append(render_markdown(page, env, title=title))
+    return rendered
+
+
 def render_lesson(lesson, env: Environment) -> List[str]:
-    return render_markdown(lesson.body, env, title=lesson.title)
+    lines: List[str] = []
+    for page in lesson_pages(lesson, env):
+        if lines:
+            lines.append("")
+        lines.extend(page)
+    return lines

@@ -9,7 +9,7 @@ import pytest
 from lessons import catalog
 from lessons.i18n import CONTENT_DIR, LANGUAGES
 from lessons.menu import Menu
-from lessons.render import render_lesson
+from lessons.render import lesson_pages, render_lesson, split_pages
 from lessons.terminal import Environment
 from lessons.i18n import Translator
 
@@ -43,17 +43,77 @@ def test_ui_strings_name_only_existing_lessons():
                     assert os.path.exists(catalog.lesson_path(lesson_id, language)), (key, lesson_id)
 
 
+SCREEN_LINES = 22      # FORMAT.md: a page fits an 80x24 screen with room for a prompt
+TEXT_WIDTH = 78        # the renderer wraps at width - 2 = 76 columns
+FENCED_WIDTH = 72      # code and diagrams are never wrapped
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_lesson_file_follows_the_format_and_fits_a_screen(language):
-    env = Environment(width=80)
+def test_every_lesson_file_follows_the_format_and_every_page_fits_a_screen(language):
+    env = Environment(width=TEXT_WIDTH)
     for lesson_id in catalog.lesson_ids(language):
         with open(catalog.lesson_path(lesson_id, language), encoding="utf-8") as stream:
             text = stream.read()
         assert text.startswith("# "), lesson_id
-        assert text.count("```") % 2 == 0, f"{lesson_id}: unclosed fence"
-        lines = render_lesson(catalog.load_lesson(lesson_id, language), env)
-        assert all(len(line) <= 80 for line in lines), lesson_id
-        assert len(lines) <= 26, f"{language}/{lesson_id} is longer than a screen ({len(lines)} lines)"
+        lesson = catalog.load_lesson(lesson_id, language)
+        for number, page in enumerate(split_pages(lesson.body), 1):
+            assert page.count("```") % 2 == 0, f"{language}/{lesson_id} page {number}: a break inside a fence"
+        for number, lines in enumerate(lesson_pages(lesson, env), 1):
+            assert all(len(line) <= 80 for line in lines), (language, lesson_id, number)
+            assert len(lines) <= SCREEN_LINES, \
+                f"{language}/{lesson_id} page {number} is longer than a screen ({len(lines)} lines)"
+        for block in re.findall(r"^```[a-z]*\n(.*?)^```", text, re.S | re.M):
+            wide = [line for line in block.splitlines() if len(line) > FENCED_WIDTH]
+            assert not wide, (language, lesson_id, wide)
+
+
+def test_every_lesson_is_registered_and_has_the_same_pages_in_both_languages():
+    env = Environment(width=TEXT_WIDTH)
+    for language in LANGUAGES:
+        assert catalog.lesson_ids(language) == list(catalog.LESSON_ORDER), language
+    for lesson_id in catalog.LESSON_ORDER:
+        pages = {language: len(split_pages(catalog.load_lesson(lesson_id, language).body)) for language in LANGUAGES}
+        assert len(set(pages.values())) == 1, (lesson_id, pages)
+        assert all(render_lesson(catalog.load_lesson(lesson_id, language), env) for language in LANGUAGES)
+
+
+def test_ethics_comes_right_after_the_introduction():
+    assert catalog.LESSON_ORDER[:2] == ("intro", "ethics")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_python_block_compiles(language):
+    for lesson_id in catalog.lesson_ids(language):
+        text = open(catalog.lesson_path(lesson_id, language), encoding="utf-8").read()
+        for number, block in enumerate(re.findall(r"^```python\n(.*?)^```", text, re.S | re.M), 1):
+            compile(block, f"{language}/{lesson_id}.md block {number}", "exec")
+
+
+def test_the_python_blocks_are_the_same_code_in_both_languages():
+    """Comments may be translated; the code itself may not drift apart."""
+    def code_of(lesson_id, language):
+        text = open(catalog.lesson_path(lesson_id, language), encoding="utf-8").read()
+        blocks = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
+        return [[re.sub(r"\s*#.*$", "", line).rstrip() for line in block.splitlines()] for block in blocks]
+    for lesson_id in catalog.LESSON_ORDER:
+        english = code_of(lesson_id, "en")
+        for language in LANGUAGES:
+            translated = code_of(lesson_id, language)
+            for en_block, other in zip(english, translated):
+                # print() texts are translated too: compare the lines that print nothing.
+                assert [l for l in en_block if "print(" not in l] == [l for l in other if "print(" not in l], \
+                    (language, lesson_id)
+            assert len(translated) == len(english), (language, lesson_id)
+
+
+def test_the_scanner_internals_steps_run_as_one_script(tmp_path):
+    """The lesson's fast_scan code really works (on loopback port 1, which nothing listens on here)."""
+    text = open(catalog.lesson_path("scanner-internals", "en"), encoding="utf-8").read()
+    start, collect = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)[1:3]
+    start = start.replace("range(1, 1025)", "[1]")
+    namespace = {}
+    exec(compile(start + collect.replace("print(states)", ""), "scanner-internals", "exec"), namespace)
+    assert set(namespace["states"]) == {1}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
