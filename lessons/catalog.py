@@ -18,9 +18,9 @@ from scanner.inputs import whole_number
 # introduction, and every term explained before a later lesson relies on it.
 LESSON_ORDER = (
     "intro", "ethics", "ports", "sockets", "address-families", "socket-types", "dns", "handshake",
-    "client-server", "server-side", "banners", "port-states", "timeouts", "retransmission", "firewalls",
-    "threading", "scanner-internals", "errors", "reading-results", "unexpected-open-port", "udp-scanning",
-    "practice-lab", "platforms",
+    "client-server", "server-side", "banners", "port-states", "timeouts", "retransmission", "networks",
+    "firewalls", "threading", "scanner-internals", "errors", "reading-results", "unexpected-open-port",
+    "udp-scanning", "practice-lab", "platforms",
 )
 LESSON_ORDER += ("packet-capture",)  # issue 12: watching the packets of your own scan
 

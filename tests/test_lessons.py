@@ -149,3 +149,16 @@ def test_renderer_wraps_paragraphs_and_keeps_code():
     assert "  " + "x" * 60 in rendered  # code is never wrapped
     assert "- a b c" in rendered        # inline code marks vanish without colour
     assert all(len(line) <= 40 for line in rendered if "x" * 60 not in line)
+
+
+def test_the_networks_lesson_matches_discovery_and_the_address_cap():
+    """The lesson shown for network targets states what scanner.discovery and scanner.inputs really do."""
+    from scanner.discovery import DISCOVERY_PORTS
+    from scanner.inputs import DEFAULT_MAX_HOSTS, MAX_HOSTS_LIMIT
+    for language in LANGUAGES:
+        body = catalog.load_lesson("networks", language).body
+        assert all(str(port) in body for port in DISCOVERY_PORTS), language
+        assert str(DEFAULT_MAX_HOSTS) in body and str(MAX_HOSTS_LIMIT) in body, language
+        assert "--no-ping" in body and "--max-hosts" in body, language
+    order = catalog.LESSON_ORDER
+    assert order.index("ethics") < order.index("dns") < order.index("networks") < order.index("practice-lab")
