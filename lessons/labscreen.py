@@ -1,6 +1,6 @@
 """The practice lab on screen: start it, show what it holds, scan it, grade the scan.
 
-The lab (``scanner.lab``) is a known target: because we know which of its ports are open,
+The lab (``lessons.lab``) is a known target: because we know which of its ports are open,
 closed and filtered, a learner's scan can be graded, port by port, with the reason for
 each answer.  From the command line (``python main.py lab``) it runs until Ctrl+C; from
 the menu it runs in the background until the menu exits.
@@ -15,7 +15,7 @@ from lessons.terminal import Environment
 from scanner.errors import PortscanError, clip
 from scanner.inputs import (TimeoutSetting, is_loopback_address, parse_base_port, parse_bind_address,
                             parse_target)
-from scanner.lab import PracticeLab, compare
+from lessons.lab import PracticeLab, compare
 
 LAB_SCAN_TIMEOUT = "0.5"
 

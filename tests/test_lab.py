@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from scanner import InputError, PortState, Reason, ScanReport, TimeoutSetting, parse_target, scan
-from scanner.lab import (FTP_BANNER, FTP_GOODBYE, LAB_BLOCK_SIZE, LAB_LAYOUT, SSH_BANNER, LabSetupError,
+from lessons.lab import (FTP_BANNER, FTP_GOODBYE, LAB_BLOCK_SIZE, LAB_LAYOUT, SSH_BANNER, LabSetupError,
                          PracticeLab, compare)
 from scanner.results import PortResult
 from tests.servers import Listener
