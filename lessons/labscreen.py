@@ -8,6 +8,7 @@ the menu it runs in the background until the menu exits.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 from lessons.i18n import Translator
@@ -32,16 +33,33 @@ def lab_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
         # "closed" and "filtered" are states, not services: nothing runs there to name.
         name = "-" if service.service in ("closed", "filtered") else service.service
         env.write(f"{port:<11} {state} {name:<9} {what}")
+    network_table(lab, env, tr)
     for note in lab.notes:
         env.write_wrapped(tr.t(f"lab.note.{note.code}", **note.params), "warning")
+
+
+def network_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
+    """The practice network: one line per host with every port's expected state."""
+    network = lab.network
+    if network is None or not network.hosts:
+        return
+    env.write("")
+    env.write_wrapped(tr.t("lab.network.title", block=network.block), "heading")
+    for host in network.hosts:
+        ports = ", ".join(f"{s.port}/{s.protocol} {tr.state(s.expected_state)}"
+                          + (f" ({s.service})" if s.service not in ("closed", "filtered") else "")
+                          for s in host.services)
+        env.write_wrapped(tr.t("lab.network.host", address=host.address,
+                               name=tr.t(f"lab.network.host.{host.name}"), ports=ports), first="  ", rest="    ")
+    env.write_wrapped(tr.t("lab.network.down_needs_root"), "hint")
 
 
 def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port="8000"):
     """Start a lab, or say why not (one line) and return None."""
     try:
         address, base = parse_bind_address(host), parse_base_port(base_port)
-        allow_all = address in ("0.0.0.0", "::")  # only when typed: never the default
-        lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all).start()
+        allow_all = ipaddress.ip_address(address).is_unspecified  # only when typed: never the default
+        lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all, network=True).start()
     except PortscanError as error:
         env.error(tr.error(error))
         return None

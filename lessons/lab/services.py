@@ -68,9 +68,11 @@ class Fairness:
     Used from the event loop's thread only, so it needs no lock.
     """
 
-    def __init__(self, total: int = MAX_CONNECTIONS, per_service: int = PER_SERVICE,
-                 per_client: int = PER_CLIENT) -> None:
-        self.total, self.per_service, self.per_client = total, per_service, per_client
+    def __init__(self, total: Optional[int] = None, per_service: Optional[int] = None,
+                 per_client: Optional[int] = None) -> None:
+        self.total = total or MAX_CONNECTIONS
+        self.per_service = per_service or PER_SERVICE
+        self.per_client = per_client or PER_CLIENT
         self.by_client: Dict[str, Dict["LabStream", None]] = {}   # dicts keep arrival order
         self.by_service: Dict[str, Dict["LabStream", None]] = {}
         self.count = 0
@@ -413,8 +415,9 @@ class UdpGuard:
 class UdpEchoService(asyncio.DatagramProtocol):
     """Sends a datagram back to its sender, when the guard allows it: the same bytes, never more."""
 
-    def __init__(self, hub) -> None:
+    def __init__(self, hub, sock) -> None:
         self.hub = hub
+        self.sock = sock          # asyncio's sendto() skips empty datagrams, which are echoed too
         self.transport = None
 
     def connection_made(self, transport) -> None:
@@ -424,7 +427,13 @@ class UdpEchoService(asyncio.DatagramProtocol):
         self.hub.udp_received += 1
         if not self.hub.udp_guard.allow(data, sender):
             return
-        self.transport.sendto(data, sender)
+        if data:
+            self.transport.sendto(data, sender)
+        else:
+            try:
+                self.sock.sendto(data, sender)
+            except OSError:
+                pass
         self.hub.udp_replies += 1
         self.hub.udp_guard.replied(data, sender)
 
