@@ -1,15 +1,34 @@
 """portscan-lab: an educational TCP port scanner.  Run ``python main.py`` for the menu.
 
 This file stays thin on purpose: the scanner lives in ``scanner/``, everything the
-learner sees in ``lessons/``.
+learner sees in ``lessons/``.  The guards below only make start-up safe: Ctrl+C while
+Python is still importing ends quietly (exit 130), and a closed stdout or stderr
+(``>&-``) becomes the null device instead of a crash.
 """
 
+import os
 import sys
 
 if sys.version_info < (3, 9):
     sys.exit("portscan-lab needs Python 3.9 or newer.")
 
-from lessons.cli import main  # noqa: E402  (after the version check)
+
+def _reopen_closed_streams() -> None:
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        if getattr(sys, name) is None:   # started with that descriptor closed
+            null = os.open(os.devnull, os.O_WRONLY)   # takes the lowest free number: the closed one
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "w", encoding="utf-8", errors="replace", closefd=False))
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        _reopen_closed_streams()
+        from lessons.cli import main  # noqa: E402  (after the version check)
+
+        code = main()
+    except KeyboardInterrupt:   # Ctrl+C during start-up, before the program could say anything useful
+        code = 130
+    sys.exit(code)
