@@ -31,4 +31,9 @@ if __name__ == "__main__":
         code = main()
     except KeyboardInterrupt:   # Ctrl+C during start-up, before the program could say anything useful
         code = 130
+    except (MemoryError, ImportError) as error:   # e.g. so little memory that the imports failed
+        detail = " ".join(str(error).split())[-120:] or type(error).__name__
+        sys.stderr.write(f"portscan-lab could not start ({type(error).__name__}: {detail}); "
+                         "with low memory limits, raise them (ulimit -v).\n")
+        code = 1
     sys.exit(code)
