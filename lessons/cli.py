@@ -206,7 +206,7 @@ def _main(argv: Optional[List[str]], env: Optional[Environment]) -> int:
     try:
         language = normalise_language(args.lang or early_language)
     except ValueError:
-        sys.stderr.write(Translator(early_language).t("cli.bad_language", given=args.lang,
+        sys.stderr.write(Translator(early_language).t("cli.bad_language", given=clip(args.lang),
                                                       choices=", ".join(LANGUAGES)) + "\n")
         return EXIT_USAGE
     presenter = args.presenter or bool(saved.setting("presenter", False))
@@ -292,7 +292,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         problem = _output_problem(args.output)
         if problem:
             key, folder = problem
-            shown = args.output.replace("\x00", "")
+            shown = clip(args.output.replace("\x00", ""))
             return _fail(env, tr.t("report.path_problem", path=shown, detail=tr.t(key, folder=folder)), EXIT_USAGE)
 
     consent = None
@@ -328,12 +328,12 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
                 text = report_text(report, tr, _file_format(args.output, args.format), args.all)
                 write_atomically(os.path.expanduser(args.output), text)
             except OSError as error:
-                write_error = tr.t("report.write_failed", path=args.output, detail=error.strerror or error)
+                write_error = tr.t("report.write_failed", path=clip(args.output), detail=error.strerror or error)
     printed = _print_results(report, args, env, tr)
     if write_error:
         return _fail(env, write_error, EXIT_USAGE)
     if args.output and args.output != "-" and args.format == "text" and printed:
-        env.write(tr.t("report.saved", path=args.output), "ok")
+        env.write(tr.t("report.saved", path=clip(args.output, 200)), "ok")
     if shortage is not None:
         return _fail(env, tr.t("cli.out_of_resources", detail=_resource_detail(shortage)), EXIT_UNREACHABLE)
     if report.interrupted:

@@ -364,7 +364,7 @@ class Menu:
             if choice in ("", "n", "no", "tidak"):
                 return
             if choice not in formats:
-                self.say("save.unknown", "error", choice=choice)
+                self.say("save.unknown", "error", choice=clip(choice))
                 continue
             file_format, ending = formats[choice]
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

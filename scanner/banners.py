@@ -23,22 +23,19 @@ from __future__ import annotations
 
 import math
 import queue
-import re
 import socket
 import threading
 import time
 import unicodedata
 from typing import Callable, Dict, Iterable, Optional
 
+from scanner.errors import ESCAPE_SEQUENCE
 from scanner.probe import sockaddr_for
 from scanner.services import HTTP_LIKE_PORTS
 
 MAX_BANNER_LENGTH = 72
 BANNER_DEADLINE_FACTOR = 2       # a whole banner conversation takes at most 2 x the timeout
 SILENT_PORT_PROBE = b"HEAD / HTTP/1.0\r\n\r\n"
-# Whole terminal control sequences (CSI "ESC [ ... letter", OSC "ESC ] ... BEL") go first,
-# so none of their text is left behind; then every other control character.
-ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
 READ_LIMIT = 1024
 PASS_CAP_SECONDS = 30.0          # the whole banner pass, however many ports are open
 STOP_CHECK_SECONDS = 0.2         # a banner thread notices Ctrl+C this often
