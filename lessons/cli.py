@@ -168,7 +168,24 @@ def _peek_language(argv: List[str]) -> Optional[str]:
     return None
 
 
+def _load_thread_exit_support() -> None:
+    """Load libgcc_s now, while files can still be opened.
+
+    glibc loads it the first time a thread ends; when the scan has used every file
+    descriptor that load fails and the process aborts or hangs ("libgcc_s.so.1 must be
+    installed for pthread_exit to work").
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libgcc_s.so.1")
+        except (ImportError, OSError):
+            pass
+
+
 def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) -> int:
+    _load_thread_exit_support()
     previous = _end_on_signals()
     try:
         code = _main(argv, env)

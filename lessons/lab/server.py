@@ -52,6 +52,8 @@ SWEEP_SECONDS = 0.25            # how often the clocks of every connection are c
 START_WAIT_SECONDS = 10.0       # the loop thread must be serving by then
 COMPANION_ATTEMPTS = 20         # base_port=0: tries to find a port free on both 127.0.0.1 and ::1
 
+_OUT_OF_FILES = {code for code in (getattr(errno, name, None) for name in
+                                   ("EMFILE", "ENFILE", "ENOBUFS", "ENOMEM")) if code is not None}
 _PORT_BUSY = {code for code in (getattr(errno, name, None) for name in
                                 ("EADDRINUSE", "EACCES", "WSAEADDRINUSE", "WSAEACCES")) if code is not None}
 
@@ -406,10 +408,14 @@ class PracticeLab:
                     claimed = self._claim(plan, 0, both)
                     return claimed[primary].getsockname()[1], claimed
                 except OSError as error:
+                    if error.errno in _OUT_OF_FILES:
+                        raise
                     last_error = error
             try:
                 claimed = self._claim(plan, 0, (primary,))
             except OSError as error:
+                if error.errno in _OUT_OF_FILES:
+                    raise   # the computer's limit, not the lab's: the command line says so in one line
                 raise LabStartError("lab.cannot_bind", host=primary, detail=str(error)) from None
             port = claimed[primary].getsockname()[1]
             self.notes.append(LabNote("ipv6_skipped", {"service": plan.service, "protocol": plan.protocol,
@@ -425,6 +431,8 @@ class PracticeLab:
                 except OSError as error:
                     if error.errno in _PORT_BUSY:
                         continue
+                    if error.errno in _OUT_OF_FILES:
+                        raise
                     raise LabStartError("lab.cannot_bind", host=primary, detail=str(error)) from None
                 if port != wanted:
                     self.notes.append(LabNote("moved", {"service": plan.service, "protocol": plan.protocol,
