@@ -38,6 +38,7 @@ from scanner.report import not_regular_file, signals_held, to_csv, to_json, writ
 from scanner.results import Reason
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+PATH_ECHO_LIMIT = 200   # a file path is echoed longer than other input, but still clipped and stripped
 # A host that was typed correctly but has no address to scan: exit 1, not a usage error.
 UNRESOLVED_CODES = {"target.unresolved", "target.never_exists", "target.no_address", "target.no_ipv6"}
 
@@ -309,7 +310,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         problem = _output_problem(args.output)
         if problem:
             key, folder = problem
-            shown = clip(args.output.replace("\x00", ""))
+            shown = clip(args.output.replace("\x00", ""), PATH_ECHO_LIMIT)
             return _fail(env, tr.t("report.path_problem", path=shown, detail=tr.t(key, folder=folder)), EXIT_USAGE)
 
     consent = None
@@ -345,12 +346,13 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
                 text = report_text(report, tr, _file_format(args.output, args.format), args.all)
                 write_atomically(os.path.expanduser(args.output), text)
             except OSError as error:
-                write_error = tr.t("report.write_failed", path=clip(args.output), detail=error.strerror or error)
+                write_error = tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT),
+                                   detail=error.strerror or error)
     printed = _print_results(report, args, env, tr)
     if write_error:
         return _fail(env, write_error, EXIT_USAGE)
     if args.output and args.output != "-" and args.format == "text" and printed:
-        env.write(tr.t("report.saved", path=clip(args.output, 200)), "ok")
+        env.write(tr.t("report.saved", path=clip(args.output, PATH_ECHO_LIMIT)), "ok")
     if shortage is not None:
         return _fail(env, tr.t("cli.out_of_resources", detail=_resource_detail(shortage)), EXIT_UNREACHABLE)
     if report.interrupted:

@@ -230,7 +230,9 @@ def test_ctrl_c_at_start_up_exits_130_quietly(isolated_home, delay):
     child.send_signal(signal.SIGINT)
     _out, err = child.communicate(timeout=30)
     assert "Traceback" not in err, err
-    assert child.returncode in (0, 130)   # done already, or ended quietly by Ctrl+C
+    # done already, ended quietly by Ctrl+C, or (Ctrl+C while Python shuts down) ended by the signal itself,
+    # which a shell shows as 130 too
+    assert child.returncode in (0, 130, -signal.SIGINT)
 
 
 # --- out of resources --------------------------------------------------------------------------------
