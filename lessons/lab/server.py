@@ -191,7 +191,8 @@ class ServiceLoop:
             transport.close()
         for conn in list(self.connections):
             conn.drop()
-        await asyncio.sleep(0)   # let the transports finish closing their sockets
+        for _ in range(3):   # let the transports finish closing their sockets (a few loop turns)
+            await asyncio.sleep(0)
 
     def stop(self, wait: float = 5.0) -> None:
         if self._thread is None:
