@@ -29,7 +29,7 @@ from lessons.i18n import LANGUAGES, Translator, language_from_environment, norma
 from lessons.output import results_table, short_spec, summary_line, text_report
 from lessons.progress import store
 from lessons.render import render_lesson
-from lessons.session import OutOfResources, consent_record, is_out_of_resources, run_scan
+from lessons.session import OutOfResources, Terminated, consent_record, is_out_of_resources, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
 from scanner.inputs import parse_ports, parse_target, parse_timeout, parse_workers
@@ -41,10 +41,6 @@ EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PATH_ECHO_LIMIT = 200   # a file path is echoed longer than other input, but still clipped and stripped
 # A host that was typed correctly but has no address to scan: exit 1, not a usage error.
 UNRESOLVED_CODES = {"target.unresolved", "target.never_exists", "target.no_address", "target.no_ipv6"}
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP: ends the work the way Ctrl+C does, so partial results are kept."""
 
 
 _SIGNALS_SEEN: List[int] = []

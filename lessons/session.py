@@ -21,6 +21,11 @@ from scanner.report import with_banners
 from scanner.results import PortState, ScanReport, Target
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (raised by the command line's handler): ends a scan the way Ctrl+C does,
+    so partial results are kept, but ends the program too, where Ctrl+C may only cancel a step."""
+
+
 class OutOfResources(Exception):
     """The computer ran out of threads, memory or files after the scan: its results are kept."""
 

@@ -121,3 +121,19 @@ def test_lab_command_binding_a_spelling_of_every_interface_warns(isolated_home):
             child.kill()
             child.wait()
     assert "WARNING" in seen and "0.0.0.0" in seen
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM is POSIX")
+def test_sigterm_ends_the_menu_and_stops_its_lab(isolated_home):
+    import signal
+
+    child = pexpect.spawn(sys.executable, [os.path.join(ROOT, "main.py")], cwd=ROOT, env=program_env(isolated_home),
+                          encoding="utf-8", timeout=20, dimensions=(40, 100))
+    child.expect("Main menu")
+    child.sendline("4")                        # the practice lab, started in the background
+    child.expect("runs in the background")
+    child.kill(signal.SIGTERM)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert (child.exitstatus, child.signalstatus) == (143, None)
+    assert "Traceback" not in child.before
