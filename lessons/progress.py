@@ -137,7 +137,8 @@ def merge(base, mine, theirs):
         merged = dict(theirs)
         for key in set(base) | set(mine):
             value = merge(base.get(key, _MISSING), mine.get(key, _MISSING), theirs.get(key, _MISSING))
-            if key == "attempts" and all(isinstance(v, int) for v in (base.get(key, 0), mine.get(key), theirs.get(key))):
+            counts = (base.get(key, 0), mine.get(key), theirs.get(key))
+            if key == "attempts" and all(isinstance(count, int) for count in counts):
                 value = theirs[key] + mine[key] - base.get(key, 0)
             elif key == "best" and isinstance(mine.get(key), int) and isinstance(theirs.get(key), int):
                 value = max(mine[key], theirs[key])

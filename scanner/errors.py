@@ -54,7 +54,8 @@ ENGLISH_MESSAGES = {
 ECHO_LIMIT = 40
 # Whole terminal control sequences (CSI "ESC [ ... letter", OSC "ESC ] ... BEL") go first,
 # so none of their text is left behind; then every other control character.
-ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
+ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]"
+                             r"|\x9b[0-?]*[ -/]*[@-~]")
 
 
 def printable(text: str) -> str:

@@ -93,7 +93,8 @@ def test_down_missing_spare_and_outside_hosts_are_graded_with_a_reason(net_lab):
     by_address = {h.address: h for h in result.hosts}
     assert by_address[web].verdict == "mismatch"
     assert next(v for v in by_address[web].ports.verdicts if v.service.port == http).observed is PortState.CLOSED
-    assert (by_address[db].verdict, by_address[db].why, by_address[db].observed_up) == ("mismatch", "looked_down", False)
+    down = by_address[db]
+    assert (down.verdict, down.why, down.observed_up) == ("mismatch", "looked_down", False)
     assert (by_address[odd].verdict, by_address[odd].why) == ("not_scanned", "not_scanned")
     assert by_address["127.42.0.6"].name == "spare" and by_address["127.42.0.6"].verdict == "match"
     assert result.outside_block == ("127.0.0.1",)

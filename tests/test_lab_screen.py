@@ -105,7 +105,8 @@ def test_lab_command_binding_a_spelling_of_every_interface_warns(isolated_home):
         pytest.skip("unshare -rn (or ip) is not available: the lab must not listen on every interface of this machine")
     script = 'ip link set lo up && exec "$0" "$@"'
     child = subprocess.Popen(["unshare", "-rn", "sh", "-c", script, sys.executable, os.path.join(ROOT, "main.py"),
-                              "lab", "--base-port", "0", "--bind", "::ffff:0.0.0.0"], cwd=ROOT, env=program_env(isolated_home), stdin=subprocess.DEVNULL,
+                              "lab", "--base-port", "0", "--bind", "::ffff:0.0.0.0"], cwd=ROOT,
+                             env=program_env(isolated_home), stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         seen = ""

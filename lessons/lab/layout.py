@@ -53,9 +53,12 @@ class PlannedService:
 
 LAB_LAYOUT = (
     PlannedService("echo", "tcp", 7, PortState.OPEN, "Echo: sends back every byte it receives (RFC 862)."),
-    PlannedService("ftp", "tcp", 21, PortState.OPEN, "FTP-style banner: greets with a 220 line, answers QUIT, then closes."),
-    PlannedService("ssh", "tcp", 22, PortState.OPEN, "SSH-style banner: sends its version line, then only listens."),
-    PlannedService("closed", "tcp", 23, PortState.CLOSED, "Closed: bound but not listening, so connects are refused (RST)."),
+    PlannedService("ftp", "tcp", 21, PortState.OPEN,
+                   "FTP-style banner: greets with a 220 line, answers QUIT, then closes."),
+    PlannedService("ssh", "tcp", 22, PortState.OPEN,
+                   "SSH-style banner: sends its version line, then only listens."),
+    PlannedService("closed", "tcp", 23, PortState.CLOSED,
+                   "Closed: bound but not listening, so connects are refused (RST)."),
     PlannedService("http", "tcp", 80, PortState.OPEN, "A tiny web server: answers GET and HEAD with one HTML page."),
     PlannedService("filtered", "tcp", 99, PortState.FILTERED,
                    "Filtered: the accept queue is kept full, so SYNs are dropped and connects time out."),

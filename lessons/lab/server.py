@@ -175,7 +175,8 @@ class ServiceLoop:
             self._servers.append(await self.loop.create_server(factory, sock=sock, backlog=LISTEN_BACKLOG))
         for sock in datagrams:
             sock.setblocking(False)
-            transport, _protocol = await self.loop.create_datagram_endpoint(lambda: UdpEchoService(self, sock), sock=sock)
+            transport, _protocol = await self.loop.create_datagram_endpoint(lambda: UdpEchoService(self, sock),
+                                                                            sock=sock)
             self._datagrams.append(transport)
 
     def _sweep(self) -> None:
