@@ -14,13 +14,13 @@ if sys.version_info < (3, 9):
 
 
 def _reopen_closed_streams() -> None:
-    for name, fd in (("stdout", 1), ("stderr", 2)):
+    for name, fd, mode in (("stdin", 0, "r"), ("stdout", 1, "w"), ("stderr", 2, "w")):
         if getattr(sys, name) is None:   # started with that descriptor closed
-            null = os.open(os.devnull, os.O_WRONLY)   # takes the lowest free number: the closed one
-            if null != fd:
+            null = os.open(os.devnull, os.O_RDONLY if mode == "r" else os.O_WRONLY)
+            if null != fd:   # normally the lowest free number is the closed one itself
                 os.dup2(null, fd)
                 os.close(null)
-            setattr(sys, name, open(fd, "w", encoding="utf-8", errors="replace", closefd=False))
+            setattr(sys, name, open(fd, mode, encoding="utf-8", errors="replace", closefd=False))
 
 
 if __name__ == "__main__":
