@@ -151,6 +151,30 @@ def grade(result, env: Environment, tr: Translator) -> None:
     """Sentences from the comparison: what was found, and why each lab port looks as it does."""
     env.write("")
     env.write(tr.t("lab.grade.title"), "heading")
+    grade_ports(result, env, tr)
+
+
+def grade_network(result, env: Environment, tr: Translator) -> None:
+    """Sentences from ``compare_network``: each host up or down, then its ports, with the reasons."""
+    env.write("")
+    env.write_wrapped(tr.t("lab.network.grade.title", block=result.block), "heading")
+    for host in result.hosts:
+        values = {"address": host.address, "name": tr.t(f"lab.network.host.{host.name}"), "block": result.block}
+        if host.why == "not_scanned":
+            env.write_wrapped(tr.t("lab.network.grade.not_scanned", **values), "hint")
+        elif host.why == "looked_down":
+            env.write_wrapped(tr.t("lab.network.grade.down", **values), "warning")
+        elif host.name == "spare":
+            env.write_wrapped(tr.t("lab.network.grade.spare", **values), "ok" if host.verdict == "match" else "warning")
+        else:
+            env.write_wrapped(tr.t("lab.network.grade.up", **values), "ok")
+        if host.ports is not None and host.name != "spare":
+            grade_ports(host.ports, env, tr)
+    for address in result.outside_block:
+        env.write_wrapped(tr.t("lab.network.grade.outside", address=address, block=result.block), "hint")
+
+
+def grade_ports(result, env: Environment, tr: Translator) -> None:
     if result.expected_open:
         env.write_wrapped(tr.t("lab.grade.found", found=len(result.found_open), total=len(result.expected_open),
                                protocol=result.protocol), "ok" if not result.missed_open else "warning")

@@ -131,3 +131,23 @@ def test_the_network_needs_loopback_ipv4():
 
 def test_compare_network_accepts_a_bare_network():
     assert compare_network({}, PracticeNetwork()).hosts == ()
+
+
+def test_the_network_grade_reads_host_by_host_with_reasons(net_lab):
+    import io
+
+    from lessons.i18n import Translator
+    from lessons.labscreen import grade_network
+    from lessons.terminal import Environment
+
+    web, db = net_lab.network.hosts[0].address, net_lab.network.hosts[1].address
+    reports = scan_network(net_lab)
+    reports[db] = None
+    reports["127.42.0.6"] = empty_report("127.42.0.6")
+    for language, up_words in (("en", "is up: right"), ("id", "hidup: benar")):
+        stdout = io.StringIO()
+        grade_network(compare_network(reports, net_lab), Environment(stdout=stdout, colour=False),
+                      Translator(language))
+        screen = stdout.getvalue()
+        assert f"{web} " in screen and up_words in screen
+        assert "iptables" in screen and "127.42.0.6" in screen

@@ -122,10 +122,10 @@ class HostVerdict:
             return "not_scanned"
         if self.observed_up != self.expected_up:
             return "mismatch"
-        if self.ports is not None and self.ports.verdicts and not all(v.matches for v in self.ports.verdicts):
+        if self.ports is not None and not all(v.matches for v in self.ports.verdicts):
             return "mismatch"
-        if self.ports is not None and self.ports.unexpected_open:
-            return "mismatch"
+        # Ports open but not in the answer (``ports.unexpected_open``) are worth a look, not wrong:
+        # a program listening on every address (0.0.0.0) answers on every 127.x.x.x host too.
         return "match"
 
 
