@@ -12,14 +12,16 @@ what they want (and for scripts):
     quiz [LESSON]      answer questions about a lesson
 
 Exit codes follow the shell's conventions: 0 done, 1 the target could not be resolved or
-reached, 2 a usage or input error, 130 interrupted by Ctrl+C (partial results are still
-printed or written).
+reached (or the computer ran out of threads, memory or files), 2 a usage or input error,
+130 interrupted by Ctrl+C, 143 by SIGTERM, 129 by SIGHUP (partial results are still
+printed and written: the report file first, so a closed or broken stdout never loses it).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import List, Optional
 
@@ -28,17 +30,48 @@ from lessons.i18n import LANGUAGES, Translator, language_from_environment, norma
 from lessons.output import results_table, short_spec, summary_line, text_report
 from lessons.progress import store
 from lessons.render import render_lesson
-from lessons.session import consent_record, run_scan
+from lessons.session import OutOfResources, Terminated, consent_record, is_out_of_resources, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
 from scanner.inputs import parse_max_hosts, parse_ports, parse_targets, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
-from scanner.report import to_csv, to_json, write_atomically
+from scanner.report import not_regular_file, signals_held, to_csv, to_json, write_atomically
 from scanner.results import Reason
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+PATH_ECHO_LIMIT = 200   # a file path is echoed longer than other input, but still clipped and stripped
 # A host that was typed correctly but has no address to scan: exit 1, not a usage error.
 UNRESOLVED_CODES = {"target.unresolved", "target.never_exists", "target.no_address", "target.no_ipv6"}
+
+
+_SIGNALS_SEEN: List[int] = []
+END_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _on_end_signal(signum, _frame) -> None:
+    _SIGNALS_SEEN.append(signum)
+    raise Terminated(signum)
+
+
+def _end_on_signals() -> dict:
+    """SIGTERM and SIGHUP raise Terminated in the main thread; returns the handlers to restore."""
+    _SIGNALS_SEEN.clear()
+    previous = {}
+    for signum in END_SIGNALS:
+        try:
+            previous[signum] = signal.signal(signum, _on_end_signal)
+        except (ValueError, OSError):   # not the main thread: leave the signal alone
+            pass
+    return previous
+
+
+def _interrupted_code() -> int:
+    """130 for Ctrl+C, 128 + the signal's number for SIGTERM (143) and SIGHUP (129)."""
+    return 128 + _SIGNALS_SEEN[-1] if _SIGNALS_SEEN else EXIT_INTERRUPTED
+
+
+def _interrupted_message(tr: Translator) -> str:
+    return tr.t("cli.terminated") if _SIGNALS_SEEN else tr.t("cli.interrupted")
 
 
 class UsageError(Exception):
@@ -136,7 +169,50 @@ def _peek_language(argv: List[str]) -> Optional[str]:
     return None
 
 
+def _load_thread_exit_support() -> None:
+    """Load libgcc_s now, while files can still be opened.
+
+    glibc loads it the first time a thread ends; when the scan has used every file
+    descriptor that load fails and the process aborts or hangs ("libgcc_s.so.1 must be
+    installed for pthread_exit to work").
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libgcc_s.so.1")
+        except (ImportError, OSError):
+            pass
+
+
 def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) -> int:
+    _load_thread_exit_support()
+    previous = _end_on_signals()
+    try:
+        code = _main(argv, env)
+    except KeyboardInterrupt:   # before a command began (reading settings, parsing)
+        code = _interrupted_code()
+    except BaseException as error:
+        if not is_out_of_resources(error):
+            raise
+        sys.stderr.write(Translator(language_from_environment()).t("cli.out_of_resources",
+                                                                   detail=_resource_detail(error)) + "\n")
+        code = EXIT_UNREACHABLE
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if _SIGNALS_SEEN and code in (EXIT_OK, EXIT_INTERRUPTED):
+        code = _interrupted_code()   # e.g. the lab stopped cleanly on SIGTERM: still say why it ended
+    return code
+
+
+def _resource_detail(error: BaseException) -> str:
+    if isinstance(error, MemoryError):
+        return "MemoryError"
+    return clip(str(error.strerror if isinstance(error, OSError) and error.strerror else error), 60)
+
+
+def _main(argv: Optional[List[str]], env: Optional[Environment]) -> int:
     argv = sys.argv[1:] if argv is None else argv
     saved = store()
     early_language = _peek_language(argv) or saved.setting("language") or language_from_environment()
@@ -148,7 +224,7 @@ def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) ->
     try:
         language = normalise_language(args.lang or early_language)
     except ValueError:
-        sys.stderr.write(Translator(early_language).t("cli.bad_language", given=args.lang,
+        sys.stderr.write(Translator(early_language).t("cli.bad_language", given=clip(args.lang),
                                                       choices=", ".join(LANGUAGES)) + "\n")
         return EXIT_USAGE
     presenter = args.presenter or bool(saved.setting("presenter", False))
@@ -180,12 +256,18 @@ def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) ->
 
         return Menu(env, tr).run()
     except KeyboardInterrupt:
-        env.write("")
-        env.write(tr.t("cli.interrupted"), "warning")
-        return EXIT_INTERRUPTED
+        try:
+            env.write("")
+            env.write(_interrupted_message(tr), "warning")
+        except (OSError, ValueError, KeyboardInterrupt):   # stdout gone, or a second Ctrl+C: just end
+            pass
+        return _interrupted_code()
     except BrokenPipeError:
+        _silence_stdout()
         return EXIT_OK
     except OSError as error:  # the system said no (e.g. an address this machine cannot use)
+        if is_out_of_resources(error):
+            raise
         env.stderr.write(tr.t("cli.os_error", detail=error.strerror or error) + "\n")
         return EXIT_UNREACHABLE
 
@@ -225,11 +307,11 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         return _fail(env, tr.error(error), EXIT_UNREACHABLE if error.code in UNRESOLVED_CODES else EXIT_USAGE)
     except InputError as error:
         return _fail(env, tr.error(error), EXIT_USAGE)
-    if args.output is not None:  # find a bad -o before the scan, not after it
+    if args.output is not None and args.output != "-":  # find a bad -o before the scan; "-" is stdout
         problem = _output_problem(args.output)
         if problem:
             key, folder = problem
-            shown = args.output.replace("\x00", "")
+            shown = clip(args.output.replace("\x00", ""), PATH_ECHO_LIMIT)
             return _fail(env, tr.t("report.path_problem", path=shown, detail=tr.t(key, folder=folder)), EXIT_USAGE)
     packet_limit = None
     if args.packets is not None:  # --packets [N]: checked before anything is sent
@@ -267,37 +349,71 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         if problem:  # one line, and the scan runs as usual
             env.stderr.write(problem + "\n")
     try:
-        report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
-                          progress_stream=env.stderr if show_progress else None, width=env.width, consent=consent)
+        report, shortage = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
+                                    progress_stream=env.stderr if show_progress else None, width=env.width,
+                                    consent=consent), None
+    except OutOfResources as error:   # e.g. no thread for the banner pass: the scan itself is kept
+        report, shortage = error.report, error.cause
+        if report is None:
+            raise shortage from None
     finally:
         if capture is not None:
             capture.stop()
 
-    if args.format == "json":
-        env.write(to_json(report, args.all), end="")
-    elif args.format == "csv":
-        env.write(to_csv(report, args.all), end="")
-    else:
-        for line in results_table(report, env, tr, include_closed=args.all):
-            env.write(line)
-        env.write_wrapped(summary_line(report, tr))
-    if capture is not None:  # after the results; on stderr when stdout carries JSON or CSV
+    # The file first, with signals held until it is in place: a closed or broken stdout,
+    # or SIGTERM while printing, can no longer cost the report.
+    write_error = None
+    if args.output and args.output != "-":
+        with signals_held():
+            try:
+                text = report_text(report, tr, _file_format(args.output, args.format), args.all)
+                write_atomically(os.path.expanduser(args.output), text)
+            except OSError as error:
+                write_error = tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT),
+                                   detail=error.strerror or error)
+    printed = _print_results(report, args, env, tr)
+    if capture is not None and printed:  # after the results; on stderr when stdout carries JSON or CSV
         show_packets(env, packet_lines(capture, results_by_probe(report), tr, packet_limit), args.format)
-    if args.output:
-        text = report_text(report, tr, _file_format(args.output, args.format), args.all)
-        try:
-            write_atomically(os.path.expanduser(args.output), text)
-        except OSError as error:
-            return _fail(env, tr.t("report.write_failed", path=args.output, detail=error.strerror or error), EXIT_USAGE)
-        if args.format == "text":
-            env.write(tr.t("report.saved", path=args.output), "ok")
+    if write_error:
+        return _fail(env, write_error, EXIT_USAGE)
+    if args.output and args.output != "-" and args.format == "text" and printed:
+        env.write(tr.t("report.saved", path=clip(args.output, PATH_ECHO_LIMIT)), "ok")
+    if shortage is not None:
+        return _fail(env, tr.t("cli.out_of_resources", detail=_resource_detail(shortage)), EXIT_UNREACHABLE)
     if report.interrupted:
-        env.stderr.write(tr.t("cli.interrupted") + "\n")
-        return EXIT_INTERRUPTED
+        _fail(env, _interrupted_message(tr), EXIT_INTERRUPTED)
+        return _interrupted_code()
     unreachable = {Reason.HOST_UNREACH, Reason.NET_UNREACH}
     if report.results and all(r.reason in unreachable for r in report.results):
         return _fail(env, tr.t("scan.unreachable", address=target.address), EXIT_UNREACHABLE)
     return EXIT_OK
+
+
+def _print_results(report, args, env: Environment, tr: Translator) -> bool:
+    """The results on stdout; False when stdout is closed or its reader went away (| head)."""
+    try:
+        if args.format == "json":
+            env.write(to_json(report, args.all), end="")
+        elif args.format == "csv":
+            env.write(to_csv(report, args.all), end="")
+        else:
+            for line in results_table(report, env, tr, include_closed=args.all):
+                env.write(line)
+            env.write_wrapped(summary_line(report, tr))
+        return True
+    except (BrokenPipeError, ValueError):   # ValueError: a closed stream
+        _silence_stdout()
+        return False
+
+
+def _silence_stdout() -> None:
+    """Send further output (and the interpreter's final flush) to the null device."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _output_problem(path: str) -> Optional[tuple]:
@@ -305,11 +421,13 @@ def _output_problem(path: str) -> Optional[tuple]:
     if not path.strip() or "\x00" in path:
         return "report.no_name", ""
     path = os.path.expanduser(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(os.path.realpath(path))   # a link's target folder gets the file
     if not os.path.isdir(folder):
         return "report.no_folder", folder
     if os.path.isdir(path):
         return "report.is_folder", folder
+    if not_regular_file(path):   # /dev/null, a FIFO, a socket: a report never replaces one
+        return "report.not_regular", folder
     if not os.access(folder, os.W_OK):
         return "report.no_permission", folder
     return None

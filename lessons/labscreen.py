@@ -1,6 +1,6 @@
 """The practice lab on screen: start it, show what it holds, scan it, grade the scan.
 
-The lab (``scanner.lab``) is a known target: because we know which of its ports are open,
+The lab (``lessons.lab``) is a known target: because we know which of its ports are open,
 closed and filtered, a learner's scan can be graded, port by port, with the reason for
 each answer.  From the command line (``python main.py lab``) it runs until Ctrl+C; from
 the menu it runs in the background until the menu exits.
@@ -8,6 +8,7 @@ the menu it runs in the background until the menu exits.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 from lessons.i18n import Translator
@@ -15,7 +16,7 @@ from lessons.terminal import Environment
 from scanner.errors import PortscanError, clip
 from scanner.inputs import (TimeoutSetting, is_loopback_address, parse_base_port, parse_bind_address,
                             parse_target)
-from scanner.lab import PracticeLab, compare
+from lessons.lab import PracticeLab, compare
 
 LAB_SCAN_TIMEOUT = "0.5"
 
@@ -32,16 +33,33 @@ def lab_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
         # "closed" and "filtered" are states, not services: nothing runs there to name.
         name = "-" if service.service in ("closed", "filtered") else service.service
         env.write(f"{port:<11} {state} {name:<9} {what}")
+    network_table(lab, env, tr)
     for note in lab.notes:
         env.write_wrapped(tr.t(f"lab.note.{note.code}", **note.params), "warning")
+
+
+def network_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
+    """The practice network: one line per host with every port's expected state."""
+    network = lab.network
+    if network is None or not network.hosts:
+        return
+    env.write("")
+    env.write_wrapped(tr.t("lab.network.title", block=network.block), "heading")
+    for host in network.hosts:
+        ports = ", ".join(f"{s.port}/{s.protocol} {tr.state(s.expected_state)}"
+                          + (f" ({s.service})" if s.service not in ("closed", "filtered") else "")
+                          for s in host.services)
+        env.write_wrapped(tr.t("lab.network.host", address=host.address,
+                               name=tr.t(f"lab.network.host.{host.name}"), ports=ports), first="  ", rest="    ")
+    env.write_wrapped(tr.t("lab.network.down_needs_root"), "hint")
 
 
 def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port="8000"):
     """Start a lab, or say why not (one line) and return None."""
     try:
         address, base = parse_bind_address(host), parse_base_port(base_port)
-        allow_all = address in ("0.0.0.0", "::")  # only when typed: never the default
-        lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all).start()
+        allow_all = ipaddress.ip_address(address).is_unspecified  # only when typed: never the default
+        lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all, network=True).start()
     except PortscanError as error:
         env.error(tr.error(error))
         return None
@@ -133,6 +151,30 @@ def grade(result, env: Environment, tr: Translator) -> None:
     """Sentences from the comparison: what was found, and why each lab port looks as it does."""
     env.write("")
     env.write(tr.t("lab.grade.title"), "heading")
+    grade_ports(result, env, tr)
+
+
+def grade_network(result, env: Environment, tr: Translator) -> None:
+    """Sentences from ``compare_network``: each host up or down, then its ports, with the reasons."""
+    env.write("")
+    env.write_wrapped(tr.t("lab.network.grade.title", block=result.block), "heading")
+    for host in result.hosts:
+        values = {"address": host.address, "name": tr.t(f"lab.network.host.{host.name}"), "block": result.block}
+        if host.why == "not_scanned":
+            env.write_wrapped(tr.t("lab.network.grade.not_scanned", **values), "hint")
+        elif host.why == "looked_down":
+            env.write_wrapped(tr.t("lab.network.grade.down", **values), "warning")
+        elif host.name == "spare":
+            env.write_wrapped(tr.t("lab.network.grade.spare", **values), "ok" if host.verdict == "match" else "warning")
+        else:
+            env.write_wrapped(tr.t("lab.network.grade.up", **values), "ok")
+        if host.ports is not None and host.name != "spare":
+            grade_ports(host.ports, env, tr)
+    for address in result.outside_block:
+        env.write_wrapped(tr.t("lab.network.grade.outside", address=address, block=result.block), "hint")
+
+
+def grade_ports(result, env: Environment, tr: Translator) -> None:
     if result.expected_open:
         env.write_wrapped(tr.t("lab.grade.found", found=len(result.found_open), total=len(result.expected_open),
                                protocol=result.protocol), "ok" if not result.missed_open else "warning")

@@ -27,7 +27,7 @@ from lessons.i18n import Translator
 from lessons.output import port_map, results_table, short_spec, summary_line
 from lessons.progress import store
 from lessons.render import render_lesson
-from lessons.session import consent_record, run_scan
+from lessons.session import Terminated, consent_record, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, clip
 from scanner.inputs import parse_ports, parse_target, parse_timeout
@@ -132,7 +132,9 @@ class Menu:
                 rows = [(key, self.tr.t(label)) for key, label, _handler in entries] + [("0", self.tr.t("menu.quit"))]
                 try:
                     choice = self.choose(self.tr.t("menu.title"), rows)
-                except KeyboardInterrupt:
+                except KeyboardInterrupt as interrupt:
+                    if isinstance(interrupt, Terminated):
+                        raise   # SIGTERM/SIGHUP end the program (the lab is stopped below)
                     self.env.write("")
                     break
                 if choice in ("0", "q", "quit", "exit", "keluar"):
@@ -147,7 +149,9 @@ class Menu:
                     handler()
                 except BackToMenu:
                     self.say("menu.back_to_menu", "hint")
-                except KeyboardInterrupt:
+                except KeyboardInterrupt as interrupt:
+                    if isinstance(interrupt, Terminated):
+                        raise
                     self.env.write("")
                     self.say("menu.cancelled", "warning")
         except EndOfInput:
@@ -364,7 +368,7 @@ class Menu:
             if choice in ("", "n", "no", "tidak"):
                 return
             if choice not in formats:
-                self.say("save.unknown", "error", choice=choice)
+                self.say("save.unknown", "error", choice=clip(choice))
                 continue
             file_format, ending = formats[choice]
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

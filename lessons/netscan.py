@@ -21,7 +21,7 @@ from scanner.errors import clip
 from scanner.inputs import TargetSet, TimeoutSetting
 from scanner.network import NetworkReport, scan_network
 from scanner.results import PortState
-from scanner.report import listed_results, network_to_csv, network_to_json, write_atomically
+from scanner.report import listed_results, network_to_csv, network_to_json, signals_held, write_atomically
 
 DOWN_LISTED_MAX = 8     # more hosts down than this are summed up by reason, not listed
 
@@ -222,6 +222,44 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
     if scan_host is not None:
         network.protocol = "udp"
 
+    # The file first, with signals held until it is in place (as for one host): a closed or
+    # broken stdout, or SIGTERM while printing, can no longer cost the report.
+    from lessons.cli import PATH_ECHO_LIMIT, _file_format, _silence_stdout
+
+    write_error = None
+    if args.output and args.output != "-":
+        with signals_held():
+            try:
+                body = network_report_text(network, tr, _file_format(args.output, args.format), args.all)
+                write_atomically(os.path.expanduser(args.output), body)
+            except OSError as error:
+                write_error = tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT),
+                                   detail=error.strerror or error)
+    try:
+        _print_network(network, args, env, tr)
+        printed = True
+    except (BrokenPipeError, ValueError):   # ValueError: a closed stream
+        _silence_stdout()
+        printed = False
+    if capture is not None and printed:  # after the results; on stderr when stdout carries JSON or CSV
+        from lessons.wire import packet_lines, results_by_probe, show_packets
+
+        show_packets(env, packet_lines(capture, results_by_probe(*(h.report for h in network.hosts)), tr,
+                                       packet_limit), args.format)
+    if write_error:
+        return _fail(env, write_error, EXIT_USAGE)
+    if args.output and args.output != "-" and text and printed:
+        env.write(tr.t("report.saved", path=clip(args.output, PATH_ECHO_LIMIT)), "ok")
+    if network.interrupted:
+        from lessons.cli import _interrupted_code, _interrupted_message
+
+        _fail(env, _interrupted_message(tr), EXIT_INTERRUPTED)
+        return _interrupted_code()
+    return EXIT_OK
+
+
+def _print_network(network, args, env: Environment, tr: Translator) -> None:
+    """The results on stdout, in the chosen format."""
     if args.format == "json":
         env.write(network_to_json(network, args.all), end="")
     elif args.format == "csv":
@@ -233,22 +271,3 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
                 env.write(line)
             else:  # a long host name or IPv6 address: fold, never run off an 80-column screen
                 env.write_wrapped(line, rest="  ")
-    if capture is not None:  # after the results; on stderr when stdout carries JSON or CSV
-        from lessons.wire import packet_lines, results_by_probe, show_packets
-
-        show_packets(env, packet_lines(capture, results_by_probe(*(h.report for h in network.hosts)), tr,
-                                       packet_limit), args.format)
-    if args.output:
-        from lessons.cli import _file_format
-
-        body = network_report_text(network, tr, _file_format(args.output, args.format), args.all)
-        try:
-            write_atomically(os.path.expanduser(args.output), body)
-        except OSError as error:
-            return _fail(env, tr.t("report.write_failed", path=args.output, detail=error.strerror or error), EXIT_USAGE)
-        if text:
-            env.write(tr.t("report.saved", path=args.output), "ok")
-    if network.interrupted:
-        env.stderr.write(tr.t("cli.interrupted") + "\n")
-        return EXIT_INTERRUPTED
-    return EXIT_OK

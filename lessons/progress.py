@@ -11,16 +11,27 @@ platform expects it:
 atomically (temporary file + rename), so a crash never leaves half a file.  A file that
 cannot be read or parsed is never a crash either: it is renamed aside
 (``progress.json.corrupt-<time>``), the learner is told, and a fresh one is started.
+The same happens to anything that is not a regular file (a FIFO would make every start
+wait forever) and to a file over ``MAX_FILE_BYTES`` (it would cost its size in memory).
+
+Two copies of the program may run at once (two terminals, two quizzes).  Saving takes a
+lock (``progress.json.lock``), re-reads the file, merges this run's changes into what
+the other run saved (a three-way merge against what this run loaded), and writes the
+result atomically, so no score is lost.  The lock is only waited for briefly: a lock
+that is never released costs the merge's protection, never a hang.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import json
 import os
 import shutil
+import stat
 import sys
+import time
 from typing import Optional
 
 from lessons.i18n import LANGUAGES
@@ -29,6 +40,9 @@ from scanner.report import write_atomically
 APP_FOLDER = "portscan-lab"
 FILE_NAME = "progress.json"
 EMPTY = {"version": 1, "lessons_read": [], "quiz": {}, "settings": {}}
+MAX_FILE_BYTES = 1_000_000      # a real progress file is a few kilobytes
+LOCK_WAIT_SECONDS = 2.0         # then save without the lock rather than hang
+_MISSING = object()
 
 
 def config_folder(environ=os.environ) -> str:
@@ -84,17 +98,107 @@ def salvage(data) -> tuple:
     return clean, damaged
 
 
+class _NotUsable(Exception):
+    """The progress path holds something we must not read: (ui.json key)."""
+
+
+def _read_file(path: str):
+    """The parsed JSON at ``path``; FileNotFoundError, _NotUsable or ValueError/OSError otherwise.
+
+    Opened without blocking, so a FIFO cannot stall start-up, and checked to be a regular
+    file of sane size before a byte is read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    handle = os.open(path, flags)
+    with open(handle, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _NotUsable("progress.not_regular")
+        if info.st_size > MAX_FILE_BYTES:
+            raise _NotUsable("progress.too_big")
+        raw = stream.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise _NotUsable("progress.too_big")
+    return json.loads(raw.decode("utf-8"))
+
+
+def merge(base, mine, theirs):
+    """Three-way merge: this run's changes (``base`` -> ``mine``) applied on top of ``theirs``.
+
+    Lists are sets in order (lessons read); dictionaries merge key by key; in a quiz record
+    both runs' ``attempts`` add up and ``best`` is the larger.  ``_MISSING`` marks an absent key.
+    """
+    if mine == base:
+        return theirs
+    if theirs == base or theirs is _MISSING:
+        return mine
+    if isinstance(mine, dict) and isinstance(theirs, dict):
+        base = base if isinstance(base, dict) else {}
+        merged = dict(theirs)
+        for key in set(base) | set(mine):
+            value = merge(base.get(key, _MISSING), mine.get(key, _MISSING), theirs.get(key, _MISSING))
+            counts = (base.get(key, 0), mine.get(key), theirs.get(key))
+            if key == "attempts" and all(isinstance(count, int) for count in counts):
+                value = theirs[key] + mine[key] - base.get(key, 0)
+            elif key == "best" and isinstance(mine.get(key), int) and isinstance(theirs.get(key), int):
+                value = max(mine[key], theirs[key])
+            if value is _MISSING:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return merged
+    if isinstance(mine, list) and isinstance(theirs, list):
+        base = base if isinstance(base, list) else []
+        dropped = [item for item in base if item not in mine]
+        added = [item for item in mine if item not in base and item not in theirs]
+        return [item for item in theirs if item not in dropped] + added
+    return mine   # both changed one plain value: this run's is the newer
+
+
+@contextlib.contextmanager
+def _locked(path: str):
+    """Hold ``path``.lock while saving (POSIX flock; elsewhere, or when it cannot be had: no lock)."""
+    handle = None
+    try:
+        import fcntl
+
+        handle = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o600)
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            os.close(handle)
+            handle = None
+        else:
+            give_up = time.monotonic() + LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError:
+                    if time.monotonic() >= give_up:
+                        break   # someone holds it far too long: save anyway rather than hang
+                    time.sleep(0.01)
+    except (ImportError, OSError):
+        handle = None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            os.close(handle)   # closing releases the lock
+
+
 class ProgressStore:
     def __init__(self, path: Optional[str] = None) -> None:
         self.path = path or os.path.join(config_folder(), FILE_NAME)
         self.problem: Optional[dict] = None  # {"key": ui.json key, "values": {...}} for the screen
         self.data = self._load()
+        self._base = copy.deepcopy(self.data)   # what was on disk: save() merges our changes since
 
     def _load(self) -> dict:
         try:
-            with open(self.path, encoding="utf-8") as stream:
-                data = json.load(stream)
+            data = _read_file(self.path)
         except FileNotFoundError:
+            return copy.deepcopy(EMPTY)
+        except _NotUsable as problem:   # a FIFO, a device, a folder, or far too big: never read it
+            self._set_aside(str(problem), keep_original=False)
             return copy.deepcopy(EMPTY)
         except (OSError, ValueError, RecursionError):  # unreadable, not JSON, or absurdly nested
             data = None
@@ -105,6 +209,7 @@ class ProgressStore:
         if damaged:
             self._set_aside("progress.repaired", keep_original=True)
             self.data = clean
+            self._base = copy.deepcopy(EMPTY)
             self.save()
         return clean
 
@@ -122,9 +227,17 @@ class ProgressStore:
         self.problem = {"key": message_key, "values": {"path": self.path, "aside": aside}}
 
     def save(self) -> bool:
+        """Lock, re-read, merge this run's changes into what is on disk, write atomically."""
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            write_atomically(self.path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
+            with _locked(self.path):
+                try:
+                    theirs, _damaged = salvage(_read_file(self.path))
+                except (OSError, ValueError, RecursionError, _NotUsable):
+                    theirs = copy.deepcopy(self._base)   # gone or unusable now: our view stands
+                merged = merge(self._base, self.data, theirs)
+                write_atomically(self.path, json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
+            self.data, self._base = merged, copy.deepcopy(merged)
             return True
         except OSError as error:
             self.problem = {"key": "progress.unwritable", "values": {"path": self.path,

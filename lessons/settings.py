@@ -61,7 +61,7 @@ def choose_language(menu) -> None:
         try:
             language = normalise_language(answer)
         except ValueError:
-            menu.env.write(tr.t("cli.bad_language", given=answer, choices=", ".join(LANGUAGES)), "error")
+            menu.env.write(tr.t("cli.bad_language", given=clip(answer), choices=", ".join(LANGUAGES)), "error")
             continue
         menu.tr = Translator(language)
         menu.env.language = language

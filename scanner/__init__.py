@@ -11,9 +11,9 @@ from scanner.inputs import TimeoutSetting, parse_ports, parse_target, parse_time
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.engine import scan
 
-# The UDP probe and the practice lab load on first use: a plain TCP scan starts faster.
-_LAZY = {"scan_udp": "scanner.udp", "PracticeLab": "scanner.lab", "LabService": "scanner.lab",
-         "LabNote": "scanner.lab", "LabComparison": "scanner.lab", "compare": "scanner.lab"}
+# The UDP probe loads on first use: a plain TCP scan starts faster.  (The practice lab is a
+# teaching aid and lives in ``lessons.lab``.)
+_LAZY = {"scan_udp": "scanner.udp"}
 
 
 def __getattr__(name):
@@ -28,5 +28,5 @@ __all__ = [
     "InputError", "NetworkError", "PortscanError", "PortSpecError", "TargetError", "TimeoutSpecError",
     "TimeoutSetting", "parse_ports", "parse_target", "parse_timeout", "parse_workers",
     "PortResult", "PortState", "Reason", "ScanReport", "Target", "scan",
-    "scan_udp", "PracticeLab", "LabService", "LabNote", "LabComparison", "compare",
+    "scan_udp",
 ]

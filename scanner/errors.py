@@ -13,6 +13,8 @@ English sentence.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 ENGLISH_MESSAGES = {
@@ -61,10 +63,24 @@ ENGLISH_MESSAGES = {
 
 
 ECHO_LIMIT = 40
+# Whole terminal control sequences (CSI "ESC [ ... letter", OSC "ESC ] ... BEL") go first,
+# so none of their text is left behind; then every other control character.
+ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]"
+                             r"|\x9b[0-?]*[ -/]*[@-~]")
+
+
+def printable(text: str) -> str:
+    """``text`` without terminal escape sequences and control characters (tabs and newlines become spaces)."""
+    text = ESCAPE_SEQUENCE.sub("", text)
+    if text.isprintable():
+        return text
+    return "".join(" " if char in "\t\r\n" else char for char in text
+                   if char in "\t\r\n" or unicodedata.category(char)[0] != "C")
 
 
 def clip(text: str, limit: int = ECHO_LIMIT) -> str:
-    """``text`` cut to ``limit`` characters, with "..." when something was cut."""
+    """What the learner typed, safe to echo: no control characters, at most ``limit`` characters."""
+    text = printable(str(text))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -7,6 +7,13 @@ with ``include_closed``); closed ports are summed up in ``counts``.
 A report is written *atomically*: first to a temporary file in the same folder, then
 renamed over the real name.  A crash or Ctrl+C in the middle can never leave half a
 report behind, because a rename within one file system is all-or-nothing.
+
+A rename replaces *whatever* has that name, so a report only ever goes to a regular file
+or a new name: renamed over ``/dev/null``, a report would turn the device into a file
+(``not_regular_file`` tells which paths to refuse, before scanning).  A symbolic link
+is followed and its target replaced, so the link stays a link.  While the temporary
+file exists, Ctrl+C, SIGTERM and SIGHUP are held back (blocked, then delivered the
+moment the rename is done), so no signal can leave a ``.portscan-*.tmp`` file behind.
 """
 
 from __future__ import annotations
@@ -15,8 +22,13 @@ import csv
 import dataclasses
 import io
 import json
+import contextlib
+import errno
 import os
+import signal
+import stat
 import tempfile
+import threading
 
 from scanner.results import PortState, ScanReport
 
@@ -57,6 +69,7 @@ def to_dict(report: ScanReport, include_closed: bool = False) -> dict:
         "workers": report.workers,
         "started": report.started,
         "elapsed_seconds": report.elapsed_seconds,
+        "banner_seconds": report.banner_seconds,
         "complete": report.complete,
         "interrupted": report.interrupted,
         "self_connects_retried": report.retried_self_connects,
@@ -95,23 +108,66 @@ def _mode_for(path: str) -> int:
         return 0o666 & ~umask
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".portscan-", suffix=".tmp", dir=folder)
+class NotRegularFile(OSError):
+    """The path names a device, FIFO, socket or folder: a report never replaces one."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.EINVAL, "not a regular file (a device, pipe, socket or folder)", path)
+
+
+def not_regular_file(path: str) -> bool:
+    """True when ``path`` (a link followed) exists and is not a regular file."""
     try:
-        os.chmod(temporary, _mode_for(path))  # mkstemp makes 0600; a report is an ordinary file
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return False   # a new name (or a link to one): fine
+    except (OSError, ValueError):
+        return False   # other trouble shows up, with its own words, when writing
+    return not stat.S_ISREG(mode)
+
+
+HELD_SIGNALS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Block Ctrl+C, SIGTERM and SIGHUP for a moment; they arrive when the block ends."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield   # other threads never receive these signals in Python; Windows has no mask
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
+
+    Raises ``NotRegularFile`` for a device, FIFO, socket or folder, OSError otherwise.
+    """
+    destination = os.path.realpath(path)   # through symbolic links: the link stays a link
+    if not_regular_file(destination):
+        raise NotRegularFile(path)
+    folder = os.path.dirname(destination)
+    with signals_held():
+        handle, temporary = tempfile.mkstemp(prefix=".portscan-", suffix=".tmp", dir=folder)
         try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+            os.chmod(temporary, _mode_for(destination))  # mkstemp makes 0600; a report is an ordinary file
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
+            if not_regular_file(destination):   # swapped for a device while we wrote: still refuse
+                raise NotRegularFile(path)
+            os.replace(temporary, destination)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
 
 
 # --- networks ----------------------------------------------------------------------------

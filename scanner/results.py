@@ -97,6 +97,7 @@ class ScanReport:
     protocol: str = "tcp"
     consent: Optional[dict] = None  # {"statement": ..., "time": ...} when the learner agreed
     retried_self_connects: int = 0  # probes thrown away because the socket met itself
+    banner_seconds: float = 0.0     # the banner pass after the scan (elapsed_seconds is the scan alone)
 
     def counts(self) -> dict:
         """How many ports ended in each state: {"open": n, "closed": n, "filtered": n, ...}."""

@@ -31,7 +31,7 @@ def program_env(home, **extra):
 @pytest.fixture(scope="module")
 def lab():
     """The practice lab with every service on a kernel-chosen port (port 0), closed afterwards."""
-    from scanner.lab import PracticeLab
+    from lessons.lab import PracticeLab
 
     with PracticeLab(base_port=0) as running_lab:
         yield running_lab

@@ -199,3 +199,86 @@ def test_write_atomically_keeps_unicode(tmp_path):
     path = tmp_path / "r.txt"
     write_atomically(str(path), "caf\u00e9 \u2603\n")
     assert path.read_bytes() == "caf\u00e9 \u2603\n".encode("utf-8")
+
+
+# --- the banner pass as a whole: one deadline, progress, and a prompt stop ------------------------
+
+class SilentPorts:
+    """Ports that complete the handshake and then say nothing, ever (listen, never accept)."""
+
+    def __init__(self, count: int) -> None:
+        self.socks = []
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(16)
+            self.socks.append(sock)
+        self.ports = [sock.getsockname()[1] for sock in self.socks]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for sock in self.socks:
+            sock.close()
+
+
+def test_the_banner_pass_budget_grows_with_open_ports_and_is_capped():
+    from scanner.banners import PASS_CAP_SECONDS, pass_budget
+
+    assert pass_budget(0, 3.0) == 0
+    assert pass_budget(1, 3.0) < pass_budget(40, 3.0) <= PASS_CAP_SECONDS
+    assert pass_budget(2000, 3.0) == PASS_CAP_SECONDS      # 2000 silent ports: capped, not 750 s
+
+
+def test_a_banner_pass_over_silent_ports_shows_progress_and_stops_when_asked():
+    import threading
+
+    stop, calls, finished = threading.Event(), [], []
+
+    def progress(done, total, found):
+        calls.append((done, total, found))
+        stop.set()   # like Ctrl+C as soon as the first progress line shows
+
+    with SilentPorts(40) as silent:
+        worker = threading.Thread(target=lambda: finished.append(
+            grab_banners("127.0.0.1", socket.AF_INET, silent.ports, timeout=3.0, progress=progress, stop=stop)))
+        worker.start()
+        worker.join(15)   # a safety net: the pass would take 18 s if the stop were ignored
+        assert not worker.is_alive()
+    assert finished == [{}]
+    assert calls[0][1] == 40 and calls[-1] == (40, 40, 0)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sending SIGINT to a child is POSIX")
+def test_ctrl_c_twice_in_the_banner_pass_ends_at_once_without_a_traceback(isolated_home, tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT, program_env
+
+    report = tmp_path / "r.json"
+    with SilentPorts(40) as silent:
+        child = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "scan", "127.0.0.1", "-p",
+                                  ",".join(map(str, silent.ports)), "--banners", "--timeout", "1", "-o", str(report)],
+                                 cwd=ROOT, env=program_env(isolated_home), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            child.stdout.readline()        # "Scanning ..."
+            time.sleep(1.0)                # the scan of open ports is over in milliseconds: now banners
+            child.send_signal(signal.SIGINT)
+            time.sleep(0.2)
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=15)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    assert "Traceback" not in err, err
+    assert child.returncode == 130
+    saved = json.loads(report.read_text())
+    assert saved["counts"]["open"] == 40 and saved["interrupted"] is True

@@ -232,3 +232,41 @@ def test_lab_on_localhost_is_loopback_and_needs_no_warning(isolated_home):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+SAVE_UNKNOWN = Translator("en").t("save.unknown", choice="@@").split("@@")[1][:20]
+HOSTILE = "\x1b]0;owned\x07\x1b[2J" + "A" * 5000 + "\x9b31m\x07\r\n"
+
+
+def no_control_and_short(text: str, limit: int = 200) -> None:
+    assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text, repr(text[:200])
+    assert all(len(line) <= limit for line in text.splitlines()), max(map(len, text.splitlines()))
+
+
+def test_a_long_hostile_lang_is_echoed_clipped_and_stripped(isolated_home):
+    result = run_program(isolated_home, "--lang", HOSTILE.replace("\r\n", ""), "lessons")
+    assert result.returncode == 2
+    no_control_and_short(result.stderr.decode())
+
+
+def messages_about(screen: str, words: str) -> str:
+    """The program's own lines that mention ``words`` (a scripted menu also shows what was typed)."""
+    found = [line for line in screen.splitlines() if words in line]
+    assert found, screen[-2000:]
+    return "\n".join(found)
+
+
+def test_a_long_hostile_language_setting_and_save_answer_are_echoed_clipped_and_stripped():
+    screen = run_menu(["6", "1", HOSTILE.replace("\r\n", ""), "", "0", "0"])
+    no_control_and_short(messages_about(screen, "Unknown language"))
+    with Listener() as listener:
+        screen = run_menu(["2", "127.0.0.1", str(listener.port), "0.5", "y", HOSTILE.replace("\r\n", ""), "", "0"])
+    no_control_and_short(messages_about(screen, SAVE_UNKNOWN))
+
+
+def test_clip_is_the_one_helper_for_echoes():
+    from scanner.errors import clip
+
+    assert clip("\x1b]0;title\x07ok\x1b[31m red") == "ok red"
+    assert clip("a" * 100) == "a" * 37 + "..."
+    assert clip("tab\there\nnew") == "tab here new"

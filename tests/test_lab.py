@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from scanner import InputError, PortState, Reason, ScanReport, TimeoutSetting, parse_target, scan
-from scanner.lab import (FTP_BANNER, FTP_GOODBYE, LAB_BLOCK_SIZE, LAB_LAYOUT, SSH_BANNER, LabSetupError,
+from lessons.lab import (FTP_BANNER, FTP_GOODBYE, LAB_BLOCK_SIZE, LAB_LAYOUT, SSH_BANNER, LabSetupError,
                          PracticeLab, compare)
 from scanner.results import PortResult
 from tests.servers import Listener
@@ -314,14 +314,30 @@ def test_stop_closes_everything_and_can_be_called_twice():
 
 # --- binding safely ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("everywhere", ["0.0.0.0", "::", "[::]"])
+@pytest.mark.parametrize("everywhere", ["0.0.0.0", "::", "[::]", "0", "0.0", "0x0", "000.0.0.0", "0::0",
+                                        "::ffff:0.0.0.0", "[::ffff:0.0.0.0]", "::FFFF:0:0", " 0 "])
 def test_binding_every_interface_needs_explicit_permission(everywhere):
+    """Every spelling of "all addresses" is caught (::ffff:0.0.0.0 once skipped the warning)."""
     with pytest.raises(LabSetupError) as caught:
         PracticeLab(host=everywhere)
     assert caught.value.code == "lab.bind_all"
+    assert caught.value.params["host"] in ("0.0.0.0", "::")
     assert isinstance(caught.value, InputError)
     allowed = PracticeLab(host=everywhere, allow_all_interfaces=True)   # not started: no traffic anywhere
     assert allowed.warning_needed and not allowed.running
+
+
+@pytest.mark.parametrize("spelling, canonical", [("127.1", "127.0.0.1"), ("::ffff:127.0.0.1", "127.0.0.1"),
+                                                 ("[::1]", "::1"), ("0x7f.1", "127.0.0.1")])
+def test_other_spellings_become_one_canonical_address(spelling, canonical):
+    assert PracticeLab(host=spelling).bound_host == canonical
+
+
+@pytest.mark.parametrize("junk", ["0 junk", "1.2.3.4.5", "0x", "256.0.0.0.1", "::ffff:0.0.0.0/8"])
+def test_junk_is_still_a_bad_host(junk):
+    with pytest.raises(LabSetupError) as caught:
+        PracticeLab(host=junk)
+    assert caught.value.code == "lab.bad_host"
 
 
 def test_warning_is_needed_only_off_loopback():

@@ -63,3 +63,78 @@ def test_lab_command_refuses_all_interfaces_silently_and_bad_ports(isolated_home
         assert result.returncode == 2
         assert expected in result.stdout + result.stderr
         assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM") or os.name != "posix", reason="SIGTERM is POSIX")
+def test_lab_command_ends_cleanly_on_sigterm_with_exit_143(isolated_home):
+    import signal
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "lab", "--base-port", "0"], cwd=ROOT,
+                             env=program_env(isolated_home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        seen = ""
+        for _ in range(200):   # bounded: the table, then the running line
+            line = child.stdout.readline()
+            seen += line
+            if "Ctrl+C" in line or not line:
+                break
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 143, err
+    assert "every socket is closed" in out and "Traceback" not in err
+
+
+def test_lab_command_binding_a_spelling_of_every_interface_warns(isolated_home):
+    """::ffff:0.0.0.0 once listened everywhere without the warning.  Run in a network namespace of its own
+    (``unshare -rn``), so listening on every interface exposes nothing."""
+    import subprocess
+
+    try:
+        isolated = subprocess.run(["unshare", "-rn", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        isolated = False
+    import shutil
+
+    if not isolated or shutil.which("ip") is None:
+        pytest.skip("unshare -rn (or ip) is not available: the lab must not listen on every interface of this machine")
+    script = 'ip link set lo up && exec "$0" "$@"'
+    child = subprocess.Popen(["unshare", "-rn", "sh", "-c", script, sys.executable, os.path.join(ROOT, "main.py"),
+                              "lab", "--base-port", "0", "--bind", "::ffff:0.0.0.0"], cwd=ROOT,
+                             env=program_env(isolated_home), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = ""
+        for _ in range(200):
+            line = child.stdout.readline()
+            seen += line
+            if "Ctrl+C" in line or not line:
+                break
+        child.send_signal(__import__("signal").SIGINT)
+        child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert "WARNING" in seen and "0.0.0.0" in seen
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM is POSIX")
+def test_sigterm_ends_the_menu_and_stops_its_lab(isolated_home):
+    import signal
+
+    child = pexpect.spawn(sys.executable, [os.path.join(ROOT, "main.py")], cwd=ROOT, env=program_env(isolated_home),
+                          encoding="utf-8", timeout=20, dimensions=(40, 100))
+    child.expect("Main menu")
+    child.sendline("4")                        # the practice lab, started in the background
+    child.expect("runs in the background")
+    child.kill(signal.SIGTERM)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert (child.exitstatus, child.signalstatus) == (143, None)
+    assert "Traceback" not in child.before

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from scanner import PortState, Reason, TimeoutSetting, parse_target
-from scanner.lab import compare
+from lessons.lab import compare
 from scanner.udp import DNS_QUERY, NTP_REQUEST, scan_udp, udp_payload
 
 SHORT = TimeoutSetting(0.3)
