@@ -4,12 +4,18 @@ Supported, and nothing more: ``# title``, ``## heading``, paragraphs (re-wrapped
 screen width), ``- bullets`` (hanging indent), fenced code blocks and fenced ``diagram``
 blocks (kept exactly as written).  Small on purpose: lesson files stay readable as plain
 text and the renderer stays testable.
+
+The renderer hands out *blocks*: a paragraph, a bullet, a heading, a whole code block or
+diagram, a blank line.  A pager may break a page between blocks but never inside a code
+block or a diagram, and because the list of blocks depends only on the file, not on the
+width, a pager can re-wrap after a window resize and stay on the same block.
 """
 
 from __future__ import annotations
 
 import re
 import textwrap
+from dataclasses import dataclass
 from typing import List
 
 from lessons.terminal import Environment
@@ -18,14 +24,20 @@ INDENT = "  "
 INLINE_CODE = re.compile(r"`([^`]+)`")
 
 
-def render_markdown(text: str, env: Environment, title: str = "") -> List[str]:
+@dataclass
+class Block:
+    lines: List[str]
+    kind: str  # "title", "heading", "text", "code" (code and diagrams: never split), "blank"
+
+
+def render_blocks(text: str, env: Environment, title: str = "") -> List[Block]:
     width = max(30, env.width - 2)
-    lines: List[str] = []
+    blocks: List[Block] = []
     if title:
-        lines.append(env.paint(title, "title"))
-        lines.append(env.paint("=" * min(len(title), width), "title"))
+        blocks.append(Block([env.paint(title, "title"), env.paint("=" * min(len(title), width), "title")], "title"))
     paragraph: List[str] = []
     bullet: List[str] = []
+    fence: List[str] = []
     fence_role = None
 
     def inline(wrapped: List[str]) -> List[str]:
@@ -38,31 +50,37 @@ def render_markdown(text: str, env: Environment, title: str = "") -> List[str]:
     def flush() -> None:
         # Wrap first (on text without backticks when they will vanish), colour after.
         if paragraph:
-            lines.extend(inline(textwrap.wrap(plain(" ".join(paragraph)), width, break_on_hyphens=False)) or [""])
+            blocks.append(Block(inline(textwrap.wrap(plain(" ".join(paragraph)), width,
+                                                     break_on_hyphens=False)) or [""], "text"))
             paragraph.clear()
         if bullet:
-            lines.extend(inline(textwrap.wrap(plain(" ".join(bullet)), width, initial_indent="- ",
-                                              subsequent_indent=INDENT, break_on_hyphens=False)))
+            blocks.append(Block(inline(textwrap.wrap(plain(" ".join(bullet)), width, initial_indent="- ",
+                                                     subsequent_indent=INDENT, break_on_hyphens=False)), "text"))
             bullet.clear()
+
+    def blank() -> None:
+        if blocks and blocks[-1].kind != "blank":
+            blocks.append(Block([""], "blank"))
 
     for raw in text.splitlines():
         line = raw.rstrip()
         if fence_role:
             if line.startswith("```"):
+                blocks.append(Block(fence[:], "code"))
+                fence.clear()
                 fence_role = None
             else:
-                lines.append(env.paint(INDENT + line, fence_role) if line else "")
+                fence.append(env.paint(INDENT + line, fence_role) if line else "")
             continue
         if line.startswith("```"):
             flush()
             fence_role = "diagram" if line[3:].strip() == "diagram" else "code"
         elif not line.strip():
             flush()
-            if lines and lines[-1] != "":
-                lines.append("")
+            blank()
         elif line.startswith("## ") or line.startswith("# "):
             flush()
-            lines.append(env.paint(line.lstrip("#").strip(), "heading"))
+            blocks.append(Block([env.paint(line.lstrip("#").strip(), "heading")], "heading"))
         elif line.startswith("- ") or line.startswith("* "):
             flush()
             bullet.append(line[2:].strip())
@@ -73,10 +91,20 @@ def render_markdown(text: str, env: Environment, title: str = "") -> List[str]:
                 flush()
             paragraph.append(line.strip())
     flush()
-    while lines and lines[-1] == "":
-        lines.pop()
-    return lines
+    if fence:  # an unclosed fence still shows what it holds
+        blocks.append(Block(fence[:], "code"))
+    while blocks and blocks[-1].kind == "blank":
+        blocks.pop()
+    return blocks
+
+
+def render_markdown(text: str, env: Environment, title: str = "") -> List[str]:
+    return [line for block in render_blocks(text, env, title) for line in block.lines]
 
 
 def render_lesson(lesson, env: Environment) -> List[str]:
     return render_markdown(lesson.body, env, title=lesson.title)
+
+
+def lesson_blocks(lesson, env: Environment) -> List[Block]:
+    return render_blocks(lesson.body, env, title=lesson.title)

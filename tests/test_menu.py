@@ -129,8 +129,33 @@ def test_progress_bar_shows_counts_and_says_when_only_silent_ports_are_left():
     stream = io.StringIO()
     bar = ProgressBar(stream, Translator("en"), width=80)
     bar.update(50, 100, 1)
-    assert "50/100  open 1  ETA" in stream.getvalue()
+    assert " 50/100  open 1" in stream.getvalue()
+    assert "ETA" not in stream.getvalue()                    # no guess from the first milliseconds
+    bar.started -= 10                                        # ten seconds into the scan
+    bar.last_draw = 0
+    bar.update(60, 100, 1)
+    assert "ETA 7s" in stream.getvalue()
     bar.last_draw = bar.last_change = bar.last_change - 5  # nothing finished for five seconds
-    bar.update(50, 100, 1)
+    bar.update(60, 100, 1)
     assert "waiting for silent ports" in stream.getvalue()
-    assert all(len(line) <= 80 for line in stream.getvalue().split("\r"))
+    frames = stream.getvalue().split("\r")[1:]
+    assert len({len(frame) for frame in frames}) == 1 and len(frames[0]) == 79  # one width, first to last
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+@pytest.mark.parametrize("columns", [20, 24, 33, 40, 60, 80, 200])
+def test_progress_bar_fits_one_line_at_any_width(language, columns):
+    from lessons.output import ProgressBar
+    stream = io.StringIO()
+    bar = ProgressBar(stream, Translator(language), width=lambda: columns)
+    for done, stalled in ((0, False), (1, False), (30000, False), (30000, True), (65535, False)):
+        bar.last_draw = 0
+        if stalled:
+            bar.last_change -= 5
+        else:
+            bar.started -= 3
+        bar.update(done, 65535, 12)
+    frames = stream.getvalue().split("\r")[1:]
+    assert len({len(frame) for frame in frames}) == 1          # never changes width
+    assert all(len(frame) < min(columns, 80) for frame in frames)  # never touches the last column
+    assert all("/65535" in frame for frame in frames)
