@@ -32,13 +32,13 @@ def language_named_by(environ: Mapping[str, str] = os.environ) -> Optional[str]:
     """The language LC_ALL/LC_MESSAGES/LANG/LANGUAGE name, or None when they name none.
 
     ``C``, ``POSIX`` and ``C.UTF-8`` say how to encode text, not which language the
-    person reads: a first run with them asks (``Choose language / Pilih bahasa``)."""
+    person reads: with nothing else set, a first run asks (``Choose language / Pilih bahasa``)."""
     for variable in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
         value = environ.get(variable, "")
         if value:
             code = value.split(":")[0].split(".")[0].split("_")[0].lower()
             if code in ("c", "posix"):
-                return None
+                continue
             if code in ("id", "in"):  # "in" is the old ISO code for Indonesian
                 return "id"
             return DEFAULT_LANGUAGE

@@ -238,7 +238,7 @@ class Menu:
         keys = self.tr.t("walk.keys")
         statement = self.tr.t("consent.statement") if step.name == "consent" else ""
         below = [keys, statement, problem or ""]
-        reserve = sum(len(textwrap.wrap(text, env.width - 1)) for text in below if text) + 4
+        reserve = sum(len(textwrap.wrap(text, env.width - 1)) for text in below if text) + 3
         lesson = catalog.load_lesson(step.lesson, self.tr.language)
         lines, _whole = pager.short_form(lesson_blocks(lesson, env), env.height - used - 1 - reserve)
         for line in lines:
@@ -381,12 +381,11 @@ class Menu:
     def short_lesson(self, lesson_id: str, budget: int) -> None:
         """The start of a lesson that fits ``budget`` lines, and how to read the rest."""
         lesson = catalog.load_lesson(lesson_id, self.tr.language)
-        lines, whole = pager.short_form(lesson_blocks(lesson, self.env), max(3, budget - 1))
+        lines, whole = pager.short_form(lesson_blocks(lesson, self.env), max(3, budget - 2))
         for line in lines:
             self.env.write(line)
         if not whole:
-            self.say("walk.whole_lesson", "hint", lesson=lesson.title,
-                     number=catalog.lesson_ids(self.tr.language).index(lesson_id) + 1)
+            self.say("walk.whole_lesson", "hint", number=catalog.lesson_ids(self.tr.language).index(lesson_id) + 1)
         self.env.write("")
 
     def replay_ports(self, report: ScanReport) -> list:
@@ -410,16 +409,18 @@ class Menu:
         if env.on_screen:
             self.screen_pause("slow.press_enter")
             env.clear()
+        counts = report.counts()
+        only_closed = counts.get("closed") and not counts.get("open") and not counts.get("filtered")
         if teach:
-            if env.on_screen:
-                self.short_lesson("handshake", env.height - 9 - 3 * len(picks))
+            if env.on_screen:  # what follows: title, 2 code lines, 3 per probe, the note, the prompt
+                self.short_lesson("handshake", env.height - 6 - 2 * len(picks) - (4 if only_closed else 0))
             else:
                 self.show_lesson("handshake")
                 self.pause()
-        env.write(tr.count("slow.title", len(picks)), "heading")
+        env.write_wrapped(tr.count("slow.title", len(picks)), "heading")
         family = "AF_INET6" if target.family == socket.AF_INET6 else "AF_INET"
-        self.show_code([f"s = socket.socket(socket.{family}, socket.SOCK_STREAM)",
-                        f"s.settimeout({seconds:g})"])
+        for line in (f"s = socket.socket(socket.{family}, socket.SOCK_STREAM)", f"s.settimeout({seconds:g})"):
+            env.write("  " + line, "code")
         paced = env.on_screen or env.presenter
         for number, result in enumerate(picks):
             if number and paced:
@@ -433,8 +434,7 @@ class Menu:
             meaning = tr.t(f"slow.meaning.{outcome.state.value}")
             env.write_wrapped(f"{tr.state(outcome.state)} ({took}): {meaning}", outcome.state.value,
                               first="      ", rest="      ")
-        counts = report.counts()
-        if counts.get("closed") and not counts.get("open") and not counts.get("filtered"):
+        if only_closed:
             env.write("")
             self.say("slow.only_closed", "warning")
         env.write("")
@@ -488,9 +488,12 @@ class Menu:
             pager.line_blocks(self._wrapped(summary_line(report, self.tr)))
         map_lines = port_map(report, env, self.tr) if len(report.ports_requested) >= PORT_MAP_MINIMUM else []
         meaning = self.explain_lines(report, teach)
+        if env.on_screen and not map_lines and not env.presenter:  # a short scan: results and meaning together
+            self.page(blocks + pager.line_blocks([""] + meaning), finish=False, reserve=2)
+            return
         if env.on_screen:
             self.page(blocks, finish=False, reserve=1)
-            self.screen_pause("results.next_page")
+            self.screen_pause("results.next_page" if map_lines else "results.next_meaning")
             rest = pager.line_blocks(map_lines, keep_together=True)
             if map_lines and env.presenter:
                 self.page(rest, finish=False, reserve=1)

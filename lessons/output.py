@@ -106,7 +106,18 @@ def port_map(report: ScanReport, env: Environment, tr: Translator) -> List[str]:
             asked = ports[bisect.bisect_left(ports, low):bisect.bisect_left(ports, low + per_cell)]
             cells.append(_map_cell(asked, states, env))
         lines.append(f"{row * span:>{label_width}} " + "".join(cells).rstrip())
-    lines.extend(env.paint(line, "hint") for line in textwrap.wrap(tr.t("map.legend"), env.width - 1))
+    lines.extend(env.paint(line, "hint") for line in _legend(tr.t("map.legend"), env.width - 1))
+    return lines
+
+
+def _legend(text: str, width: int) -> List[str]:
+    """The legend folded between its entries ("O open", "? not scanned"), never inside one."""
+    lines: List[str] = []
+    for entry in (part.strip() for part in text.split("   ") if part.strip()):
+        if lines and len(lines[-1]) + 3 + len(entry) <= width:
+            lines[-1] += "   " + entry
+        else:
+            lines.append(entry)
     return lines
 
 

@@ -103,14 +103,15 @@ def show(env: Environment, content: Content, ask: Callable[[str], str], tr, *, f
             number = max(i for i, (start, _end) in enumerate(pages) if start <= position or i == 0)
             last = number == len(pages) - 1
         start, end = pages[number]
-        env.clear()
+        if len(pages) > 1 or finish:  # one screenful at the end of a command: printed like cat, like less -FX
+            env.clear()
         for block in blocks[start:end]:
             for line in block.lines:
                 env.write(line)
         if last and not finish:
             return True
         if last:
-            key = "pager.end"
+            key = "pager.end" if len(pages) > 1 else "menu.press_enter"
         else:
             key = "pager.more" if number == 0 else "pager.more_back"
         answer = ask(tr.t(key, page=number + 1, pages=len(pages))).strip().lower()
@@ -145,6 +146,10 @@ def short_form(blocks: List[Block], budget: int) -> tuple:
         taken += 1
     else:
         return _trim(lines), True
+    lines = _trim(lines)
+    if lines and lines[-1].endswith(":") and "" in lines[2:]:  # "The classic version:" without its code
+        while lines[-1] != "":
+            lines.pop()
     return _trim(lines), False
 
 
