@@ -90,20 +90,20 @@ def show(env: Environment, content: Content, ask: Callable[[str], str], tr, *, f
                 for line in block.lines:
                     env.write(line)
         return True
-    position = 0       # the first block on screen: stays put when a resize re-wraps the text
+    position = 0       # the first block on screen: a resize re-wraps from here, skipping nothing
+    history: List[int] = []   # where the earlier pages started, for b
     while True:
         env.refresh()
-        blocks = render()
         body = env.height - 1
-        pages = paginate(split_tall(blocks, body - reserve), body)
-        number = max(i for i, (start, _end) in enumerate(pages) if start <= position or i == 0)
-        last = number == len(pages) - 1
-        if last and not finish:  # the caller's prompt goes below: keep its room free
-            pages = paginate(split_tall(blocks, body - reserve), body - reserve)
-            number = max(i for i, (start, _end) in enumerate(pages) if start <= position or i == 0)
-            last = number == len(pages) - 1
-        start, end = pages[number]
-        if len(pages) > 1 or finish:  # one screenful at the end of a command: printed like cat, like less -FX
+        blocks = split_tall(render(), body - reserve)
+        position = min(position, max(0, len(blocks) - 1))
+        ahead = paginate(blocks[position:], body)
+        if len(ahead) == 1 and not finish:  # the caller's prompt goes below: keep its room free
+            ahead = paginate(blocks[position:], body - reserve)
+        start, end = position + ahead[0][0], position + ahead[0][1]
+        last = len(ahead) == 1
+        number, pages = len(history) + 1, len(history) + len(ahead)
+        if pages > 1 or finish:  # one screenful at the end of a command: printed like cat, like less -FX
             env.clear()
         for block in blocks[start:end]:
             for line in block.lines:
@@ -111,18 +111,20 @@ def show(env: Environment, content: Content, ask: Callable[[str], str], tr, *, f
         if last and not finish:
             return True
         if last:
-            key = "pager.end" if len(pages) > 1 else "menu.press_enter"
+            key = "pager.end" if pages > 1 else "menu.press_enter"
         else:
-            key = "pager.more" if number == 0 else "pager.more_back"
-        answer = ask(tr.t(key, page=number + 1, pages=len(pages))).strip().lower()
+            key = "pager.more" if number == 1 else "pager.more_back"
+        answer = ask(tr.t(key, page=number, pages=pages)).strip().lower()
         if answer == "q":
             return last
         if answer == "b":
-            position = pages[max(0, number - 1)][0]
+            if history:
+                position = history.pop()
             continue
         if last:
             return True
-        position = pages[number + 1][0]
+        history.append(position)
+        position = end
 
 
 def short_form(blocks: List[Block], budget: int) -> tuple:

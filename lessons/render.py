@@ -22,6 +22,7 @@ from lessons.terminal import Environment
 
 INDENT = "  "
 INLINE_CODE = re.compile(r"`([^`]+)`")
+GLUE = "\x00"  # stands for a space inside inline code while a paragraph is folded
 
 
 @dataclass
@@ -42,9 +43,12 @@ def render_blocks(text: str, env: Environment, title: str = "") -> List[Block]:
 
     def inline(wrapped: List[str]) -> List[str]:
         # Backticks mark code in the file; on screen the code is coloured instead (or left plain).
-        return [INLINE_CODE.sub(lambda m: env.paint(m.group(1), "code"), line) for line in wrapped]
+        return [INLINE_CODE.sub(lambda m: env.paint(m.group(1), "code"), line).replace(GLUE, " ")
+                for line in wrapped]
 
     def plain(text: str) -> str:
+        # A short piece of code is never folded in the middle (its backticks would be cut apart).
+        text = INLINE_CODE.sub(lambda m: "`" + m.group(1).replace(" ", GLUE) + "`", text)
         return INLINE_CODE.sub(lambda m: m.group(1), text) if not env.colour else text
 
     def flush() -> None:

@@ -67,6 +67,22 @@ class Screen:
                 raise AssertionError(f"not on screen: {needles}\n--- screen ---\n{screen}")
             time.sleep(0.1)
 
+    def wait_for_any(self, *needles: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.text()
+            if any(needle in screen for needle in needles):
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"none on screen: {needles}\n--- screen ---\n{screen}")
+            time.sleep(0.1)
+
+    def wait_gone(self, screen: str, timeout: float = 20.0) -> None:
+        """Wait until the screen shows something other than ``screen`` (the next page)."""
+        deadline = time.monotonic() + timeout
+        while self.text() == screen and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def resize(self, width: int, height: int) -> None:
         self._tmux("resize-window", "-t", self.name, "-x", str(width), "-y", str(height))
 
