@@ -259,7 +259,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     show_progress = args.format == "text" and hasattr(env.stderr, "isatty") and env.stderr.isatty()
     if args.format == "text":
         env.write_wrapped(tr.count("scan.starting", len(ports), target=target.text, address=target.address,
-                                   spec=short_spec(ports), timeout=str(timeout)))
+                                   spec=short_spec(ports), timeout=tr.decimal(str(timeout))))
     report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
                       progress_stream=env.stderr if show_progress else None, width=env.columns, consent=consent)
 

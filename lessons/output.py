@@ -209,7 +209,7 @@ def text_report(report: ScanReport, tr: Translator, include_closed: bool = False
     lines = [tr.t("report.title"), "=" * len(tr.t("report.title")),
              tr.t("report.target", target=report.target.text, address=report.target.address),
              tr.t("report.started", started=report.started),
-             tr.t("report.settings", count=len(report.ports_requested), timeout=report.timeout,
+             tr.t("report.settings", count=len(report.ports_requested), timeout=tr.decimal(str(report.timeout)),
                   workers=report.workers, protocol=report.protocol)]
     if report.consent:
         lines.append(tr.t("report.consent", statement=report.consent["statement"], time=report.consent["time"]))

@@ -136,6 +136,7 @@ class Environment:
 
     def write_wrapped(self, text: str, role: Optional[str] = None, first: str = "", rest: str = "") -> None:
         """Write a long sentence folded to the screen width (80 columns at most)."""
+        self.refresh()
         for line in textwrap.wrap(text, self.width - 1, initial_indent=first, subsequent_indent=rest,
                                   break_on_hyphens=False) or [""]:
             self.write(line, role)
