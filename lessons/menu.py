@@ -376,6 +376,8 @@ class Menu:
         self.show_results(report, teach, pause_first=replayed or env.presenter)
         if offer_save:
             self.offer_save(report)
+        elif env.on_screen:  # the caller prints more (the lab's grading): what this means stays until Enter
+            self.screen_pause()
         return report
 
     def short_lesson(self, lesson_id: str, budget: int) -> None:
@@ -594,7 +596,7 @@ class Menu:
     def _columns(self, rows: List[tuple]) -> List[str]:
         """Rows of (prefix, title); two columns when one would not fit the window."""
         plain = [prefix + title for prefix, title in rows]
-        if not self.env.on_screen or len(rows) <= self.env.height - 3:
+        if not self.env.on_screen or len(rows) <= self.env.height - 2:
             return plain
         half = (len(rows) + 1) // 2
         column = (self.env.width - 1) // 2
