@@ -8,8 +8,15 @@ it) and understands three commands: ``?`` shows the lesson again, ``b`` goes bac
 step, ``q`` returns to the main menu.  A wrong answer gets the parser's one-line
 message and the same question again.
 
+On a real terminal every step is one screen that fits 80x24: the code of the last
+answer, the start of the lesson (the whole one behind ``?``, paged) and the question.
+After the scan, slow motion replays one port of each state the scan found with the real
+call, then the results table, then the port map and what it means, each on its own
+screen, so nothing the learner must read scrolls away unread.
+
 The menu reads and writes only through an ``Environment``, so tests can drive the whole
-walk with a scripted input stream, and a pseudo-terminal test can drive the real thing.
+walk with a scripted input stream (which never pauses), and tmux or a pseudo-terminal
+can drive the real thing.
 """
 
 from __future__ import annotations
@@ -368,7 +375,7 @@ class Menu:
                           banners=bool(answers.get("banners", store().setting("banners", False))),
                           width=env.columns, consent=answers.get("consent"))
         replayed = False
-        if teach or env.presenter:
+        if (teach or env.presenter) and not report.interrupted:
             try:
                 replayed = self.slow_motion(target, report, teach)
             except KeyboardInterrupt:  # skip the replay, never the results
@@ -530,10 +537,6 @@ class Menu:
             lines += self._wrapped(self.tr.t("meaning.more", first=self.tr.lesson_title("port-states"),
                                              second=self.tr.lesson_title("reading-results")), "hint")
         return lines
-
-    def explain(self, report: ScanReport, teach: bool) -> None:
-        for line in self.explain_lines(report, teach):
-            self.env.write(line)
 
     def offer_save(self, report: ScanReport) -> None:
         from lessons.cli import report_text

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import bisect
 import math
-import textwrap
 import time
-from typing import IO, List, Optional
+from typing import IO, List
 
 from lessons.i18n import Translator
 from lessons.terminal import Environment

@@ -256,7 +256,7 @@ def test_only_closed_ports_point_at_the_practice_lab():
 
 def test_port_map_rows_are_round_every_symbol_is_explained_and_open_never_hides_filtered():
     from lessons.output import port_map
-    from scanner.results import PortResult, PortState, Reason, ScanReport, Target
+    from scanner.results import PortResult, PortState, Reason, ScanReport
     from scanner.inputs import parse_ports, parse_target
     ports = parse_ports("1-1024,36405")
     states = {80: PortState.OPEN, 81: PortState.FILTERED, 36405: PortState.OPEN}
