@@ -213,7 +213,7 @@ def command_lesson(name: Optional[str], env: Environment, tr: Translator) -> int
         return "q" if answer is None else answer  # Ctrl+D leaves the pager
 
     lesson = catalog.load_lesson(lesson_id, tr.language)
-    if pager.show(env, lambda: lesson_blocks(lesson, env), ask, tr, finish=False):
+    if pager.show(env, lambda: lesson_blocks(lesson, env), ask, tr, finish=False, like_cat=True):
         store().mark_lesson_read(lesson_id)
     return EXIT_OK
 

@@ -71,13 +71,14 @@ Content = Union[List[Block], Callable[[], List[Block]]]
 
 
 def show(env: Environment, content: Content, ask: Callable[[str], str], tr, *, finish: bool = True,
-         reserve: int = 0) -> bool:
+         reserve: int = 0, like_cat: bool = False) -> bool:
     """Show ``content`` page by page; True when its last page was shown.
 
     ``content`` may be a function that renders the blocks for the current width: it is
     called again before each page, so a resized window re-wraps.  ``finish`` asks for
     Enter after the last page too (a lesson); without it the last page is left on
     screen with ``reserve`` lines free for what the caller prints next (a prompt).
+    ``like_cat``: what fits one screen is just printed, without clearing (``less -FX``).
     """
     render = content if callable(content) else (lambda: content)
     if not env.on_screen:
@@ -103,7 +104,7 @@ def show(env: Environment, content: Content, ask: Callable[[str], str], tr, *, f
         start, end = position + ahead[0][0], position + ahead[0][1]
         last = len(ahead) == 1
         number, pages = len(history) + 1, len(history) + len(ahead)
-        if pages > 1 or finish:  # one screenful at the end of a command: printed like cat, like less -FX
+        if pages > 1 or not like_cat:
             env.clear()
         for block in blocks[start:end]:
             for line in block.lines:

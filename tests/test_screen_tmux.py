@@ -66,6 +66,7 @@ def test_guided_walk_one_screen_per_step_at_80x24(isolated_home, language):
         results = screen.wait_for(words["map"])
         assert words["header"] in results                 # the table's header and the open port's row,
         assert re.search(rf"{listener.port}/tcp\s+{words['open']}", results)   # visible together
+        assert "connect_ex" not in results                 # a fresh screen, not the replay's tail
         colours.append(screen.coloured())
         screen.type("")
         meaning = screen.wait_for(words["save"])
@@ -86,8 +87,14 @@ def test_presenter_mode_uses_no_bright_white_or_bright_yellow(isolated_home):
         for prompt, answer in (("[1/4]", "127.0.0.1"), ("[2/4]", f"1-30,{listener.port}"), ("[3/4]", "0.5"),
                                ("[4/4]", "y"), ("(Enter: watch", ""), ("(Enter: the results)", ""),
                                ("(Enter: the port map", ""), ("press Enter", ""), ("Save a report", "")):
-            screen.wait_for(prompt)
+            shown = screen.wait_for(prompt)
             seen.append(screen.coloured())
+            if prompt == "(Enter: the port map":         # table alone: a pause before it and after it
+                assert "PORT" in shown and "connect_ex" not in shown and "Port map" not in shown
+            if prompt == "press Enter":
+                assert "Port map" in shown and "PORT " not in shown and "What this means" not in shown
+            if prompt == "Save a report":
+                assert "What this means" in shown and "Port map" not in shown
             screen.type(answer)
         screen.wait_for("Your choice:")
         screen.type("3")
