@@ -112,7 +112,7 @@ def test_a_lesson_from_the_library_shows_its_title_not_the_list(isolated_home):
         screen.type("3")
         screen.wait_for("Lesson number or name")
         screen.type("handshake")
-        lesson = screen.wait_for("The TCP three-way handshake", "Enter")
+        lesson = screen.wait_for("The TCP three-way handshake", "press Enter to continue")
         assert "Lesson number or name" not in lesson and "Lessons (*" not in lesson
         screen.type("")
         listing = screen.wait_for("Lesson number or name")
@@ -167,7 +167,7 @@ def test_quiz_choices_are_shuffled_with_a_fixed_seed_and_the_explanation_stays(i
         assert [text for _letter, text in shown] == [text for text, _right in expected]
         right = "abcd"[[r for _t, r in expected].index(True)]
         screen.type("?")                                  # ? shows the lesson
-        screen.wait_for("The TCP three-way handshake", "Enter")
+        screen.wait_for("The TCP three-way handshake", "press Enter to continue")
         screen.type("")
         screen.wait_for("Your answer")
         screen.type(right)
