@@ -158,7 +158,7 @@ class Environment:
             head, tail = "", prompt
             for match in SENTENCE_END.finditer(prompt):
                 if len(prompt) - match.end() <= self.width - PROMPT_ROOM:
-                    head, tail = prompt[:match.end()], prompt[match.end():]
+                    head, tail = prompt[:match.end()], prompt[match.end():].lstrip()
                     break
             lines = textwrap.wrap(head, self.width - 1, break_on_hyphens=False) if head else []
             tail_lines = textwrap.wrap(tail, self.width - PROMPT_ROOM, break_on_hyphens=False) or [""]

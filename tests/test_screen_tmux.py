@@ -202,3 +202,14 @@ def test_piped_input_still_runs_the_whole_walk_without_pauses(isolated_home, lan
     assert re.search(rf"{listener.port}/tcp\s+{WORDS[language]['open']}", out)
     assert WORDS[language]["meaning"] in out
     assert ("Goodbye" if language == "en" else "Sampai jumpa") in out
+
+
+@pytest.mark.parametrize("columns", [20, 33])
+def test_the_progress_bar_stays_on_one_line_in_a_narrow_window(isolated_home, columns):
+    with FilteredPort() as filtered, Screen(isolated_home, "scan", "127.0.0.1", "-p", f"1-300,{filtered.port}",
+                                            "--timeout", "1.5", width=columns, height=40) as screen:
+        screen.wait_for("[exit")
+        lines = screen.text(joined=True).splitlines()
+    bars = [line for line in lines if line.startswith("[") and "/301" in line]
+    assert len(bars) == 1, lines                          # redrawn in place: one line, never a scrolling column
+    assert len(bars[0].rstrip()) < columns
