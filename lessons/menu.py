@@ -245,7 +245,8 @@ class Menu:
         keys = self.tr.t("walk.keys")
         statement = self.tr.t("consent.statement") if step.name == "consent" else ""
         below = [keys, statement, problem or ""]
-        reserve = sum(len(textwrap.wrap(text, env.width - 1)) for text in below if text) + 3
+        # below the lesson: a blank line, the keys, the consent statement, a problem, the prompt (2 lines for consent)
+        reserve = sum(len(textwrap.wrap(text, env.width - 1)) for text in below if text) + 3 + (step.name == "consent")
         lesson = catalog.load_lesson(step.lesson, self.tr.language)
         lines, _whole = pager.short_form(lesson_blocks(lesson, env), env.height - used - 1 - reserve)
         for line in lines:

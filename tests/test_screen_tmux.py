@@ -119,6 +119,18 @@ def test_a_lesson_from_the_library_shows_its_title_not_the_list(isolated_home):
         assert re.search(r"\*\s+9\s+The TCP three-way handshake", listing)   # read: its last page was shown
 
 
+def test_a_lesson_left_on_its_first_page_is_not_marked_read(isolated_home):
+    with Screen(isolated_home, width=80, height=14) as screen:
+        screen.wait_for("Your choice:")
+        screen.type("3")
+        screen.wait_for("Lesson number or name")
+        screen.type("port-states")
+        screen.wait_for("-- page 1 of")
+        screen.type("q")                                   # skipped the rest: not read
+        listing = screen.wait_for("Lesson number or name")
+        assert "Port states" in listing and not re.search(r"\*\s+10\s", listing)
+
+
 def test_resizing_to_60_columns_rewraps_the_next_page(isolated_home):
     with Screen(isolated_home, width=80, height=16) as screen:
         screen.wait_for("Your choice:")
