@@ -16,7 +16,7 @@ import pytest
 from lessons import catalog
 from tests.conftest import ROOT, program_env
 from tests.servers import FilteredPort, Listener
-from tests.tmux_screen import TMUX, Screen, bright_codes
+from tests.tmux_screen import SGR, TMUX, Screen, bright_codes
 
 pytestmark = pytest.mark.skipif(not TMUX, reason="tmux is not installed: the visible-screen tests need it")
 
@@ -77,6 +77,9 @@ def test_guided_walk_one_screen_per_step_at_80x24(isolated_home, language):
         screen.type("0")
         screen.wait_for("[exit 0]")
     assert not [codes for codes in map(bright_codes, colours) if codes]
+    if language == "id":
+        from tests.test_i18n import assert_no_english
+        assert_no_english("\n".join(SGR.sub("", text) for text in colours))
 
 
 def test_presenter_mode_uses_no_bright_white_or_bright_yellow(isolated_home):
