@@ -489,13 +489,13 @@ class Menu:
             self.pause()
         lines = [""]
         if report.banners_skipped:
-            lines += self._wrapped(self.tr.t("results.banners_skipped"), "warning")
+            lines += self.env.wrap(self.tr.t("results.banners_skipped"), "warning")
         elif report.interrupted:
-            lines += self._wrapped(self.tr.t("results.partial", done=report.ports_scanned,
+            lines += self.env.wrap(self.tr.t("results.partial", done=report.ports_scanned,
                                              total=len(report.ports_requested)), "warning")
         table = results_table(report, env, self.tr)
         blocks = pager.line_blocks(lines) + pager.line_blocks(table) + \
-            pager.line_blocks(self._wrapped(summary_line(report, self.tr)))
+            pager.line_blocks(self.env.wrap(summary_line(report, self.tr)))
         map_lines = port_map(report, env, self.tr) if len(report.ports_requested) >= PORT_MAP_MINIMUM else []
         meaning = self.explain_lines(report, teach)
         if env.on_screen and not map_lines and not env.presenter:  # a short scan: results and meaning together
@@ -519,23 +519,18 @@ class Menu:
         self.pause()
         self.page(pager.line_blocks([""] + meaning))
 
-    def _wrapped(self, text: str, role: Optional[str] = None, first: str = "", rest: str = "") -> List[str]:
-        return [self.env.paint(line, role) if role else line
-                for line in textwrap.wrap(text, self.env.width - 1, initial_indent=first, subsequent_indent=rest,
-                                          break_on_hyphens=False) or [""]]
-
     def explain_lines(self, report: ScanReport, teach: bool) -> List[str]:
         """The short "what this means" lesson, written from this scan's own numbers."""
         counts = report.counts()
         lines = [self.env.paint(self.tr.t("meaning.title"), "heading")]
         for state in ("open", "filtered", "closed"):
             if counts.get(state):
-                lines += self._wrapped(self.tr.t(f"meaning.{state}", count=counts[state]), first="- ", rest="  ")
+                lines += self.env.wrap(self.tr.t(f"meaning.{state}", count=counts[state]), first="- ", rest="  ")
         if report.by_state(PortState.OPEN):
-            lines += self._wrapped(self.tr.t("meaning.next_steps",
+            lines += self.env.wrap(self.tr.t("meaning.next_steps",
                                              lesson=self.tr.lesson_title("unexpected-open-port")), "hint")
         if teach:
-            lines += self._wrapped(self.tr.t("meaning.more", first=self.tr.lesson_title("port-states"),
+            lines += self.env.wrap(self.tr.t("meaning.more", first=self.tr.lesson_title("port-states"),
                                              second=self.tr.lesson_title("reading-results")), "hint")
         return lines
 

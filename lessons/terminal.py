@@ -134,12 +134,17 @@ class Environment:
         self.stdout.write((self.paint(text, role) if role else text) + end)
         self.stdout.flush()
 
+    def wrap(self, text: str, role: Optional[str] = None, first: str = "", rest: str = "") -> list:
+        """A long sentence as lines folded to the screen width (80 columns at most), painted."""
+        self.refresh()
+        return [self.paint(line, role) if role else line
+                for line in textwrap.wrap(text, self.width - 1, initial_indent=first, subsequent_indent=rest,
+                                          break_on_hyphens=False) or [""]]
+
     def write_wrapped(self, text: str, role: Optional[str] = None, first: str = "", rest: str = "") -> None:
         """Write a long sentence folded to the screen width (80 columns at most)."""
-        self.refresh()
-        for line in textwrap.wrap(text, self.width - 1, initial_indent=first, subsequent_indent=rest,
-                                  break_on_hyphens=False) or [""]:
-            self.write(line, role)
+        for line in self.wrap(text, role, first, rest):
+            self.write(line)
 
     def error(self, text: str) -> None:
         self.write_wrapped(text, "error")
