@@ -107,7 +107,7 @@ def _ask_question(env, tr, ask, show_lesson, lesson_id, title, number, total, qu
             else:
                 for line in render_lesson(catalog.load_lesson(lesson_id, tr.language), env):
                     env.write(line)
-            problem = ""
+            problem = None  # the question again, below the lesson
             continue
         answer = normalise_answer(typed)
         if answer == "q":
