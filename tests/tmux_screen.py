@@ -87,7 +87,12 @@ class Screen:
         self._tmux("resize-window", "-t", self.name, "-x", str(width), "-y", str(height))
 
     def close(self) -> None:
-        self._tmux("kill-session", "-t", self.name)
+        self._tmux("kill-session", "-t", self.name)  # our own server ends with its only session
+        folder = os.path.join(os.environ.get("TMUX_TMPDIR") or "/tmp", f"tmux-{os.getuid()}")
+        try:
+            os.unlink(os.path.join(folder, self.socket))  # the server may leave its socket file behind
+        except OSError:
+            pass
 
     def __enter__(self) -> "Screen":
         return self
