@@ -381,7 +381,7 @@ class Menu:
                 replayed = self.slow_motion(target, report, teach)
             except KeyboardInterrupt:  # skip the replay, never the results
                 env.write("")
-        self.show_results(report, teach, pause_first=replayed or env.presenter)
+        self.show_results(report, teach, pause_first=replayed or env.presenter, replayed=replayed)
         if offer_save:
             self.offer_save(report)
         elif env.on_screen:  # the caller prints more (the lab's grading): what this means stays until Enter
@@ -480,7 +480,8 @@ class Menu:
             raise OSError(errno.EIO, "probe failed")
         return outcome[0]
 
-    def show_results(self, report: ScanReport, teach: bool, pause_first: bool = False) -> None:
+    def show_results(self, report: ScanReport, teach: bool, pause_first: bool = False,
+                     replayed: bool = False) -> None:
         """Results table + summary on one screen; port map and "what this means" on the next."""
         env = self.env
         if env.on_screen and pause_first:
@@ -497,7 +498,7 @@ class Menu:
         blocks = pager.line_blocks(lines) + pager.line_blocks(table) + \
             pager.line_blocks(self.env.wrap(summary_line(report, self.tr)))
         map_lines = port_map(report, env, self.tr) if len(report.ports_requested) >= PORT_MAP_MINIMUM else []
-        meaning = self.explain_lines(report, teach)
+        meaning = self.explain_lines(report, teach, lab_hint=not replayed)
         if env.on_screen and not map_lines and not env.presenter:  # a short scan: results and meaning together
             self.page(blocks + pager.line_blocks([""] + meaning), finish=False, reserve=2)
             return
@@ -519,13 +520,15 @@ class Menu:
         self.pause()
         self.page(pager.line_blocks([""] + meaning))
 
-    def explain_lines(self, report: ScanReport, teach: bool) -> List[str]:
+    def explain_lines(self, report: ScanReport, teach: bool, lab_hint: bool = True) -> List[str]:
         """The short "what this means" lesson, written from this scan's own numbers."""
         counts = report.counts()
         lines = [self.env.paint(self.tr.t("meaning.title"), "heading")]
         for state in ("open", "filtered", "closed"):
             if counts.get(state):
                 lines += self.env.wrap(self.tr.t(f"meaning.{state}", count=counts[state]), first="- ", rest="  ")
+        if lab_hint and counts.get("closed") and not counts.get("open") and not counts.get("filtered"):
+            lines += self.env.wrap(self.tr.t("slow.only_closed"), "hint")  # nothing to find: the lab has
         if report.by_state(PortState.OPEN):
             lines += self.env.wrap(self.tr.t("meaning.next_steps",
                                              lesson=self.tr.lesson_title("unexpected-open-port")), "hint")
