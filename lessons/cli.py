@@ -26,10 +26,9 @@ import sys
 from typing import List, Optional
 
 from lessons import catalog
-from lessons.i18n import LANGUAGES, Translator, language_from_environment, normalise_language
+from lessons.i18n import LANGUAGES, Translator, language_from_environment, language_named_by, normalise_language
 from lessons.output import results_table, short_spec, summary_line, text_report
 from lessons.progress import store
-from lessons.render import render_lesson
 from lessons.session import OutOfResources, Terminated, consent_record, is_out_of_resources, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
@@ -125,12 +124,12 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     tr = tr or Translator()
     _speak_argparse(tr)
     common = _common_options(tr, for_command=True)
-    parser = _Parser(prog="python main.py", parents=[_common_options(tr, for_command=False)],
+    parser = _Parser(prog="python3 main.py", parents=[_common_options(tr, for_command=False)],
                      description=tr.t("help.description"))
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     scan = commands.add_parser("scan", parents=[common], help=tr.t("help.scan"))
-    scan.add_argument("host")
+    scan.add_argument("host", help=tr.t("help.host"))
     scan.add_argument("-p", "--ports", default="common", help=tr.t("help.ports"))
     scan.add_argument("--timeout", default="1", help=tr.t("help.timeout"))
     scan.add_argument("--workers", default=str(DEFAULT_WORKERS), help=tr.t("help.workers", default=DEFAULT_WORKERS))
@@ -147,12 +146,12 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
 
     commands.add_parser("lessons", parents=[common], help=tr.t("help.lessons"))
     lesson = commands.add_parser("lesson", parents=[common], help=tr.t("help.lesson"))
-    lesson.add_argument("lesson_id")
+    lesson.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.lesson_id"))
     lab = commands.add_parser("lab", parents=[common], help=tr.t("help.lab"))
     lab.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help=tr.t("help.bind"))
     lab.add_argument("--base-port", default="8000", metavar="PORT", help=tr.t("help.base_port"))
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
-    quiz.add_argument("lesson_id", nargs="?")
+    quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
     return parser
 
 
@@ -233,6 +232,10 @@ def _main(argv: Optional[List[str]], env: Optional[Environment]) -> int:
         env = Environment.from_system(no_color=no_color, presenter=presenter, language=language)
     else:
         env.language, env.presenter = language, env.presenter or presenter
+    if args.command is None and not args.lang and not saved.setting("language") and not language_named_by():
+        from lessons.settings import first_run_language
+
+        language = env.language = first_run_language(env, language)
     tr = Translator(language)
     problem = saved.take_problem(tr)
     if problem:  # on stderr: it must never get mixed into JSON or CSV on stdout
@@ -280,13 +283,24 @@ def command_lessons(env: Environment, tr: Translator) -> int:
     return EXIT_OK
 
 
-def command_lesson(name: str, env: Environment, tr: Translator) -> int:
+def command_lesson(name: Optional[str], env: Environment, tr: Translator) -> int:
+    if name is None:  # "lesson" alone: the list, and how to open one
+        command_lessons(env, tr)
+        return _fail(env, tr.t("lesson.needs_id"), EXIT_USAGE)
     lesson_id = catalog.find_lesson(name, tr.language)
     if lesson_id is None:
         env.error(tr.t("lessons.unknown", name=clip(name)))
         return EXIT_USAGE
-    for line in render_lesson(catalog.load_lesson(lesson_id, tr.language), env):
-        env.write(line)
+    from lessons import pager
+    from lessons.render import lesson_blocks
+
+    def ask(prompt: str) -> str:
+        answer = env.read_line(prompt)
+        return "q" if answer is None else answer  # Ctrl+D leaves the pager
+
+    lesson = catalog.load_lesson(lesson_id, tr.language)
+    if pager.show(env, lambda: lesson_blocks(lesson, env), ask, tr, finish=False, like_cat=True):
+        store().mark_lesson_read(lesson_id)
     return EXIT_OK
 
 
@@ -337,10 +351,14 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
             return _fail(env, tr.t("consent.cancelled"), EXIT_USAGE)
         consent = consent_record(tr, "prompt")
 
+    if args.output and _format_mismatch(args.output, args.format):
+        shown = clip(args.output.replace("\x00", ""))  # r.csv that will hold JSON: say so
+        env.stderr.write(tr.t("cli.format_mismatch", path=shown, format=args.format.upper()) + "\n")
+
     show_progress = args.format == "text" and hasattr(env.stderr, "isatty") and env.stderr.isatty()
     if args.format == "text":
         env.write_wrapped(tr.count("scan.starting", len(ports), target=target.text, address=target.address,
-                                   spec=short_spec(ports), timeout=str(timeout)))
+                                   spec=short_spec(ports), timeout=tr.decimal(str(timeout))))
     capture = None
     if args.packets is not None and not args.udp:
         from lessons.wire import packet_lines, results_by_probe, show_packets, start_capture
@@ -350,7 +368,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
             env.stderr.write(problem + "\n")
     try:
         report, shortage = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
-                                    progress_stream=env.stderr if show_progress else None, width=env.width,
+                                    progress_stream=env.stderr if show_progress else None, width=env.columns,
                                     consent=consent), None
     except OutOfResources as error:   # e.g. no thread for the banner pass: the scan itself is kept
         report, shortage = error.report, error.cause
@@ -431,6 +449,12 @@ def _output_problem(path: str) -> Optional[tuple]:
     if not os.access(folder, os.W_OK):
         return "report.no_permission", folder
     return None
+
+
+def _format_mismatch(path: str, chosen: str) -> bool:
+    """--format json or csv with a file name whose ending says something else (.csv, .txt)."""
+    named = _file_format(path, "text")
+    return chosen != "text" and named != chosen and (named != "text" or path.lower().endswith((".txt", ".text")))
 
 
 def _file_format(path: str, chosen: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
-from typing import Mapping
+from typing import Mapping, Optional
 
 from scanner.errors import ENGLISH_MESSAGES, PortscanError
 
@@ -25,14 +25,24 @@ DEFAULT_LANGUAGE = "en"
 
 
 def language_from_environment(environ: Mapping[str, str] = os.environ) -> str:
+    return language_named_by(environ) or DEFAULT_LANGUAGE
+
+
+def language_named_by(environ: Mapping[str, str] = os.environ) -> Optional[str]:
+    """The language LC_ALL/LC_MESSAGES/LANG/LANGUAGE name, or None when they name none.
+
+    ``C``, ``POSIX`` and ``C.UTF-8`` say how to encode text, not which language the
+    person reads: with nothing else set, a first run asks (``Choose language / Pilih bahasa``)."""
     for variable in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
         value = environ.get(variable, "")
         if value:
             code = value.split(":")[0].split(".")[0].split("_")[0].lower()
+            if code in ("c", "posix"):
+                continue
             if code in ("id", "in"):  # "in" is the old ISO code for Indonesian
                 return "id"
             return DEFAULT_LANGUAGE
-    return DEFAULT_LANGUAGE
+    return None
 
 
 def normalise_language(code: str) -> str:
@@ -84,3 +94,28 @@ class Translator:
 
     def state(self, state) -> str:
         return self.t("state." + str(state))
+
+    def decimal(self, value, digits: Optional[int] = None) -> str:
+        """A number as this language writes it: 0.5 in English, 0,5 in Indonesian.
+
+        (Code on screen stays Python: ``s.settimeout(0.5)`` is never localised.)"""
+        if isinstance(value, str):
+            text = value
+        else:
+            text = f"{value:.{digits}f}" if digits is not None else f"{value:g}"
+        return text.replace(".", ",") if self.language == "id" else text
+
+    def reason(self, reason) -> str:
+        """A reason code with a word or two of gloss where the language needs one."""
+        code = str(reason)
+        gloss = self.t("reason." + code)
+        return code if gloss in (code, "reason." + code) else f"{code} ({gloss})"
+
+    def lesson_title(self, lesson_id: str) -> str:
+        """A lesson named the way the learner sees it in the library: by its title."""
+        from lessons import catalog  # catalog imports this module
+
+        try:
+            return catalog.load_lesson(lesson_id, self.language).title
+        except catalog.LessonNotFound:
+            return lesson_id

@@ -128,7 +128,8 @@ def scan_the_lab(menu) -> None:
     ports = tuple(p for p in ports if 1 <= p <= 65535)
     preset = {"host": parse_target(lab.hosts[0] if is_loopback_address(lab.hosts[0]) else "127.0.0.1"),
               "ports": ports, "timeout": TimeoutSetting(float(LAB_SCAN_TIMEOUT)), "banners": True}
-    env.write_wrapped(tr.t("lab.scan_intro", low=ports[0], high=ports[-1], timeout=LAB_SCAN_TIMEOUT), "hint")
+    env.write_wrapped(tr.t("lab.scan_intro", low=ports[0], high=ports[-1], timeout=tr.decimal(LAB_SCAN_TIMEOUT)),
+                      "hint")
     report = menu.walk(teach=False, preset=preset, offer_save=False)
     if report is None:
         return

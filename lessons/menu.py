@@ -8,8 +8,15 @@ it) and understands three commands: ``?`` shows the lesson again, ``b`` goes bac
 step, ``q`` returns to the main menu.  A wrong answer gets the parser's one-line
 message and the same question again.
 
+On a real terminal every step is one screen that fits 80x24: the code of the last
+answer, the start of the lesson (the whole one behind ``?``, paged) and the question.
+After the scan, slow motion replays one port of each state the scan found with the real
+call, then the results table, then the port map and what it means, each on its own
+screen, so nothing the learner must read scrolls away unread.
+
 The menu reads and writes only through an ``Environment``, so tests can drive the whole
-walk with a scripted input stream, and a pseudo-terminal test can drive the real thing.
+walk with a scripted input stream (which never pauses), and tmux or a pseudo-terminal
+can drive the real thing.
 """
 
 from __future__ import annotations
@@ -17,27 +24,31 @@ from __future__ import annotations
 import datetime
 import errno
 import os
+import re
 import socket
+import textwrap
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
-from lessons import catalog
+from lessons import catalog, pager
 from lessons.i18n import Translator
 from lessons.output import port_map, results_table, short_spec, summary_line
 from lessons.progress import store
-from lessons.render import render_lesson
+from lessons.render import lesson_blocks
 from lessons.session import Terminated, consent_record, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, clip
 from scanner.inputs import parse_ports, parse_target, parse_timeout
 from scanner.report import write_atomically
 from scanner.probe import probe_port
-from scanner.results import PortState, ScanReport
+from scanner.results import PortState, Reason, ScanReport
 
-SLOW_MOTION_PORTS = 3
 PORT_MAP_MINIMUM = 16
-PRESENTER_PAGE_LINES = 14
+SLOW_MOTION_PACE = 0.8   # seconds between replayed probes on a screen: one thing at a time
+COUNTDOWN_AFTER = 0.3    # a probe still silent after this long gets a visible countdown
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class EndOfInput(Exception):
@@ -66,6 +77,7 @@ class Menu:
         self.last_host = "127.0.0.1"
         self.last_ports = "1-1024"
         self.last_timeout = "0.5"
+        self.pending_code: List[str] = []   # "Show the code" of the last answer, for the next screen
 
     # -- small helpers -------------------------------------------------------------
     def say(self, key: str, role: Optional[str] = None, **values) -> None:
@@ -82,18 +94,24 @@ class Menu:
         if self.env.presenter:
             self.ask(self.tr.t("menu.press_enter"))
 
+    def screen_pause(self, key: str = "menu.press_enter") -> None:
+        """Wait for Enter where a person reads the screen: a terminal, or presenter mode."""
+        if self.env.on_screen or self.env.presenter:
+            self.ask(self.tr.t(key))
+
+    def page(self, content, finish: bool = True, reserve: int = 0) -> bool:
+        return pager.show(self.env, content, self.ask, self.tr, finish=finish, reserve=reserve)
+
     def show_lesson(self, lesson_id: str) -> None:
+        """The whole lesson, paged on a terminal; it counts as read once its last page was shown."""
         lesson = catalog.load_lesson(lesson_id, self.tr.language)
-        self.env.write("")
-        lines = render_lesson(lesson, self.env)
-        page = PRESENTER_PAGE_LINES if self.env.presenter else len(lines)
-        for start in range(0, len(lines), page):
-            if start:
-                self.pause()  # projector screens stay short: one page at a time
-            for line in lines[start:start + page]:
-                self.env.write(line)
-        self.env.write("")
-        store().mark_lesson_read(lesson_id)
+        if not self.env.on_screen:
+            self.env.write("")
+        finished = self.page(lambda: lesson_blocks(lesson, self.env))
+        if not self.env.on_screen:
+            self.env.write("")
+        if finished:
+            store().mark_lesson_read(lesson_id)
         self.show_progress_problem()
 
     def choose(self, title: str, rows: List[tuple]) -> str:
@@ -176,14 +194,17 @@ class Menu:
         return [
             Step("host", "dns", lambda: self.last_host, parse_target),
             Step("ports", "ports", lambda: self.last_ports, parse_ports),
-            Step("timeout", "timeouts", lambda: self.last_timeout, parse_timeout),
+            Step("timeout", "timeouts", lambda: self.tr.decimal(self.last_timeout), parse_timeout),
             Step("consent", "ethics", lambda: "", self._parse_consent),
         ]
 
     def _parse_consent(self, text: str) -> dict:
-        if text.lower() in self.tr.t("consent.yes_words").split("|"):
+        answer = text.lower().strip(" .!")
+        if answer in self.tr.t("consent.yes_words").split("|"):
             return consent_record(self.tr, "prompt")
-        raise _ConsentRefused
+        if not answer or answer in self.tr.t("consent.no_words").split("|"):
+            raise _ConsentRefused  # Enter takes the default shown: [y/N]
+        raise _ConsentUnclear
 
     def guided_scan(self) -> None:
         self.walk(teach=True)
@@ -192,42 +213,69 @@ class Menu:
         self.walk(teach=False)
 
     def walk(self, teach: bool, preset: Optional[dict] = None, offer_save: bool = True) -> Optional[ScanReport]:
-        """Ask every step in order (b goes back), then scan.  Returns the report."""
-        steps = self.steps()
+        """Ask every step not given in ``preset`` in order (b goes back), then scan."""
+        asked = [step for step in self.steps() if not (preset and step.name in preset)]
         answers: dict = dict(preset or {})
+        self.pending_code = []
         index = 0
-        if teach:
+        if teach and not self.env.on_screen:
             self.say("walk.intro", "hint")
-        while index < len(steps):
-            step = steps[index]
-            if preset and step.name in preset:
-                index += 1
-                continue
-            if teach:
+        while index < len(asked):
+            step = asked[index]
+            if teach and not self.env.on_screen:
                 self.show_lesson(step.lesson)
                 self.pause()
-            result = self.ask_step(step, index, answers, teach)
+            result = self.ask_step(step, index, len(asked), answers, teach)
             if result == "back":
                 index = max(0, index - 1)
-                while index > 0 and preset and steps[index].name in preset:
-                    index -= 1
                 continue
             if result == "refused":
                 self.say("consent.cancelled", "warning")
-                self.say("walk.consent_lesson", "hint")
+                self.say("walk.consent_lesson", "hint", lesson=self.tr.lesson_title("ethics"))
                 return None
             index += 1
         return self.scan_and_explain(answers, teach, offer_save)
 
-    def ask_step(self, step: Step, index: int, answers: dict, teach: bool) -> str:
+    def step_screen(self, step: Step, index: int, total: int, problem: Optional[str]) -> None:
+        """One screen per question on a terminal: the last answer's code, a short lesson, the question."""
+        env = self.env
+        env.refresh()
+        env.clear()
+        used = 0
+        if self.pending_code:
+            self.show_code(self.pending_code)
+            used += len(self.pending_code) + 2
+        env.write(self.tr.t("walk.step_title", number=index + 1, total=total), "heading")
+        keys = self.tr.t("walk.keys")
+        statement = self.tr.t("consent.statement") if step.name == "consent" else ""
+        below = [keys, statement, problem or ""]
+        # below the lesson: a blank line, the keys, the consent statement, a problem, the prompt (2 lines for consent)
+        reserve = sum(len(textwrap.wrap(text, env.width - 1)) for text in below if text) + 3 + (step.name == "consent")
+        lesson = catalog.load_lesson(step.lesson, self.tr.language)
+        lines, _whole = pager.short_form(lesson_blocks(lesson, env), env.height - used - 1 - reserve)
+        for line in lines:
+            env.write(line)
+        env.write("")
+        self.say("walk.keys", "hint")
+        if problem:
+            env.error(problem)
+
+    def ask_step(self, step: Step, index: int, total: int, answers: dict, teach: bool) -> str:
         tr = self.tr
+        problem = None
+        unclear_consent = False
+        screens = teach and self.env.on_screen
         while True:
+            if screens:
+                self.step_screen(step, index, total, problem)
+            problem = None
             default = step.default()
             label = tr.t(f"step.{step.name}.question", address=getattr(answers.get("host"), "address", ""))
-            prompt = f"[{index + 1}/4] {label}" + (f" [{default}]" if default else "") + ": "
+            number = f"[{index + 1}/{total}] " if total > 1 else ""
+            prompt = number + label + (f" [{default}]" if default else "") + ": "
             if step.name == "consent":
-                self.env.write(tr.t("consent.statement"), "warning")
-                prompt = f"[{index + 1}/4] {label} [y/N]: "
+                self.env.write_wrapped(tr.t("consent.statement"), "warning")
+                prompt = f"{number}{label} [y/N]: "
             text = self.ask(prompt)
             command = text.lower()
             if command == "?":
@@ -235,7 +283,9 @@ class Menu:
                 continue
             if command == "b":
                 if index == 0:
-                    self.say("walk.first_step", "hint")
+                    problem = tr.t("walk.first_step")
+                    if not screens:
+                        self.say("walk.first_step", "hint")
                     continue
                 return "back"
             if command == "q":
@@ -246,15 +296,29 @@ class Menu:
                 value = step.parse(text)
             except _ConsentRefused:
                 return "refused"
+            except _ConsentUnclear:
+                if unclear_consent:
+                    return "refused"  # asked twice: no clear yes means no
+                unclear_consent = True
+                problem = tr.t("consent.unclear", answer=clip(text))
+                if not screens:
+                    self.env.error(problem)
+                continue
             except InputError as error:
-                self.env.error(tr.error(error))
-                self.say("walk.try_again", "hint")
+                problem = tr.error(error)
+                if not screens:
+                    self.env.error(problem)
+                    self.say("walk.try_again", "hint")
                 continue
             answers[step.name] = value
             self._remember(step.name, text)
             if teach:
-                self.show_code(self.code_for(step.name, value, answers))
-                self.pause()
+                code = self.code_for(step.name, value, answers)
+                if screens:
+                    self.pending_code = code  # shown at the top of the next screen
+                else:
+                    self.show_code(code)
+                    self.pause()
             elif step.name == "host":
                 self.say("walk.resolved", "hint", host=value.host, address=value.address)
             return "ok"
@@ -265,7 +329,7 @@ class Menu:
         elif name == "ports":
             self.last_ports = text
         elif name == "timeout":
-            self.last_timeout = text
+            self.last_timeout = text.replace(",", ".")
 
     def code_for(self, name: str, value, answers: dict) -> List[str]:
         """The Python this step runs, with the learner's own values filled in."""
@@ -283,81 +347,199 @@ class Menu:
                 loop = f"for port in range({value[0]}, {value[-1] + 1}):"
             else:
                 loop = f"for port in {list(value[:6])}{' + ...' if len(value) > 6 else ''}:"
-            return [loop, self.tr.t("code.port_count", count=len(value), spec=short_spec(value))]
+            return [loop, "    probe(address, port)   " + self.tr.t("code.loop_body"),
+                    self.tr.count("code.port_count", len(value), spec=short_spec(value))]
         if name == "timeout":
             if value.auto:
                 return ["s.settimeout(1.0)", self.tr.t("code.auto_timeout")]
-            return [f"s.settimeout({value.seconds:g})", self.tr.t("code.timeout_meaning", seconds=f"{value.seconds:g}")]
+            return [f"s.settimeout({value.seconds:g})",
+                    self.tr.t("code.timeout_meaning", seconds=self.tr.decimal(value.seconds))]
         return [self.tr.t("code.consent_saved")]
 
     # -- scanning ------------------------------------------------------------------
     def scan_and_explain(self, answers: dict, teach: bool, offer_save: bool = True) -> ScanReport:
+        """The scan, then slow motion of what it found, the results, and what they mean."""
         target, ports, timeout = answers["host"], answers["ports"], answers["timeout"]
+        env = self.env
+        if env.on_screen and (teach or self.pending_code):
+            env.clear()
+        if self.pending_code:
+            self.show_code(self.pending_code)
+            self.pending_code = []
         if teach:
-            self.show_lesson("handshake")
-            self.pause()
-        if teach or self.env.presenter:
-            self.slow_motion(target, ports, timeout)
-            self.pause()
-        if teach:
-            self.show_lesson("threading")
-            self.pause()
-        self.env.write_wrapped(self.tr.count("scan.starting", len(ports), target=target.text,
-                                             address=target.address, spec=short_spec(ports), timeout=str(timeout)))
+            if env.on_screen:
+                self.short_lesson("threading", env.height - 12)
+            else:
+                self.show_lesson("threading")
+                self.pause()
+        env.write_wrapped(self.tr.count("scan.starting", len(ports), target=target.text, address=target.address,
+                                        spec=short_spec(ports), timeout=self.tr.decimal(str(timeout))))
         self.say("walk.ctrl_c", "hint")
-        on_terminal = getattr(self.env.stdout, "isatty", lambda: False)()
-        report = run_scan(target, ports, timeout, self.tr, progress_stream=self.env.stdout if on_terminal else None,
+        on_terminal = getattr(env.stdout, "isatty", lambda: False)()
+        report = run_scan(target, ports, timeout, self.tr, progress_stream=env.stdout if on_terminal else None,
                           banners=bool(answers.get("banners", store().setting("banners", False))),
-                          width=self.env.width, consent=answers.get("consent"))
-        self.show_results(report, teach)
+                          width=env.columns, consent=answers.get("consent"))
+        replayed = False
+        if (teach or env.presenter) and not report.interrupted:
+            try:
+                replayed = self.slow_motion(target, report, teach)
+            except KeyboardInterrupt:  # skip the replay, never the results
+                env.write("")
+        self.show_results(report, teach, pause_first=replayed or env.presenter, replayed=replayed)
         if offer_save:
             self.offer_save(report)
+        elif env.on_screen:  # the caller prints more (the lab's grading): what this means stays until Enter
+            self.screen_pause()
         return report
 
-    def slow_motion(self, target, ports, timeout, count: int = SLOW_MOTION_PORTS) -> None:
-        """Probe the first few ports one at a time, showing each call and its answer."""
-        family = "AF_INET6" if target.family == socket.AF_INET6 else "AF_INET"
-        self.say("slow.title", "heading", count=min(count, len(ports)))
-        self.show_code([f"s = socket.socket(socket.{family}, socket.SOCK_STREAM)",
-                        f"s.settimeout({timeout.seconds:g})"])
-        for port in ports[:count]:
-            outcome = probe_port(target.address, port, timeout.seconds, target.family)
-            meaning = self.tr.t(f"slow.meaning.{outcome.state.value}")
-            call = f"s.connect_ex(({target.address!r}, {port}))"
-            code = "0" if outcome.code == 0 else f"{outcome.code} {errno.errorcode.get(outcome.code, '')}".strip()
-            self.env.write(f"  {call}  # -> {code}", "code")
-            self.env.write("      " + self.env.paint(self.tr.state(outcome.state), outcome.state.value) + f": {meaning}")
-            if self.env.presenter:
-                time.sleep(0.6)
-        self.env.write("")
-
-    def show_results(self, report: ScanReport, teach: bool) -> None:
-        self.env.write("")
-        if report.banners_skipped:
-            self.say("results.banners_skipped", "warning")
-        elif report.interrupted:
-            self.say("results.partial", "warning", done=report.ports_scanned, total=len(report.ports_requested))
-        for line in results_table(report, self.env, self.tr):
+    def short_lesson(self, lesson_id: str, budget: int) -> None:
+        """The start of a lesson that fits ``budget`` lines, and how to read the rest."""
+        lesson = catalog.load_lesson(lesson_id, self.tr.language)
+        lines, whole = pager.short_form(lesson_blocks(lesson, self.env), max(3, budget - 2))
+        for line in lines:
             self.env.write(line)
-        self.env.write_wrapped(summary_line(report, self.tr))
-        if len(report.ports_requested) >= PORT_MAP_MINIMUM:
-            self.env.write("")
-            for line in port_map(report, self.env, self.tr):
-                self.env.write(line)
-        self.explain(report, teach)
+        if not whole:
+            self.say("walk.whole_lesson", "hint", number=catalog.lesson_ids(self.tr.language).index(lesson_id) + 1)
+        self.env.write("")
 
-    def explain(self, report: ScanReport, teach: bool) -> None:
+    def replay_ports(self, report: ScanReport) -> list:
+        """One port of each state the scan found (open first), to replay slowly."""
+        picks = []
+        for state in (PortState.OPEN, PortState.CLOSED, PortState.FILTERED):
+            found = report.by_state(state)
+            if state is PortState.CLOSED:  # a self-connection is "closed" too, but teaches something else
+                found = [r for r in found if r.reason is Reason.CONN_REFUSED] or found
+            if found:
+                picks.append(found[0])
+        return picks
+
+    def slow_motion(self, target, report: ScanReport, teach: bool) -> bool:
+        """Replay one port of each state the scan found, one real ``connect_ex`` at a time."""
+        env, tr = self.env, self.tr
+        picks = self.replay_ports(report)
+        if not picks:
+            return False
+        seconds = report.final_timeout
+        if env.on_screen:
+            self.screen_pause("slow.press_enter")
+            env.clear()
+        counts = report.counts()
+        only_closed = counts.get("closed") and not counts.get("open") and not counts.get("filtered")
+        if teach:
+            if env.on_screen:  # what follows: title, 2 code lines, 3 per probe, the note, the prompt
+                self.short_lesson("handshake", env.height - 6 - 2 * len(picks) - (4 if only_closed else 0))
+            else:
+                self.show_lesson("handshake")
+                self.pause()
+        env.write_wrapped(tr.count("slow.title", len(picks)), "heading")
+        family = "AF_INET6" if target.family == socket.AF_INET6 else "AF_INET"
+        for line in (f"s = socket.socket(socket.{family}, socket.SOCK_STREAM)", f"s.settimeout({seconds:g})"):
+            env.write("  " + line, "code")
+        paced = env.on_screen or env.presenter
+        for number, result in enumerate(picks):
+            if number and paced:
+                time.sleep(SLOW_MOTION_PACE)
+            call = f"s.connect_ex(({target.address!r}, {result.port}))"
+            env.write(env.paint("  " + call, "code"), end="")
+            outcome = self._probe_with_countdown(target, result.port, seconds, len(call) + 2)
+            code = "0" if outcome.code == 0 else f"{outcome.code} {errno.errorcode.get(outcome.code, '')}".strip()
+            env.write(env.paint(f"  # -> {code}", "code"))
+            took = tr.t("slow.took", time=self._duration(outcome.rtt))
+            meaning = tr.t(f"slow.meaning.{outcome.state.value}")
+            env.write_wrapped(f"{tr.state(outcome.state)} ({took}): {meaning}", outcome.state.value,
+                              first="      ", rest="      ")
+        if only_closed:
+            env.write("")
+            self.say("slow.only_closed", "warning")
+        env.write("")
+        return True
+
+    def _duration(self, seconds: float) -> str:
+        if seconds < 1:
+            return self.tr.decimal(seconds * 1000, 1) + " ms"
+        return self.tr.decimal(seconds, 1) + " s"
+
+    def _probe_with_countdown(self, target, port: int, seconds: float, column: int):
+        """The real probe; on a terminal a countdown runs beside it while no answer comes."""
+        if not self.env.on_screen or seconds < COUNTDOWN_AFTER:
+            return probe_port(target.address, port, seconds, target.family)
+        outcome: list = []
+        worker = threading.Thread(target=lambda: outcome.append(
+            probe_port(target.address, port, seconds, target.family)), daemon=True)
+        started = time.monotonic()
+        worker.start()
+        shown = ""
+        while worker.is_alive():
+            worker.join(0.1)
+            left = max(0.0, seconds - (time.monotonic() - started))
+            if worker.is_alive() and time.monotonic() - started >= COUNTDOWN_AFTER:
+                text = "  " + self.tr.t("slow.countdown", seconds=self.tr.decimal(left, 1))
+                text = text[: max(0, self.env.columns() - column - 1)]
+                self.env.stdout.write(text + "\b" * len(text))  # the cursor stays where the answer goes
+                self.env.stdout.flush()
+                shown = text
+        if shown:
+            self.env.stdout.write(" " * len(shown) + "\b" * len(shown))
+        if not outcome:
+            raise OSError(errno.EIO, "probe failed")
+        return outcome[0]
+
+    def show_results(self, report: ScanReport, teach: bool, pause_first: bool = False,
+                     replayed: bool = False) -> None:
+        """Results table + summary on one screen; port map and "what this means" on the next."""
+        env = self.env
+        if env.on_screen and pause_first:
+            self.screen_pause("results.press_enter")
+        elif env.presenter:
+            self.pause()
+        lines = [""]
+        if report.banners_skipped:
+            lines += self.env.wrap(self.tr.t("results.banners_skipped"), "warning")
+        elif report.interrupted:
+            lines += self.env.wrap(self.tr.t("results.partial", done=report.ports_scanned,
+                                             total=len(report.ports_requested)), "warning")
+        table = results_table(report, env, self.tr)
+        blocks = pager.line_blocks(lines) + pager.line_blocks(table) + \
+            pager.line_blocks(self.env.wrap(summary_line(report, self.tr)))
+        map_lines = port_map(report, env, self.tr) if len(report.ports_requested) >= PORT_MAP_MINIMUM else []
+        meaning = self.explain_lines(report, teach, lab_hint=not replayed)
+        if env.on_screen and not map_lines and not env.presenter:  # a short scan: results and meaning together
+            self.page(blocks + pager.line_blocks([""] + meaning), finish=False, reserve=2)
+            return
+        if env.on_screen:
+            self.page(blocks, finish=False, reserve=1)
+            self.screen_pause("results.next_page" if map_lines else "results.next_meaning")
+            rest = pager.line_blocks(map_lines, keep_together=True)
+            if map_lines and env.presenter:
+                self.page(rest, finish=False, reserve=1)
+                self.screen_pause()
+                rest = []
+            self.page(rest + pager.line_blocks([""] + meaning), finish=False, reserve=2)
+            return
+        self.page(blocks)
+        if map_lines:
+            self.pause()
+            self.env.write("")
+            self.page(pager.line_blocks(map_lines, keep_together=True))
+        self.pause()
+        self.page(pager.line_blocks([""] + meaning))
+
+    def explain_lines(self, report: ScanReport, teach: bool, lab_hint: bool = True) -> List[str]:
         """The short "what this means" lesson, written from this scan's own numbers."""
         counts = report.counts()
-        self.env.write("")
-        self.say("meaning.title", "heading")
+        lines = [self.env.paint(self.tr.t("meaning.title"), "heading")]
         for state in ("open", "filtered", "closed"):
             if counts.get(state):
-                self.env.write_wrapped(self.tr.t(f"meaning.{state}", count=counts[state]), first="- ", rest="  ")
+                lines += self.env.wrap(self.tr.t(f"meaning.{state}", count=counts[state]), first="- ", rest="  ")
+        if lab_hint and counts.get("closed") and not counts.get("open") and not counts.get("filtered"):
+            lines += self.env.wrap(self.tr.t("slow.only_closed"), "hint")  # nothing to find: the lab has
         if report.by_state(PortState.OPEN):
-            self.env.write_wrapped(self.tr.t("meaning.next_steps"), "hint")
+            lines += self.env.wrap(self.tr.t("meaning.next_steps",
+                                             lesson=self.tr.lesson_title("unexpected-open-port")), "hint")
         if teach:
-            self.env.write_wrapped(self.tr.t("meaning.more"), "hint")
+            lines += self.env.wrap(self.tr.t("meaning.more", first=self.tr.lesson_title("port-states"),
+                                             second=self.tr.lesson_title("reading-results")), "hint")
+        return lines
 
     def offer_save(self, report: ScanReport) -> None:
         from lessons.cli import report_text
@@ -381,9 +563,9 @@ class Menu:
                          detail=self.tr.t("report.bad_name"))
                 continue
             except OSError as error:
-                self.say("report.write_failed", "error", path=path, detail=error.strerror or error)
+                self.say("report.write_failed", "error", path=clip(path), detail=error.strerror or error)
                 continue
-            self.say("report.saved", "ok", path=path)
+            self.say("report.saved", "ok", path=clip(os.path.abspath(os.path.expanduser(path)), 200))
             return
 
     # -- lessons library -------------------------------------------------------------
@@ -391,25 +573,53 @@ class Menu:
         while True:
             ids = catalog.lesson_ids(self.tr.language)
             read = store().lessons_read()
-            self.env.write("")
+            if self.env.on_screen:
+                self.env.refresh()
+                self.env.clear()
+            else:
+                self.env.write("")
             self.say("library.title", "heading")
+            rows = []
             for number, lesson_id in enumerate(ids, 1):
                 title = catalog.load_lesson(lesson_id, self.tr.language).title
                 mark = self.env.paint("*", "ok") if lesson_id in read else " "
-                self.env.write(f" {mark}{number:>3}  {title}")
+                rows.append((f" {mark}{number:>3}  ", title))
+            for line in self._columns(rows):
+                self.env.write(line)
             choice = self.ask(self.tr.t("library.choose"))
             if choice.lower() in ("", "q", "b", "0"):
                 return
             lesson_id = catalog.find_lesson(choice, self.tr.language)
             if lesson_id is None:
                 self.say("lessons.unknown_menu", "error", name=clip(choice))
+                if self.env.on_screen:
+                    self.screen_pause()
                 continue
             self.show_lesson(lesson_id)
-            self.pause()
+            if not self.env.on_screen:
+                self.pause()
+
+    def _columns(self, rows: List[tuple]) -> List[str]:
+        """Rows of (prefix, title); two columns when one would not fit the window."""
+        plain = [prefix + title for prefix, title in rows]
+        if not self.env.on_screen or len(rows) <= self.env.height - 2:
+            return plain
+        half = (len(rows) + 1) // 2
+        column = (self.env.width - 1) // 2
+        lines = []
+        for left, right in zip(rows[:half], rows[half:] + [("", "")]):
+            room = column - len(ANSI_CODES.sub("", left[0])) - 1
+            text = left[1] if len(left[1]) <= room else left[1][: room - 3] + "..."
+            pad = column - len(ANSI_CODES.sub("", left[0])) - len(text)
+            right_room = column - len(ANSI_CODES.sub("", right[0])) - 1
+            right_text = right[1] if len(right[1]) <= right_room else right[1][: right_room - 3] + "..."
+            lines.append(left[0] + text + " " * pad + right[0] + right_text)
+        return lines
 
 
 class _ConsentRefused(Exception):
     pass
 
 
-
+class _ConsentUnclear(Exception):
+    pass

@@ -200,7 +200,7 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
         env.write_wrapped(tr.count("net.starting", len(ports), target=clip(targets.text, 60), addresses=len(targets.targets),
                                    spec=short_spec(ports), timeout=str(timeout)))
         env.write_wrapped(tr.t("net.discovering", ports=",".join(map(str, DISCOVERY_PORTS))) if ping else tr.t("net.no_ping"), "hint")
-    bar = ProgressBar(env.stderr, tr, env.width, enabled=show_progress)
+    bar = ProgressBar(env.stderr, tr, env.columns, enabled=show_progress)
     scan_host = _scan_udp_host if getattr(args, "udp", False) else None
     capture = None
     if getattr(args, "packets", None) is not None and scan_host is None:

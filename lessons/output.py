@@ -10,8 +10,10 @@ each state also has its own character.
 
 from __future__ import annotations
 
+import bisect
+import math
 import time
-from typing import IO, List, Optional
+from typing import IO, List
 
 from lessons.i18n import Translator
 from lessons.terminal import Environment
@@ -20,12 +22,16 @@ from scanner.inputs import describe_ports
 from scanner.report import listed_results
 from scanner.results import PortState, ScanReport
 
-MAP_COLUMNS = 64
-MAP_ROWS_MAX = 16
+MAP_COLUMNS = 50       # cells per row: with round cell sizes, every row starts at a round number
+CELL_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)
+MAP_ROWS_MAX = 12      # the map and "what this means" share one 24-line screen
 MAP_SYMBOLS = {PortState.OPEN: "O", PortState.FILTERED: "F", PortState.OPEN_FILTERED: "o", PortState.CLOSED: "."}
 MAP_PRIORITY = (PortState.OPEN, PortState.OPEN_FILTERED, PortState.FILTERED, PortState.CLOSED)
+OPEN_AND_FILTERED = "*"
 NOT_SCANNED = "?"
 STALL_SECONDS = 1.0  # no progress for this long: the scan is waiting on silent ports
+ETA_AFTER = 1.0      # an estimate from the first few milliseconds would only be noise
+MIN_BAR = 5
 
 
 def results_table(report: ScanReport, env: Environment, tr: Translator, include_closed: bool = False) -> List[str]:
@@ -39,7 +45,7 @@ def results_table(report: ScanReport, env: Environment, tr: Translator, include_
     for result in rows:
         port = f"{result.port}/{result.protocol}"
         state = env.paint(f"{tr.state(result.state):<{state_width}}", result.state.value)
-        lines.append(f"{port:<11} {state} {(result.service or '-')[:18]:<18} {result.reason.value}")
+        lines.append(f"{port:<11} {state} {(result.service or '-')[:18]:<18} {tr.reason(result.reason)}")
         if result.banner:
             lines.append(env.paint(f"  | {result.banner}"[: env.width - 1], "hint"))
     counts = report.counts()
@@ -58,7 +64,7 @@ def short_spec(ports: tuple, limit: int = 40) -> str:
 def summary_line(report: ScanReport, tr: Translator) -> str:
     counts = report.counts()
     text = tr.count("table.summary", report.ports_scanned, scanned=report.ports_scanned,
-                    seconds=f"{report.elapsed_seconds:.2f}", open=counts.get("open", 0),
+                    seconds=tr.decimal(report.elapsed_seconds, 2), open=counts.get("open", 0),
                     filtered=counts.get("filtered", 0), closed=counts.get("closed", 0))
     if counts.get("open|filtered"):  # UDP's silence: neither open nor filtered for sure
         text += " " + tr.t("table.open_filtered", count=counts["open|filtered"])
@@ -68,46 +74,109 @@ def summary_line(report: ScanReport, tr: Translator) -> str:
 
 
 def port_map(report: ScanReport, env: Environment, tr: Translator) -> List[str]:
-    """A grid of the scanned range, coloured by state; big ranges are grouped into blocks."""
+    """A grid of the scanned range, one symbol per cell; big ranges are grouped into blocks.
+
+    Rows start at round numbers (0, 100, 200 ... or 0, 5000, 10000 ...), so a row label
+    is something a class can read aloud.  Rows holding no requested port are left out
+    (a ``...`` line marks the gap), so ``1-1024,36405`` is drawn as its two parts.
+    """
     ports = report.ports_requested
     if not ports:
         return []
-    low, high = ports[0], ports[-1]
-    span = high - low + 1
-    cells_needed = span
-    per_cell = 1
-    while (cells_needed + MAP_COLUMNS - 1) // MAP_COLUMNS > MAP_ROWS_MAX:
-        per_cell *= 2
-        cells_needed = (span + per_cell - 1) // per_cell
+    columns = MAP_COLUMNS if env.width >= MAP_COLUMNS + 10 else MAP_COLUMNS // 2
+    for per_cell in CELL_SIZES:
+        span = columns * per_cell
+        rows = sorted({port // span for port in ports})
+        gaps = sum(1 for before, after in zip(rows, rows[1:]) if after != before + 1)
+        if len(rows) + gaps <= MAP_ROWS_MAX:
+            break
     states = {r.port: r.state for r in report.results}
-    requested = set(ports) if len(ports) != span else None
-    lines = [env.paint(tr.t("map.title", low=low, high=high, per_cell=per_cell), "heading")]
-    for row_start in range(0, cells_needed, MAP_COLUMNS):
-        first_port = low + row_start * per_cell
+    title = tr.count("map.title", per_cell, low=ports[0], high=ports[-1], per_cell=per_cell)
+    lines = [env.paint(title, "heading")]
+    label_width = max(5, len(str(rows[-1] * span)))
+    previous = None
+    for row in rows:
+        if previous is not None and row != previous + 1:
+            lines.append(f"{'...':>{label_width}}")
+        previous = row
         cells = []
-        for cell in range(row_start, min(row_start + MAP_COLUMNS, cells_needed)):
-            block = range(low + cell * per_cell, min(high, low + (cell + 1) * per_cell - 1) + 1)
-            found = [states[p] for p in block if p in states]
-            if not found:
-                asked = requested is None or any(p in requested for p in block)
-                cells.append(env.paint(NOT_SCANNED, "hint") if asked else " ")
-                continue
-            state = next(s for s in MAP_PRIORITY if s in found)
-            cells.append(env.paint(MAP_SYMBOLS[state], state.value))
-        lines.append(f"{first_port:>6} " + "".join(cells))
-    lines.append(env.paint(tr.t("map.legend"), "hint"))
+        for cell in range(columns):
+            low = row * span + cell * per_cell
+            asked = ports[bisect.bisect_left(ports, low):bisect.bisect_left(ports, low + per_cell)]
+            cells.append(_map_cell(asked, states, env))
+        lines.append(f"{row * span:>{label_width}} " + "".join(cells).rstrip())
+    lines.extend(env.paint(line, "hint") for line in _legend(tr.t("map.legend"), env.width - 1))
     return lines
 
 
-class ProgressBar:
-    """``[#########.........]  12000/65535  open 3  ETA 2s`` redrawn in place."""
+def _legend(text: str, width: int) -> List[str]:
+    """The legend folded between its entries ("O open", "? not scanned"), never inside one."""
+    lines: List[str] = []
+    for entry in (part.strip() for part in text.split("   ") if part.strip()):
+        if lines and len(lines[-1]) + 3 + len(entry) <= width:
+            lines[-1] += "   " + entry
+        else:
+            lines.append(entry)
+    return lines
 
-    def __init__(self, stream: IO, tr: Translator, width: int = 80, enabled: bool = True) -> None:
+
+def _map_cell(asked, states: dict, env: Environment) -> str:
+    if not asked:
+        return " "  # not asked for
+    found = {states[port] for port in asked if port in states}
+    if not found:
+        return NOT_SCANNED
+    if PortState.OPEN in found and PortState.FILTERED in found:
+        return env.paint(OPEN_AND_FILTERED, "open")  # neither may hide the other
+    state = next(s for s in MAP_PRIORITY if s in found)
+    return env.paint(MAP_SYMBOLS[state], state.value)
+
+
+class ProgressBar:
+    """``[#########.........]  12000/65535  open 3  ETA 2s`` redrawn in place.
+
+    The line keeps one width from the first frame to the last (parts that do not fit a
+    narrow window are left out, down to a bar and the count at 20 columns), so it never
+    wraps and never jumps.  No estimate is shown until there is something to base it on.
+    """
+
+    def __init__(self, stream: IO, tr: Translator, width=80, enabled: bool = True) -> None:
         self.stream, self.tr, self.width, self.enabled = stream, tr, width, enabled
         self.started = time.monotonic()
         self.last_draw = 0.0
         self.drawn = False
         self.last_done, self.last_change = 0, self.started
+
+    def columns(self) -> int:
+        width = self.width() if callable(self.width) else self.width
+        return max(12, min(80, width))
+
+    def line(self, done: int, total: int, open_found: int, now: float) -> str:
+        width = self.columns() - 1  # never the last column: writing there wraps on many terminals
+        elapsed = now - self.started
+        waiting = self.tr.t("progress.waiting")
+        if done < total and now - self.last_change > STALL_SECONDS:
+            # Only silent ports are left: they finish when their timeout runs out, which
+            # a rate-based estimate ("0s") would hide.
+            note = waiting
+        elif done and done < total and elapsed >= ETA_AFTER:
+            note = self.tr.t("progress.eta", eta=_short_duration(elapsed / done * (total - done)))
+        else:
+            note = ""
+        digits = len(str(total))
+        count = f"{done:>{digits}}/{total}"
+        found = self.tr.t("progress.open", count=open_found)
+        found_slot = len(self.tr.t("progress.open", count=9 * 10 ** (digits - 1)))
+        note_slot = max(len(waiting), len(self.tr.t("progress.eta", eta="59m59s")))
+        for parts in ((count, found.ljust(found_slot), note.ljust(note_slot)), (count, found.ljust(found_slot)),
+                      (count,), ()):
+            tail = "  ".join(parts)
+            bar_width = width - len(tail) - (3 if tail else 2)
+            if bar_width >= MIN_BAR or not parts:
+                break
+        bar_width = max(1, bar_width)
+        filled = int(bar_width * done / total) if total else bar_width
+        return ("[" + "#" * filled + "." * (bar_width - filled) + "]" + (" " + tail if tail else ""))[:width]
 
     def update(self, done: int, total: int, open_found: int) -> None:
         if not self.enabled:
@@ -118,19 +187,7 @@ class ProgressBar:
         self.last_draw = now
         if done != self.last_done:
             self.last_done, self.last_change = done, now
-        elapsed = now - self.started
-        eta: Optional[float] = (elapsed / done * (total - done)) if done else None
-        if done < total and now - self.last_change > STALL_SECONDS:
-            # Only silent ports are left: they finish when their timeout runs out, which
-            # a rate-based estimate ("0s") would hide.
-            eta_text = self.tr.t("progress.waiting")
-        else:
-            eta_text = self.tr.t("progress.eta", eta=f"{eta:.0f}s" if eta is not None else "?")
-        tail = f" {done}/{total}  {self.tr.t('progress.open', count=open_found)}  {eta_text}"
-        bar_width = max(10, self.width - len(tail) - 4)
-        filled = int(bar_width * done / total) if total else bar_width
-        line = "[" + "#" * filled + "." * (bar_width - filled) + "]" + tail
-        self.stream.write("\r" + line[: self.width - 1])
+        self.stream.write("\r" + self.line(done, total, open_found, now))
         self.stream.flush()
         self.drawn = True
 
@@ -140,13 +197,18 @@ class ProgressBar:
             self.stream.flush()
 
 
+def _short_duration(seconds: float) -> str:
+    seconds = max(1, math.ceil(seconds))
+    return f"{seconds}s" if seconds < 100 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
 def text_report(report: ScanReport, tr: Translator, include_closed: bool = False) -> str:
     """A plain-text report for a lab write-up: what was scanned, when, with whose permission."""
     plain = Environment(colour=False)
     lines = [tr.t("report.title"), "=" * len(tr.t("report.title")),
              tr.t("report.target", target=report.target.text, address=report.target.address),
              tr.t("report.started", started=report.started),
-             tr.t("report.settings", count=len(report.ports_requested), timeout=report.timeout,
+             tr.t("report.settings", count=len(report.ports_requested), timeout=tr.decimal(str(report.timeout)),
                   workers=report.workers, protocol=report.protocol)]
     if report.consent:
         lines.append(tr.t("report.consent", statement=report.consent["statement"], time=report.consent["time"]))

@@ -9,12 +9,16 @@ the learner's progress.
 
 from __future__ import annotations
 
+import os
+import random
 import string
+import unicodedata
 from typing import Optional
 
 from lessons import catalog
 from lessons.i18n import Translator
 from lessons.progress import store
+from lessons.render import render_lesson
 from lessons.terminal import Environment
 from scanner.errors import clip
 from scanner.inputs import whole_number
@@ -24,52 +28,47 @@ class QuizEnded(Exception):
     pass
 
 
+SEED_VARIABLE = "PORTSCAN_LAB_SEED"  # a fixed shuffle for tests and for a class that answers together
+
+
 def normalise_answer(text: str) -> str:
-    return " ".join(text.strip().lower().rstrip(".!").split())
+    """What the learner typed, for comparing: lower case, spaces and punctuation ignored.
+
+    "SYN-ACK", "syn ack" and "synack." all become "synack"; letters of every script are kept."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
 
 
-def run_quiz(env: Environment, tr: Translator, lesson_id: str, ask) -> tuple:
-    """Ask every question of one lesson; returns (score, total).  ``ask(prompt)`` reads a line."""
+def shuffler(environ=os.environ) -> random.Random:
+    """A fresh order per attempt, so the position of the right answer teaches nothing."""
+    seed = environ.get(SEED_VARIABLE)
+    return random.Random(seed) if seed else random.Random()
+
+
+def run_quiz(env: Environment, tr: Translator, lesson_id: str, ask, show_lesson=None) -> tuple:
+    """Ask every question of one lesson; returns (score, total).  ``ask(prompt)`` reads a line.
+
+    ``show_lesson(lesson_id)`` is what ``?`` does (the menu pages the lesson)."""
     questions = catalog.load_quiz(lesson_id, tr.language)
     title = catalog.load_lesson(lesson_id, tr.language).title
-    env.write("")
-    env.write(tr.t("quiz.title", title=title, count=len(questions)), "title")
+    order = shuffler()
+    if not env.on_screen:
+        env.write("")
+        env.write(tr.t("quiz.title", title=title, count=len(questions)), "title")
     score = 0
     for number, question in enumerate(questions, 1):
-        env.write("")
-        env.write_wrapped(f"{number}. {question.text}", "heading", rest="   ")
-        letters = string.ascii_lowercase[: len(question.choices)]
-        for letter, (text, _right) in zip(letters, question.choices):
-            env.write_wrapped(f"   {letter}) {text}", rest="      ")
-        while True:
-            answer = ask(tr.t("quiz.answer_short") if question.is_short_answer
-                         else tr.t("quiz.answer_choice", letters="/".join(letters)))
-            answer = normalise_answer(answer)
-            if answer == "q":
-                raise QuizEnded
-            if not answer:
-                env.write(tr.t("quiz.empty"), "error")
-                continue
-            if question.is_short_answer:
-                correct = answer in question.answers
-                right_text = question.answers[0] if question.answers else ""
-                break
-            number = whole_number(answer, max_digits=2)
-            if number is not None and 1 <= number <= len(letters):
-                answer = letters[number - 1]  # people also answer "2" for b)
-            if len(answer) == 1 and answer in letters:
-                choice = letters.index(answer)
-                correct = question.choices[choice][1]
-                right = next(i for i, (_t, is_right) in enumerate(question.choices) if is_right)
-                right_text = f"{letters[right]}) {question.choices[right][0]}"
-                break
-            env.error(tr.t("quiz.not_a_choice", answer=clip(answer), letters=", ".join(letters)))
+        choices = list(question.choices)
+        order.shuffle(choices)
+        letters = string.ascii_lowercase[: len(choices)]
+        correct, right_text = _ask_question(env, tr, ask, show_lesson, lesson_id, title, number, len(questions),
+                                            question, choices, letters)
         if correct:
             score += 1
             env.write(tr.t("quiz.right"), "ok")
         else:
             env.write_wrapped(tr.t("quiz.wrong", answer=right_text), "error")
         env.write_wrapped(question.explanation)
+        if env.on_screen:  # the explanation is where the learning happens: it stays until Enter
+            ask(tr.t("quiz.next"))
     env.write("")
     env.write(tr.t("quiz.score", score=score, total=len(questions)), "heading")
     progress = store()
@@ -79,15 +78,68 @@ def run_quiz(env: Environment, tr: Translator, lesson_id: str, ask) -> tuple:
     else:
         best = progress.quiz_scores()[lesson_id]["best"]
         env.write(tr.t("quiz.best", best=best, total=len(questions)), "hint")
+    if env.on_screen:
+        ask(tr.t("menu.press_enter"))
     return score, len(questions)
 
 
-def choose_and_run(env: Environment, tr: Translator, ask, lesson_name: Optional[str] = None) -> None:
+def _ask_question(env, tr, ask, show_lesson, lesson_id, title, number, total, question, choices, letters) -> tuple:
+    """Show one question (its own screen on a terminal) until it gets an answer: (right?, right answer)."""
+    problem = None
+    while True:
+        if env.on_screen or problem is None:
+            if env.on_screen:
+                env.refresh()
+                env.clear()
+                env.write(tr.t("quiz.title", title=title, count=total), "title")
+                env.write(tr.t("quiz.question_of", number=number, total=total), "hint")
+            env.write("")
+            env.write_wrapped(f"{number}. {question.text}", "heading", rest="   ")
+            for letter, (text, _right) in zip(letters, choices):
+                env.write_wrapped(f"   {letter}) {text}", rest="      ")
+            if problem and env.on_screen:
+                env.error(problem)
+        typed = ask(tr.t("quiz.answer_short") if question.is_short_answer
+                    else tr.t("quiz.answer_choice", letters="/".join(letters)))
+        if typed.strip() == "?":
+            if show_lesson is not None:
+                show_lesson(lesson_id)
+            else:
+                for line in render_lesson(catalog.load_lesson(lesson_id, tr.language), env):
+                    env.write(line)
+            problem = None  # the question again, below the lesson
+            continue
+        answer = normalise_answer(typed)
+        if answer == "q":
+            raise QuizEnded
+        if not answer:
+            problem = tr.t("quiz.empty")
+        elif question.is_short_answer:
+            accepted = {normalise_answer(text) for text in question.answers}
+            return answer in accepted, (question.answers[0] if question.answers else "")
+        else:
+            choice = whole_number(answer, max_digits=2)
+            if choice is not None and 1 <= choice <= len(letters):
+                answer = letters[choice - 1]  # people also answer "2" for b)
+            if len(answer) == 1 and answer in letters:
+                right = next(i for i, (_t, is_right) in enumerate(choices) if is_right)
+                return choices[letters.index(answer)][1], f"{letters[right]}) {choices[right][0]}"
+            problem = tr.t("quiz.not_a_choice", answer=clip(typed.strip()), letters=", ".join(letters))
+        if not env.on_screen:
+            env.error(problem)
+
+
+def choose_and_run(env: Environment, tr: Translator, ask, lesson_name: Optional[str] = None,
+                   show_lesson=None) -> None:
     """Pick a lesson (by number or name) and run its quiz; Enter goes back."""
     while True:
         if lesson_name is None:
             scores = store().quiz_scores()
-            env.write("")
+            if env.on_screen:
+                env.refresh()
+                env.clear()
+            else:
+                env.write("")
             env.write(tr.t("quiz.choose_title"), "heading")
             for number, lesson_id in enumerate(catalog.lesson_ids(tr.language), 1):
                 title = catalog.load_lesson(lesson_id, tr.language).title
@@ -107,13 +159,13 @@ def choose_and_run(env: Environment, tr: Translator, ask, lesson_name: Optional[
             env.write(tr.t("quiz.none", lesson=lesson_id), "error")
             continue
         try:
-            run_quiz(env, tr, lesson_id, ask)
+            run_quiz(env, tr, lesson_id, ask, show_lesson)
         except QuizEnded:
             env.write(tr.t("quiz.stopped"), "hint")
 
 
 def quiz_menu(menu) -> None:
-    choose_and_run(menu.env, menu.tr, menu.ask)
+    choose_and_run(menu.env, menu.tr, menu.ask, show_lesson=menu.show_lesson)
 
 
 def command_quiz(lesson_name: Optional[str], env: Environment, tr: Translator) -> int:
@@ -128,12 +180,20 @@ def command_quiz(lesson_name: Optional[str], env: Environment, tr: Translator) -
     if lesson_name is not None and catalog.find_lesson(lesson_name, tr.language) is None:
         env.error(tr.t("lessons.unknown", name=clip(lesson_name)))
         return 2
+    def show_lesson(lesson_id: str) -> None:
+        from lessons import pager
+        from lessons.render import lesson_blocks
+
+        lesson = catalog.load_lesson(lesson_id, tr.language)
+        if pager.show(env, lambda: lesson_blocks(lesson, env), ask, tr):
+            store().mark_lesson_read(lesson_id)
+
     _show_problem(env, tr)
     try:
         if lesson_name is not None:
-            run_quiz(env, tr, catalog.find_lesson(lesson_name, tr.language), ask)
+            run_quiz(env, tr, catalog.find_lesson(lesson_name, tr.language), ask, show_lesson)
         else:
-            choose_and_run(env, tr, ask)
+            choose_and_run(env, tr, ask, show_lesson=show_lesson)
     except (EndOfInput, QuizEnded):
         env.write("")
     return 0

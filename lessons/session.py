@@ -49,7 +49,7 @@ def consent_record(tr: Translator, method: str) -> dict:
 
 def run_scan(target: Target, ports: tuple, timeout: TimeoutSetting, tr: Translator, *,
              workers: int = DEFAULT_WORKERS, banners: bool = False, udp: bool = False,
-             progress_stream: Optional[IO] = None, width: int = 80, consent: Optional[dict] = None) -> ScanReport:
+             progress_stream: Optional[IO] = None, width=80, consent: Optional[dict] = None) -> ScanReport:
     bar = ProgressBar(progress_stream, tr, width, enabled=progress_stream is not None)
     try:
         if udp:
@@ -65,7 +65,7 @@ def run_scan(target: Target, ports: tuple, timeout: TimeoutSetting, tr: Translat
     if banners and not udp and report.complete:
         open_ports = [r.port for r in report.results if r.state is PortState.OPEN]
         if open_ports and progress_stream is not None:
-            progress_stream.write(tr.t("scan.reading_banners", count=len(open_ports)) + "\n")
+            progress_stream.write(tr.count("scan.reading_banners", len(open_ports)) + "\n")
             progress_stream.flush()
         banner_bar = ProgressBar(progress_stream, tr, width, enabled=progress_stream is not None)
         started = time.monotonic()

@@ -68,3 +68,30 @@ def choose_language(menu) -> None:
         store().set_setting("language", language)
         menu.env.write(menu.tr.t("settings.language_set", name=LANGUAGE_NAMES[language]), "ok")
         return
+
+
+def first_run_language(env, guess: str) -> str:
+    """Ask once, on a terminal, when nothing says which language the learner reads.
+
+    LANG=C.UTF-8 (many containers and lab machines) names no language, and an
+    Indonesian learner would otherwise never learn that Bahasa Indonesia is here.
+    The answer is saved, so the question comes only on the first run."""
+    if not env.on_screen:
+        return guess
+    from lessons.i18n import load_strings
+
+    prompt = load_strings(guess).get("language.choose", "1/2: ")
+    for _attempt in range(2):
+        answer = (env.read_line(prompt) or "").strip().lower()
+        if answer in ("", "1"):
+            language = "en"
+        elif answer == "2":
+            language = "id"
+        else:
+            try:
+                language = normalise_language(answer)
+            except ValueError:
+                continue
+        store().set_setting("language", language)
+        return language
+    return guess

@@ -13,6 +13,7 @@ terminal, and never when the ``NO_COLOR`` environment variable is set (no-color.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -24,28 +25,36 @@ try:
 except ImportError:  # plain text still works without the one dependency
     colorama = None
 
+# Only the eight basic colours, and never "bright white" (97) or "bright yellow" (93):
+# those vanish on a light background (macOS Terminal's default, many projectors).  Dim
+# (2) is kept out of anything the learner must read.
 ANSI = {
-    "bold": "\x1b[1m", "dim": "\x1b[2m", "reset": "\x1b[0m",
+    "bold": "\x1b[1m", "reset": "\x1b[0m", "underline": "\x1b[4m",
     "red": "\x1b[31m", "green": "\x1b[32m", "yellow": "\x1b[33m", "blue": "\x1b[34m",
-    "magenta": "\x1b[35m", "cyan": "\x1b[36m", "white": "\x1b[37m",
-    "bright_green": "\x1b[92m", "bright_yellow": "\x1b[93m", "bright_white": "\x1b[97m",
+    "magenta": "\x1b[35m", "cyan": "\x1b[36m",
 }
 
 # Meaning -> colour, in one place so the whole program (and a projector) stays consistent.
+# Colour only adds to a word or symbol that is always there (open/O, filtered/F, ...).
 ROLES = {
-    "open": ("bold", "bright_green"), "closed": ("dim",), "filtered": ("bold", "bright_yellow"),
-    "open|filtered": ("bold", "yellow"),
+    "open": ("bold", "green"), "closed": (), "filtered": ("bold", "magenta"),
+    "open|filtered": ("magenta",),
     "title": ("bold", "cyan"), "heading": ("bold",), "code": ("cyan",), "diagram": ("blue",),
-    "prompt": ("bold", "bright_white"), "error": ("bold", "red"), "hint": ("dim",),
-    "warning": ("bold", "yellow"), "ok": ("green",), "key": ("bold", "cyan"),
+    "prompt": ("bold",), "error": ("bold", "red"), "hint": (),
+    "warning": ("bold", "yellow"), "ok": ("green",), "key": ("bold",),
 }
 
-# A projector washes out dim and dark colours: presenter mode swaps them for bright ones.
-PRESENTER_ROLES = dict(ROLES, closed=("bright_white",), hint=("bold", "bright_white"),
-                       code=("bold", "cyan"), diagram=("bold", "cyan"), heading=("bold", "bright_yellow"))
+# On a projector colours wash out: contrast comes from bold and the terminal's own
+# foreground colour, which the room already chose to be readable.
+PRESENTER_ROLES = dict(ROLES, title=("bold", "underline"), code=("bold",), diagram=("bold",),
+                       warning=("bold",), ok=("bold",), hint=(), heading=("bold",))
 
 SCREEN_WIDTH = 80
+SCREEN_HEIGHT = 24
+NARROWEST = 40     # text is never folded narrower than this, even in a tiny window
 PROMPT_ROOM = 16  # columns kept free after a prompt for the answer
+CLEAR_SCREEN = "\x1b[H\x1b[2J"  # home + erase the screen (the scrollback is kept)
+SENTENCE_END = re.compile(r"[?.:] ")
 
 
 def colour_wanted(stream: IO, no_color_flag: bool = False, environ=os.environ) -> bool:
@@ -66,6 +75,8 @@ class Environment:
     width: int = SCREEN_WIDTH
     presenter: bool = False
     language: str = "en"
+    height: int = SCREEN_HEIGHT
+    follow_terminal: bool = False  # re-read the window size before each screen (a real terminal)
 
     @classmethod
     def from_system(cls, no_color: bool = False, presenter: bool = False, language: str = "en") -> "Environment":
@@ -73,19 +84,49 @@ class Environment:
             colorama.just_fix_windows_console()
         if hasattr(sys.stdin, "reconfigure"):  # bytes that are not text must not crash a prompt
             sys.stdin.reconfigure(errors="replace")
-        columns = shutil.get_terminal_size((SCREEN_WIDTH, 24)).columns
-        return cls(colour=colour_wanted(sys.stdout, no_color), width=max(40, min(SCREEN_WIDTH, columns)),
-                   presenter=presenter, language=language)
+        env = cls(colour=colour_wanted(sys.stdout, no_color), presenter=presenter, language=language,
+                  follow_terminal=True)
+        env.refresh()
+        return env
+
+    def refresh(self) -> None:
+        """Read the window size again: an instructor may have zoomed the font since."""
+        if self.follow_terminal:
+            size = shutil.get_terminal_size((SCREEN_WIDTH, SCREEN_HEIGHT))
+            self.width = max(NARROWEST, min(SCREEN_WIDTH, size.columns))
+            self.height = max(8, size.lines)
+
+    def columns(self) -> int:
+        """The window's real width (for the one-line progress bar, which may be narrower than text)."""
+        if self.follow_terminal:
+            return max(1, shutil.get_terminal_size((SCREEN_WIDTH, SCREEN_HEIGHT)).columns)
+        return self.width
 
     @property
     def interactive(self) -> bool:
         isatty = getattr(self.stdin, "isatty", None)
         return bool(isatty and isatty())
 
+    @property
+    def on_screen(self) -> bool:
+        """Both ends are a terminal: a person reads as it prints, so we page and pause.
+
+        Piped or scripted use (either end not a terminal) never waits for anything."""
+        isatty = getattr(self.stdout, "isatty", None)
+        return self.interactive and bool(isatty and isatty())
+
+    def clear(self) -> None:
+        """Start a fresh screen (only on a real terminal; a pipe or file gets a blank line)."""
+        if self.on_screen and os.environ.get("TERM") != "dumb":
+            self.stdout.write(CLEAR_SCREEN)
+            self.stdout.flush()
+        else:
+            self.write("")
+
     # -- writing ---------------------------------------------------------------------
     def paint(self, text: str, role: str) -> str:
         roles = PRESENTER_ROLES if self.presenter else ROLES
-        if not self.colour or role not in roles:
+        if not self.colour or not roles.get(role):
             return text
         return "".join(ANSI[code] for code in roles[role]) + text + ANSI["reset"]
 
@@ -93,11 +134,17 @@ class Environment:
         self.stdout.write((self.paint(text, role) if role else text) + end)
         self.stdout.flush()
 
+    def wrap(self, text: str, role: Optional[str] = None, first: str = "", rest: str = "") -> list:
+        """A long sentence as lines folded to the screen width (80 columns at most), painted."""
+        self.refresh()
+        return [self.paint(line, role) if role else line
+                for line in textwrap.wrap(text, self.width - 1, initial_indent=first, subsequent_indent=rest,
+                                          break_on_hyphens=False) or [""]]
+
     def write_wrapped(self, text: str, role: Optional[str] = None, first: str = "", rest: str = "") -> None:
         """Write a long sentence folded to the screen width (80 columns at most)."""
-        for line in textwrap.wrap(text, self.width - 1, initial_indent=first, subsequent_indent=rest,
-                                  break_on_hyphens=False) or [""]:
-            self.write(line, role)
+        for line in self.wrap(text, role, first, rest):
+            self.write(line)
 
     def error(self, text: str) -> None:
         self.write_wrapped(text, "error")
@@ -108,12 +155,21 @@ class Environment:
 
         A prompt longer than the screen is folded: all but its last line are printed
         first, and the last line (with room left for the answer) is the prompt itself.
+        It is folded after a sentence when it can be ("Save a report? / t = text, ..."),
+        so a list of choices is never cut in the middle.
         """
+        self.refresh()
         if len(prompt) > self.width - PROMPT_ROOM:
-            lines = textwrap.wrap(prompt, self.width - PROMPT_ROOM, break_on_hyphens=False)
-            for line in lines[:-1]:
+            head, tail = "", prompt
+            for match in SENTENCE_END.finditer(prompt):
+                if len(prompt) - match.end() <= self.width - PROMPT_ROOM:
+                    head, tail = prompt[:match.end()], prompt[match.end():].lstrip()
+                    break
+            lines = textwrap.wrap(head, self.width - 1, break_on_hyphens=False) if head else []
+            tail_lines = textwrap.wrap(tail, self.width - PROMPT_ROOM, break_on_hyphens=False) or [""]
+            for line in lines + tail_lines[:-1]:
                 self.write(line, "prompt")
-            prompt = lines[-1] + " "
+            prompt = tail_lines[-1] + " "
         self.stdout.write(self.paint(prompt, "prompt"))
         self.stdout.flush()
         line = self.stdin.readline()

@@ -32,6 +32,7 @@ ENGLISH_MESSAGES = {
     "ports.empty": "Please type which ports to scan, for example 22, 1-1024, 22,80,443 or common.",
     "ports.not_number": "{part} is not a port number: use digits like 80, ranges like 1-1024, or 'common'.",
     "ports.out_of_range": "Port {port} is outside 1-65535 (this tool skips port 0: no program can listen on it).",
+    "ports.empty_item": "'{text}' has an empty item between commas: is a number missing? Write 22,80 or 22-80.",
     "ports.reversed": "The range {part} runs backwards: write the smaller number first, like {low}-{high}.",
     "ports.too_long": "That port list is too long ({length} characters): use ranges like 1-1024, or 'all'.",
     "timeout.empty": "Please type a timeout in seconds, like 0.5, or 'auto'.",

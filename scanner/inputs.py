@@ -286,6 +286,8 @@ def parse_ports(text: str) -> tuple:
     ports: set = set()
     # "1 - 100, 443" is one range and one port; "22 80" is two ports, never 2280.
     text = re.sub(r"\s*-\s*", "-", text)
+    if text.strip(", ") and re.search(r"(^|,)\s*(,|$)", text):  # "22,,80": nmap refuses it too, it is usually a typo
+        raise PortSpecError("ports.empty_item", text=text)
     for part in re.split(r"[,\s]+", text):
         if not part:
             continue

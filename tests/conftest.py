@@ -23,7 +23,8 @@ def program_env(home, **extra):
     """Environment variables for running main.py as a separate process in tests."""
     env = {key: value for key, value in os.environ.items()
            if key not in ("LC_ALL", "LC_MESSAGES", "LANGUAGE", "NO_COLOR", "COLUMNS", "LINES")}
-    env.update({"PORTSCAN_LAB_HOME": str(home), "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", "TERM": "xterm"})
+    env.update({"PORTSCAN_LAB_HOME": str(home), "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", "TERM": "xterm",
+                "LANGUAGE": "en"})  # a language is known: no first-run language question
     env.update(extra)
     return env
 

@@ -115,7 +115,7 @@ def test_usage_errors_exit_2_without_a_usage_dump(isolated_home, args):
     proc = run(isolated_home, *args)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert lines[0].startswith("python main.py")  # the problem, on one line
+    assert lines[0].startswith("python3 main.py")  # the problem, on one line
     assert len(lines) <= 2                         # plus at most the "--help" hint
     assert proc.stdout == ""
 

@@ -60,9 +60,13 @@ def test_guided_scan_through_a_terminal(isolated_home):
         child.sendline("0.5")
         child.expect(r"\[4/4\] Do you own 127.0.0.1")
         child.sendline("y")
+        child.expect(r"Enter: watch one port of each kind")   # the scan is done: a pause before the replay
+        child.sendline("")
+        child.expect(r"Enter: the results")
+        assert f"s.connect_ex(('127.0.0.1', {listener.port}))  # -> 0" in plain(child.before)
+        child.sendline("")
         child.expect("Save a report")
         screen = plain(child.before)
-        assert f"{listener.port}/tcp" in screen
         assert re.search(rf"{listener.port}/tcp\s+open\s", screen)
         assert "What this means" in screen
         assert "\x1b[" in child.before  # a terminal gets colours
@@ -78,9 +82,9 @@ def test_ctrl_c_during_a_scan_keeps_partial_results_and_returns_to_the_menu(isol
         child.expect("Ctrl\\+C to stop early")
         child.expect(r"\]")  # the progress bar is drawn
         child.sendintr()
+        child.expect("Stopped early")
         child.expect("Save a report")
         screen = plain(child.before)
-        assert "Stopped early" in screen
         assert "Traceback" not in screen
         child.sendline("")
         child.expect("Your choice:")
@@ -148,10 +152,15 @@ def test_guided_scan_in_bahasa_indonesia_through_a_terminal(isolated_home):
         child.sendline("0,5")  # Indonesian decimal comma
         child.expect(r"\[4/4\] Apakah Anda pemilik 127.0.0.1")
         child.sendline("ya")
+        child.expect(r"Enter: lihat satu port")
+        child.sendline("")
+        child.expect(r"Enter: hasilnya")
+        assert "Gerak lambat" in plain(child.before)
+        child.sendline("")
         child.expect("Simpan hasil")
         screen = plain(child.before)
         assert re.search(rf"{listener.port}/tcp\s+terbuka", screen)
-        assert "Gerak lambat" in screen and "Apa artinya" in screen
+        assert "Apa artinya" in screen
         child.sendline("")
         child.expect("Pilihan Anda:")
         child.sendline("0")
@@ -161,30 +170,28 @@ def test_guided_scan_in_bahasa_indonesia_through_a_terminal(isolated_home):
     assert child.exitstatus == 0
 
 
-def test_presenter_mode_pauses_after_lessons_and_steps(isolated_home):
-    child = start(isolated_home, "--presenter")
-    child.expect("Presenter mode")
-    child.expect("Your choice:")
-    child.sendline("1")
-    child.expect(r"press Enter to continue")  # a long lesson is paged for the projector
-    child.sendline("")
-    pauses = 1
-    while True:
-        index = child.expect([r"press Enter to continue", r"\[1/4\] Host"])
-        if index == 1:
-            break
-        pauses += 1
+def test_presenter_mode_pauses_before_the_results_and_between_table_map_and_meaning(isolated_home):
+    with Listener() as listener:
+        child = start(isolated_home, "--presenter")
+        child.expect("Presenter mode")
+        converse(child, ("Your choice:", "2"), (r"\[1/4\] Host", "127.0.0.1"),
+                 (r"\[2/4\] Ports", f"1-20,{listener.port}"), (r"\[3/4\] Timeout", "0.5"),
+                 (r"\[4/4\]", "y"))
+        child.expect(r"Enter: watch one port")   # the scan's last line stays until Enter
         child.sendline("")
-    assert pauses >= 2  # the lesson's second page, then the pause after the lesson
-    child.sendline("127.0.0.1")
-    child.expect("Show the code")
-    child.expect("press Enter to continue")  # a pause after the step, before the next lesson
-    child.sendline("")
-    while child.expect([r"press Enter to continue", r"\[2/4\] Ports"]) == 0:
+        child.expect(r"Enter: the results")      # slow motion, even in a quick scan
+        assert "# -> 0" in plain(child.before)
         child.sendline("")
-    child.sendline("q")
-    child.expect("Back at the main menu")
-    leave(child)
+        child.expect(r"Enter: the port map")
+        assert re.search(rf"{listener.port}/tcp\s+open", plain(child.before))
+        child.sendline("")
+        child.expect(r"press Enter to continue")  # the map alone, for the class to look at
+        assert "Port map" in plain(child.before) and "What this means" not in plain(child.before)
+        child.sendline("")
+        child.expect("Save a report")
+        assert "What this means" in plain(child.before)
+        child.sendline("")
+        leave(child)
 
 
 def test_refused_consent_in_a_terminal_makes_no_connection(isolated_home):
@@ -193,6 +200,8 @@ def test_refused_consent_in_a_terminal_makes_no_connection(isolated_home):
         converse(child, ("Your choice:", "1"), (r"\[1/4\] Host", "127.0.0.1"),
                  (r"\[2/4\] Ports", "?"))      # ? shows the lesson again
         child.expect("Ports: physical and logical")
+        child.expect("press Enter to continue")  # the whole lesson, until Enter
+        child.sendline("")
         child.expect(r"\[2/4\] Ports")
         child.sendline("b")                      # back to the host question
         child.expect(r"\[1/4\] Host")
@@ -218,7 +227,10 @@ def test_quiz_command_in_bahasa_indonesia(isolated_home):
     for _ in range(3):
         child.expect(r"\(.*q = ")
         child.sendline("a")
-        child.expect(r"\S")  # the verdict and explanation follow every answer
+        child.expect(r"Enter: pertanyaan berikutnya")  # the explanation stays until Enter
+        child.sendline("")
+    child.expect("tekan Enter")
+    child.sendline("")
     child.expect(pexpect.EOF)
     screen = plain(child.before)
     assert "Traceback" not in screen

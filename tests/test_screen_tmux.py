@@ -1,0 +1,241 @@
+"""What a learner actually sees on an 80x24 terminal: the visible screen, not the whole output.
+
+Each test drives the real program in tmux and reads only the rows on screen
+(``capture-pane`` without scrollback), the way a first-year student, an instructor on a
+projector and an Indonesian learner would meet it.
+"""
+
+import random
+import re
+import subprocess
+import sys
+import os
+
+import pytest
+
+from lessons import catalog
+from tests.conftest import ROOT, program_env
+from tests.servers import FilteredPort, Listener
+from tests.tmux_screen import SGR, TMUX, Screen, bright_codes
+
+pytestmark = pytest.mark.skipif(not TMUX, reason="tmux is not installed: the visible-screen tests need it")
+
+WORDS = {
+    "en": {"choice": "Your choice:", "watch": "(Enter: watch", "results": "(Enter: the results)",
+           "map": "(Enter: the port map", "save": "Save a report", "open": "open", "header": "PORT",
+           "meaning": "What this means", "dns": "From names to addresses: DNS", "slow": "Slow motion",
+           "next": "(Enter: next question)", "lang": "en_US.UTF-8", "library": "Lesson number or name",
+           "enter": "press Enter to continue", "answer": "Your answer", "right": "Right!"},
+    "id": {"choice": "Pilihan Anda:", "watch": "(Enter: lihat", "results": "(Enter: hasilnya)",
+           "map": "(Enter: peta port", "save": "Simpan hasil", "open": "terbuka", "header": "PORT",
+           "meaning": "Apa artinya", "dns": "DNS", "slow": "Gerak lambat",
+           "next": "(Enter: pertanyaan berikutnya)", "lang": "id_ID.UTF-8", "library": "Nomor atau nama pelajaran",
+           "enter": "tekan Enter untuk melanjutkan", "answer": "Jawaban Anda", "right": "Benar!"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_guided_walk_one_screen_per_step_at_80x24(isolated_home, language):
+    words = WORDS[language]
+    colours = []
+    with Listener() as listener, FilteredPort() as filtered, \
+            Screen(isolated_home, LANG=words["lang"], LANGUAGE="") as screen:
+        screen.wait_for(words["choice"])
+        screen.type("1")
+        step = screen.wait_for("[1/4]")
+        assert words["dns"] in step                       # the short lesson and its question together
+        colours.append(screen.coloured())
+        screen.type("127.0.0.1")
+        step = screen.wait_for("[2/4]")
+        assert "127.0.0.1" in step and "connect_ex" not in step
+        screen.type(f"1-20,{listener.port},{filtered.port}")
+        screen.wait_for("[3/4]")
+        screen.type("0,5" if language == "id" else "0.5")
+        screen.wait_for("[4/4]")
+        screen.type("y")
+        scanned = screen.wait_for(words["watch"])
+        assert "22/22" in scanned                         # the finished progress bar is still on screen
+        screen.type("")
+        slow = screen.wait_for(words["results"])
+        assert words["slow"] in slow
+        assert f"s.connect_ex(('127.0.0.1', {listener.port}))  # -> 0" in slow
+        assert "# -> 111 ECONNREFUSED" in slow
+        assert f"s.connect_ex(('127.0.0.1', {filtered.port}))  # -> 11" in slow   # the timeout, replayed
+        if language == "id":
+            assert re.search(r"\(\d+,\d ms\)", slow)      # decimal comma in Indonesian
+        colours.append(screen.coloured())
+        screen.type("")
+        results = screen.wait_for(words["map"])
+        assert words["header"] in results                 # the table's header and the open port's row,
+        assert re.search(rf"{listener.port}/tcp\s+{words['open']}", results)   # visible together
+        assert "connect_ex" not in results                 # a fresh screen, not the replay's tail
+        colours.append(screen.coloured())
+        screen.type("")
+        meaning = screen.wait_for(words["save"])
+        assert words["meaning"] in meaning and "O" in meaning and "F" in meaning
+        colours.append(screen.coloured())
+        screen.type("")
+        screen.wait_for(words["choice"])
+        screen.type("0")
+        screen.wait_for("[exit 0]")
+    assert not [codes for codes in map(bright_codes, colours) if codes]
+    if language == "id":
+        from tests.test_i18n import assert_no_english
+        assert_no_english("\n".join(SGR.sub("", text) for text in colours))
+
+
+def test_presenter_mode_uses_no_bright_white_or_bright_yellow(isolated_home):
+    with Listener() as listener, Screen(isolated_home, "--presenter") as screen:
+        screen.wait_for("Your choice:")
+        seen = [screen.coloured()]
+        screen.type("2")
+        for prompt, answer in (("[1/4]", "127.0.0.1"), ("[2/4]", f"1-30,{listener.port}"), ("[3/4]", "0.5"),
+                               ("[4/4]", "y"), ("(Enter: watch", ""), ("(Enter: the results)", ""),
+                               ("(Enter: the port map", ""), ("press Enter", ""), ("Save a report", "")):
+            shown = screen.wait_for(prompt)
+            seen.append(screen.coloured())
+            if prompt == "(Enter: the port map":         # table alone: a pause before it and after it
+                assert "PORT" in shown and "connect_ex" not in shown and "Port map" not in shown
+            if prompt == "press Enter":
+                assert "Port map" in shown and "PORT " not in shown and "What this means" not in shown
+            if prompt == "Save a report":
+                assert "What this means" in shown and "Port map" not in shown
+            screen.type(answer)
+        screen.wait_for("Your choice:")
+        screen.type("3")
+        screen.wait_for("Lesson number")
+        screen.type("handshake")
+        screen.wait_for("The TCP three-way handshake")
+        seen.append(screen.coloured())
+    assert any("\x1b[" in text for text in seen)          # colours are on...
+    assert not [bright_codes(text) for text in seen if bright_codes(text)]   # ...but never 93 or 97
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_a_lesson_from_the_library_shows_its_title_not_the_list(isolated_home, language):
+    words = WORDS[language]
+    title = catalog.load_lesson("handshake", language).title
+    with Screen(isolated_home, LANG=words["lang"], LANGUAGE="") as screen:
+        screen.wait_for(words["choice"])
+        screen.type("3")
+        screen.wait_for(words["library"])
+        screen.type("handshake")
+        lesson = screen.wait_for(title + "\n===", words["enter"])
+        assert words["library"] not in lesson and "(* =" not in lesson
+        screen.type("")
+        listing = screen.wait_for(words["library"])
+        number = catalog.lesson_ids(language).index("handshake") + 1
+        assert re.search(rf"\*\s+{number}\s+{re.escape(title[:15])}", listing)   # read: its last page was shown
+
+
+def test_a_lesson_left_on_its_first_page_is_not_marked_read(isolated_home):
+    with Screen(isolated_home, width=80, height=14) as screen:
+        screen.wait_for("Your choice:")
+        screen.type("3")
+        screen.wait_for("Lesson number or name")
+        screen.type("port-states")
+        screen.wait_for("-- page 1 of")
+        screen.type("q")                                   # skipped the rest: not read
+        listing = screen.wait_for("Lesson number or name")
+        number = catalog.lesson_ids("en").index("port-states") + 1
+        assert "Port states" in listing and not re.search(rf"\*\s+{number}\s", listing)
+
+
+def test_resizing_to_60_columns_rewraps_the_next_page(isolated_home):
+    with Screen(isolated_home, width=80, height=16) as screen:
+        screen.wait_for("Your choice:")
+        screen.type("3")
+        screen.wait_for("Lesson number or name")
+        screen.type("port-states")
+        first = screen.wait_for("-- page 1 of")
+        assert "Port states" in first
+        assert max(len(line) for line in first.splitlines()) > 60
+        screen.resize(60, 16)
+        screen.type("")                                    # the next page is laid out for 60 columns
+        screen.wait_for("page 2 of")
+        screen.type("b")                                   # and so is the first one, seen again
+        again = screen.wait_for("-- page 1 of")
+        lines = screen.text(joined=True).splitlines()     # a line wrapped by the terminal comes back whole
+        assert "Port states" in again
+        assert all(len(line.rstrip()) <= 60 for line in lines), [line for line in lines if len(line) > 60]
+
+
+def test_code_blocks_are_never_split_across_pages(isolated_home):
+    lesson = catalog.load_lesson("handshake", "en")
+    body = lesson.body.split("```diagram", 1)[1].split("```", 1)[0]
+    diagram = [line.strip() for line in body.splitlines() if line.strip()]
+    with Screen(isolated_home, "lesson", "handshake", width=80, height=12) as screen:
+        pages = []
+        for _ in range(10):
+            page = screen.wait_for_any("-- page", "-- end", "[exit")
+            pages.append(page)
+            if "[exit" in page:
+                break
+            screen.type("")
+            screen.wait_gone(page)
+    assert len(pages) >= 2                                 # it was paged at all
+    showing = [page for page in pages if any(line in page for line in diagram)]
+    assert showing and all(all(line in page for line in diagram) for page in showing)
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_quiz_choices_are_shuffled_with_a_fixed_seed_and_the_explanation_stays(isolated_home, language):
+    words = WORDS[language]
+    questions = catalog.load_quiz("handshake", language)
+    order = random.Random("42")
+    expected = list(questions[0].choices)
+    order.shuffle(expected)
+    title = catalog.load_lesson("handshake", language).title
+    with Screen(isolated_home, "quiz", "handshake", "--lang", language, PORTSCAN_LAB_SEED="42") as screen:
+        first = screen.wait_for(words["answer"])
+        shown = re.findall(r"^\s+([a-d])\) (.+)$", first, re.MULTILINE)
+        assert [text[:25] for _letter, text in shown] == [text[:25] for text, _right in expected]
+        right = "abcd"[[r for _t, r in expected].index(True)]
+        screen.type("?")                                  # ? shows the lesson
+        screen.wait_for(title + "\n===", words["enter"])
+        screen.type("")
+        screen.wait_for(words["answer"])
+        screen.type(right)
+        answered = screen.wait_for(words["next"])
+        assert words["right"] in answered
+        assert " ".join(questions[0].explanation.split()[:5]) in " ".join(answered.split())
+        screen.type("q")
+
+
+def test_first_run_without_a_language_asks_for_one(isolated_home):
+    with Screen(isolated_home, LANG="C.UTF-8", LANGUAGE="") as screen:
+        screen.wait_for("Pilih bahasa")
+        screen.type("2")
+        screen.wait_for("Pilihan Anda:")
+        screen.type("0")
+        screen.wait_for("[exit 0]")
+    assert '"language": "id"' in (isolated_home / "progress.json").read_text()
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_piped_input_still_runs_the_whole_walk_without_pauses(isolated_home, language):
+    with Listener() as listener:
+        script = "\n".join(["1", "127.0.0.1", f"1-20,{listener.port}", "0.5", "y", "", "3", "9", "", "5", "dns",
+                            "a", "a", "a", "", "0"]) + "\n"
+        chosen = ["--lang", "id"] if language == "id" else []   # en: nothing names a language, and no question
+        done = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *chosen], input=script,
+                              capture_output=True, text=True, timeout=120,
+                              env=program_env(isolated_home, LANG="C.UTF-8", LANGUAGE=""))
+    out = done.stdout
+    assert done.returncode == 0 and "Traceback" not in out + done.stderr
+    assert "Pilih bahasa" not in out                      # no question a script cannot answer
+    assert "-- page" not in out and "-- halaman" not in out and "(Enter:" not in out   # no pager, no pauses
+    assert re.search(rf"{listener.port}/tcp\s+{WORDS[language]['open']}", out)
+    assert WORDS[language]["meaning"] in out
+    assert ("Goodbye" if language == "en" else "Sampai jumpa") in out
+
+
+@pytest.mark.parametrize("columns", [20, 33])
+def test_the_progress_bar_stays_on_one_line_in_a_narrow_window(isolated_home, columns):
+    with FilteredPort() as filtered, Screen(isolated_home, "scan", "127.0.0.1", "-p", f"1-300,{filtered.port}",
+                                            "--timeout", "1.5", width=columns, height=40) as screen:
+        screen.wait_for("[exit")
+        lines = screen.text(joined=True).splitlines()
+    bars = [line for line in lines if line.startswith("[") and "/301" in line]
+    assert len(bars) == 1, lines                          # redrawn in place: one line, never a scrolling column
+    assert len(bars[0].rstrip()) < columns
