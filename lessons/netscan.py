@@ -14,7 +14,7 @@ import os
 from typing import List, Optional
 
 from lessons.i18n import Translator
-from lessons.output import MAP_PRIORITY, MAP_SYMBOLS, NOT_SCANNED, ProgressBar, results_table, short_spec, summary_line
+from lessons.output import ProgressBar, map_cell, map_legend, results_table, short_spec, summary_line
 from lessons.terminal import Environment
 from scanner.discovery import DISCOVERY_PORTS
 from scanner.errors import clip
@@ -104,18 +104,11 @@ def network_port_map(network: NetworkReport, env: Environment, tr: Translator, m
             lines.append(f"{host.address:<{label}} " + env.paint(f"{host.state.value} ({host.reason})", "hint"))
             continue
         states = {r.port: r.state for r in host.report.results}
-        cells = []
-        for cell in range(cells_wanted):
-            found = [states[p] for p in ports[cell * per_cell:(cell + 1) * per_cell] if p in states]
-            if not found:
-                cells.append(env.paint(NOT_SCANNED, "hint"))
-                continue
-            state = next(s for s in MAP_PRIORITY if s in found)
-            cells.append(env.paint(MAP_SYMBOLS[state], state.value))
+        cells = [map_cell(ports[cell * per_cell:(cell + 1) * per_cell], states, env) for cell in range(cells_wanted)]
         lines.append(f"{host.address:<{label}} " + "".join(cells))
     if len(network.hosts) > max_rows:
         lines.append(tr.t("map.more_hosts", count=len(network.hosts) - max_rows))
-    lines.append(env.paint(tr.t("map.legend"), "hint"))
+    lines.extend(env.paint(line, "hint") for line in map_legend(tr.t("map.legend"), env.width - 1))
     return lines
 
 

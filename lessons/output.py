@@ -103,13 +103,13 @@ def port_map(report: ScanReport, env: Environment, tr: Translator) -> List[str]:
         for cell in range(columns):
             low = row * span + cell * per_cell
             asked = ports[bisect.bisect_left(ports, low):bisect.bisect_left(ports, low + per_cell)]
-            cells.append(_map_cell(asked, states, env))
+            cells.append(map_cell(asked, states, env))
         lines.append(f"{row * span:>{label_width}} " + "".join(cells).rstrip())
-    lines.extend(env.paint(line, "hint") for line in _legend(tr.t("map.legend"), env.width - 1))
+    lines.extend(env.paint(line, "hint") for line in map_legend(tr.t("map.legend"), env.width - 1))
     return lines
 
 
-def _legend(text: str, width: int) -> List[str]:
+def map_legend(text: str, width: int) -> List[str]:
     """The legend folded between its entries ("O open", "? not scanned"), never inside one."""
     lines: List[str] = []
     for entry in (part.strip() for part in text.split("   ") if part.strip()):
@@ -120,7 +120,7 @@ def _legend(text: str, width: int) -> List[str]:
     return lines
 
 
-def _map_cell(asked, states: dict, env: Environment) -> str:
+def map_cell(asked, states: dict, env: Environment) -> str:
     if not asked:
         return " "  # not asked for
     found = {states[port] for port in asked if port in states}
