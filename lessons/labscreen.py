@@ -192,9 +192,16 @@ def scan_the_network(menu) -> None:
     report = menu.walk(teach=False, preset=preset, offer_save=False)
     if report is None:
         return
+    result = compare_network(host_reports_by_address(report), lab)
+    blocks = pager.line_blocks(env.wrap(tr.t("lab.network.grade.title", block=result.block), "heading"))
+    for host in result.hosts:   # a host and its ports stay on one page
+        graded = Lines(env)
+        grade_host(host, result.block, graded, tr)
+        blocks += pager.line_blocks(graded.lines, keep_together=True)
     graded = Lines(env)
-    grade_network(compare_network(host_reports_by_address(report), lab), graded, tr)
-    menu.page(pager.line_blocks(graded.lines), finish=False, reserve=3)   # the save question goes below
+    grade_outside(result, graded, tr)
+    blocks += pager.line_blocks(graded.lines)
+    menu.page(blocks, finish=False, reserve=3)   # the save question goes below
     menu.offer_save(report)
 
 
@@ -224,17 +231,26 @@ def grade_network(result, env: Environment, tr: Translator) -> None:
     env.write("")
     env.write_wrapped(tr.t("lab.network.grade.title", block=result.block), "heading")
     for host in result.hosts:
-        values = {"address": host.address, "name": tr.t(f"lab.network.host.{host.name}"), "block": result.block}
-        if host.why == "not_scanned":
-            env.write_wrapped(tr.t("lab.network.grade.not_scanned", **values), "hint")
-        elif host.why == "looked_down":
-            env.write_wrapped(tr.t("lab.network.grade.down", **values), "warning")
-        elif host.name == "spare":
-            env.write_wrapped(tr.t("lab.network.grade.spare", **values), "ok" if host.verdict == "match" else "warning")
-        else:
-            env.write_wrapped(tr.t("lab.network.grade.up", **values), "ok")
-        if host.ports is not None and host.name != "spare":
-            grade_ports(host.ports, env, tr)
+        grade_host(host, result.block, env, tr)
+    grade_outside(result, env, tr)
+
+
+def grade_host(host, block: str, env: Environment, tr: Translator) -> None:
+    """One host of the practice network: up or down as expected, then its ports."""
+    values = {"address": host.address, "name": tr.t(f"lab.network.host.{host.name}"), "block": block}
+    if host.why == "not_scanned":
+        env.write_wrapped(tr.t("lab.network.grade.not_scanned", **values), "hint")
+    elif host.why == "looked_down":
+        env.write_wrapped(tr.t("lab.network.grade.down", **values), "warning")
+    elif host.name == "spare":
+        env.write_wrapped(tr.t("lab.network.grade.spare", **values), "ok" if host.verdict == "match" else "warning")
+    else:
+        env.write_wrapped(tr.t("lab.network.grade.up", **values), "ok")
+    if host.ports is not None and host.name != "spare":
+        grade_ports(host.ports, env, tr)
+
+
+def grade_outside(result, env: Environment, tr: Translator) -> None:
     for address in result.outside_block:
         env.write_wrapped(tr.t("lab.network.grade.outside", address=address, block=result.block), "hint")
 

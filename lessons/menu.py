@@ -36,7 +36,7 @@ from lessons import catalog, pager
 from lessons.i18n import Translator
 from lessons.output import port_map, results_table, short_spec, summary_line
 from lessons.progress import store
-from lessons.render import lesson_blocks
+from lessons.render import Block, lesson_blocks
 from lessons.session import Terminated, consent_record, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, clip
@@ -360,9 +360,11 @@ class Menu:
         if name == "host" and isinstance(value, TargetSet):
             from scanner.discovery import DISCOVERY_PORTS
 
-            shown = ", ".join(value.addresses[:3]) + (" ..." if len(value.addresses) > 3 else "")
-            return [f"hosts = [{shown}]   " + self.tr.t("code.network_count", count=len(value.targets)),
-                    self.tr.t("code.discovery", ports=", ".join(map(str, DISCOVERY_PORTS)))]
+            ends = value.addresses if len(value.addresses) <= 2 else (value.addresses[0], "...", value.addresses[-1])
+            hosts = f"hosts = [{', '.join(ends)}]"
+            count = self.tr.t("code.network_count", count=len(value.targets))
+            first = [f"{hosts}   {count}"] if len(hosts) + len(count) + 6 < self.env.width else [hosts, count]
+            return first + [self.tr.t("code.discovery", ports=", ".join(map(str, DISCOVERY_PORTS)))]
         if name == "host":
             family = "AF_INET6" if value.family == socket.AF_INET6 else "AF_INET"
             if value.host == value.address:
@@ -615,11 +617,11 @@ class Menu:
         meaning = self.explain_lines(report, teach, lab_hint=not replayed)
         self.results_pages(blocks, map_lines, meaning)
 
-    def results_pages(self, blocks: list, map_lines: List[str], meaning: List[str]) -> None:
+    def results_pages(self, blocks: list, map_lines: List[str], meaning: List[Block]) -> None:
         """The results on one screen; the port map and "what this means" on the next (presenter: one each)."""
         env = self.env
         if env.on_screen and not map_lines and not env.presenter:  # a short scan: results and meaning together
-            self.page(blocks + pager.line_blocks([""] + meaning), finish=False, reserve=2)
+            self.page(blocks + meaning, finish=False, reserve=2)
             return
         if env.on_screen:
             self.page(blocks, finish=False, reserve=1)
@@ -629,7 +631,7 @@ class Menu:
                 self.page(rest, finish=False, reserve=1)
                 self.screen_pause()
                 rest = []
-            self.page(rest + pager.line_blocks([""] + meaning), finish=False, reserve=2)
+            self.page(rest + meaning, finish=False, reserve=2)
             return
         self.page(blocks)
         if map_lines:
@@ -637,26 +639,28 @@ class Menu:
             self.env.write("")
             self.page(pager.line_blocks(map_lines, keep_together=True))
         self.pause()
-        self.page(pager.line_blocks([""] + meaning))
+        self.page(meaning)
 
-    def explain_lines(self, report: ScanReport, teach: bool, lab_hint: bool = True) -> List[str]:
+    def explain_lines(self, report: ScanReport, teach: bool, lab_hint: bool = True) -> List[Block]:
         """The short "what this means" lesson, written from this scan's own numbers."""
         return self.meaning_lines(report.counts(), bool(report.by_state(PortState.OPEN)), teach, lab_hint)
 
-    def meaning_lines(self, counts: dict, any_open: bool, teach: bool, lab_hint: bool = True) -> List[str]:
-        lines = [self.env.paint(self.tr.t("meaning.title"), "heading")]
+    def meaning_lines(self, counts: dict, any_open: bool, teach: bool, lab_hint: bool = True) -> List[Block]:
+        """The heading, then one block per sentence: a page break never splits a sentence."""
+        wrap, t = self.env.wrap, self.tr.t
+        blocks = [Block([""], "blank"), Block([self.env.paint(t("meaning.title"), "heading")], "heading")]
         for state in ("open", "filtered", "closed"):
             if counts.get(state):
-                lines += self.env.wrap(self.tr.t(f"meaning.{state}", count=counts[state]), first="- ", rest="  ")
+                blocks.append(Block(wrap(t(f"meaning.{state}", count=counts[state]), first="- ", rest="  "), "text"))
         if lab_hint and counts.get("closed") and not counts.get("open") and not counts.get("filtered"):
-            lines += self.env.wrap(self.tr.t("slow.only_closed"), "hint")  # nothing to find: the lab has
+            blocks.append(Block(wrap(t("slow.only_closed"), "hint"), "text"))  # nothing to find: the lab has
         if any_open:
-            lines += self.env.wrap(self.tr.t("meaning.next_steps",
-                                             lesson=self.tr.lesson_title("unexpected-open-port")), "hint")
+            blocks.append(Block(wrap(t("meaning.next_steps", lesson=self.tr.lesson_title("unexpected-open-port")),
+                                     "hint"), "text"))
         if teach:
-            lines += self.env.wrap(self.tr.t("meaning.more", first=self.tr.lesson_title("port-states"),
-                                             second=self.tr.lesson_title("reading-results")), "hint")
-        return lines
+            blocks.append(Block(wrap(t("meaning.more", first=self.tr.lesson_title("port-states"),
+                                       second=self.tr.lesson_title("reading-results")), "hint"), "text"))
+        return blocks
 
     def offer_save(self, report) -> None:
         """Save a ``ScanReport`` or a ``NetworkReport`` as text, JSON or CSV."""
