@@ -14,6 +14,11 @@ After the scan, slow motion replays one port of each state the scan found with t
 call, then the results table, then the port map and what it means, each on its own
 screen, so nothing the learner must read scrolls away unread.
 
+The host may also be a network (``127.0.0.1-4``, ``192.168.56.0/24``): permission is then
+asked for every address of the block, host discovery runs before the port scan, slow
+motion replays one host that is up, and the results come host by host, with a port map
+of one row per host.
+
 The menu reads and writes only through an ``Environment``, so tests can drive the whole
 walk with a scripted input stream (which never pauses), and tmux or a pseudo-terminal
 can drive the real thing.
@@ -360,8 +365,8 @@ class Menu:
         if name == "host" and isinstance(value, TargetSet):
             from scanner.discovery import DISCOVERY_PORTS
 
-            ends = value.addresses if len(value.addresses) <= 2 else (value.addresses[0], "...", value.addresses[-1])
-            hosts = f"hosts = [{', '.join(ends)}]"
+            ends = [repr(a) for a in value.addresses]
+            hosts = f"hosts = [{', '.join(ends if len(ends) <= 2 else (ends[0], '...', ends[-1]))}]"
             count = self.tr.t("code.network_count", count=len(value.targets))
             first = [f"{hosts}   {count}"] if len(hosts) + len(count) + 6 < self.env.width else [hosts, count]
             return first + [self.tr.t("code.discovery", ports=", ".join(map(str, DISCOVERY_PORTS)))]
@@ -472,6 +477,8 @@ class Menu:
                 lines.append(line)
             else:  # a long name or IPv6 address: folded, never run off the screen
                 lines += env.wrap(line, rest="  ")
+        if env.on_screen and len(lines) > env.height - 2:   # the totals on the same screen as the hosts, if it helps
+            lines = [""] + [line for line in lines if line]
         map_lines = network_port_map(network, env, tr, max_rows=max(4, env.height - 8)) if network.up else []
         counts: dict = {}
         for host in network.up:
