@@ -3,7 +3,9 @@
 The lab (``lessons.lab``) is a known target: because we know which of its ports are open,
 closed and filtered, a learner's scan can be graded, port by port, with the reason for
 each answer.  From the command line (``python main.py lab``) it runs until Ctrl+C; from
-the menu it runs in the background until the menu exits.
+the menu it runs in the background until the menu exits.  The practice network
+(``lessons.lab.network``) is graded the same way, host by host: first whether discovery
+found each address up, then its ports.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from lessons.i18n import Translator
 from lessons.terminal import Environment
 from scanner.errors import PortscanError, clip
 from scanner.inputs import (TimeoutSetting, is_loopback_address, parse_base_port, parse_bind_address,
-                            parse_target)
+                            parse_target, parse_targets)
+from lessons import pager
 from lessons.lab import PracticeLab, compare
+from lessons.lab.grading import compare_network
+from lessons.lab.network import NETWORK_LAYOUT, alias_command
 
 LAB_SCAN_TIMEOUT = "0.5"
 
@@ -102,7 +107,7 @@ def lab_menu(menu) -> None:
         choice = menu.choose(tr.t("lab.menu.title"), [
             (key, tr.t(label)) for key, label in (("1", "lab.menu.scan"), ("2", "lab.menu.table"),
                                                   ("3", "lab.menu.lesson"), ("4", "lab.menu.stop"),
-                                                  ("0", "settings.back"))])
+                                                  ("5", "lab.menu.network"), ("0", "settings.back"))])
         if choice in ("", "0", "q", "b"):
             return
         if choice == "1":
@@ -112,6 +117,8 @@ def lab_menu(menu) -> None:
         elif choice == "3":
             menu.show_lesson("server-side")
             menu.pause()
+        elif choice == "5":
+            scan_the_network(menu)
         elif choice == "4":
             menu.lab.stop()
             menu.lab = None
@@ -121,11 +128,16 @@ def lab_menu(menu) -> None:
             env.error(tr.t("menu.unknown_choice", choice=clip(choice)))
 
 
+def lab_ports(lab, services) -> tuple:
+    """The lab's block of 100 ports around its first service, and every tcp port of ``services``."""
+    ports = {s.port for s in services if s.protocol == "tcp"} | set(range(lab.services[0].port - 7,
+                                                                         lab.services[0].port + 93))
+    return tuple(sorted(p for p in ports if 1 <= p <= 65535))
+
+
 def scan_the_lab(menu) -> None:
     lab, env, tr = menu.lab, menu.env, menu.tr
-    ports = tuple(sorted({s.port for s in lab.services if s.protocol == "tcp"}
-                         | set(range(lab.services[0].port - 7, lab.services[0].port + 93))))
-    ports = tuple(p for p in ports if 1 <= p <= 65535)
+    ports = lab_ports(lab, lab.services)
     preset = {"host": parse_target(lab.hosts[0] if is_loopback_address(lab.hosts[0]) else "127.0.0.1"),
               "ports": ports, "timeout": TimeoutSetting(float(LAB_SCAN_TIMEOUT)), "banners": True}
     env.write_wrapped(tr.t("lab.scan_intro", low=ports[0], high=ports[-1], timeout=tr.decimal(LAB_SCAN_TIMEOUT)),
@@ -148,6 +160,65 @@ def scan_the_lab(menu) -> None:
     menu.offer_save(report)
 
 
+def network_unavailable(lab):
+    """(ui key, values) saying in one line why the practice network is not running, or None."""
+    network = lab.network
+    if network is not None and network.hosts:
+        return None
+    for note in lab.notes:
+        if note.code == "network_skipped":
+            return "lab.note.network_skipped", note.params
+    for note in lab.notes:
+        if note.code == "network_unavailable":
+            return "lab.network.unavailable", {"command": note.params["command"]}
+    return "lab.network.unavailable", {"command": alias_command(NETWORK_LAYOUT[0].address)}
+
+
+def scan_the_network(menu) -> None:
+    """Discovery and the port scan over the practice network's block, then grading host by host."""
+    from scanner.network import host_reports_by_address
+
+    lab, env, tr = menu.lab, menu.env, menu.tr
+    missing = network_unavailable(lab)
+    if missing:
+        key, values = missing
+        env.write_wrapped(tr.t(key, **values), "warning")
+        return
+    network = lab.network
+    ports = lab_ports(lab, [s for host in network.hosts for s in host.services])
+    preset = {"host": parse_targets(network.block), "ports": ports, "timeout": TimeoutSetting(float(LAB_SCAN_TIMEOUT))}
+    env.write_wrapped(tr.t("lab.network.scan_intro", block=network.block, low=ports[0], high=ports[-1],
+                           timeout=tr.decimal(LAB_SCAN_TIMEOUT)), "hint")
+    report = menu.walk(teach=False, preset=preset, offer_save=False)
+    if report is None:
+        return
+    result = compare_network(host_reports_by_address(report), lab)
+    blocks = pager.line_blocks(env.wrap(tr.t("lab.network.grade.title", block=result.block), "heading"))
+    for host in result.hosts:   # a host and its ports stay on one page
+        graded = Lines(env)
+        grade_host(host, result.block, graded, tr)
+        blocks += pager.line_blocks(graded.lines, keep_together=True)
+    graded = Lines(env)
+    grade_outside(result, graded, tr)
+    blocks += pager.line_blocks(graded.lines)
+    menu.page(blocks, finish=False, reserve=3)   # the save question goes below
+    menu.offer_save(report)
+
+
+class Lines:
+    """Collects what would be written, folded and painted as ``env`` would, so a terminal can page it."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.lines: list = []
+
+    def write(self, text: str = "", role=None, end: str = "\n") -> None:
+        self.lines.append(self.env.paint(text, role) if role else text)
+
+    def write_wrapped(self, text: str, role=None, first: str = "", rest: str = "") -> None:
+        self.lines += self.env.wrap(text, role, first, rest)
+
+
 def grade(result, env: Environment, tr: Translator) -> None:
     """Sentences from the comparison: what was found, and why each lab port looks as it does."""
     env.write("")
@@ -160,17 +231,26 @@ def grade_network(result, env: Environment, tr: Translator) -> None:
     env.write("")
     env.write_wrapped(tr.t("lab.network.grade.title", block=result.block), "heading")
     for host in result.hosts:
-        values = {"address": host.address, "name": tr.t(f"lab.network.host.{host.name}"), "block": result.block}
-        if host.why == "not_scanned":
-            env.write_wrapped(tr.t("lab.network.grade.not_scanned", **values), "hint")
-        elif host.why == "looked_down":
-            env.write_wrapped(tr.t("lab.network.grade.down", **values), "warning")
-        elif host.name == "spare":
-            env.write_wrapped(tr.t("lab.network.grade.spare", **values), "ok" if host.verdict == "match" else "warning")
-        else:
-            env.write_wrapped(tr.t("lab.network.grade.up", **values), "ok")
-        if host.ports is not None and host.name != "spare":
-            grade_ports(host.ports, env, tr)
+        grade_host(host, result.block, env, tr)
+    grade_outside(result, env, tr)
+
+
+def grade_host(host, block: str, env: Environment, tr: Translator) -> None:
+    """One host of the practice network: up or down as expected, then its ports."""
+    values = {"address": host.address, "name": tr.t(f"lab.network.host.{host.name}"), "block": block}
+    if host.why == "not_scanned":
+        env.write_wrapped(tr.t("lab.network.grade.not_scanned", **values), "hint")
+    elif host.why == "looked_down":
+        env.write_wrapped(tr.t("lab.network.grade.down", **values), "warning")
+    elif host.name == "spare":
+        env.write_wrapped(tr.t("lab.network.grade.spare", **values), "ok" if host.verdict == "match" else "warning")
+    else:
+        env.write_wrapped(tr.t("lab.network.grade.up", **values), "ok")
+    if host.ports is not None and host.name != "spare":
+        grade_ports(host.ports, env, tr)
+
+
+def grade_outside(result, env: Environment, tr: Translator) -> None:
     for address in result.outside_block:
         env.write_wrapped(tr.t("lab.network.grade.outside", address=address, block=result.block), "hint")
 

@@ -14,6 +14,11 @@ After the scan, slow motion replays one port of each state the scan found with t
 call, then the results table, then the port map and what it means, each on its own
 screen, so nothing the learner must read scrolls away unread.
 
+The host may also be a network (``127.0.0.1-4``, ``192.168.56.0/24``): permission is then
+asked for every address of the block, host discovery runs before the port scan, slow
+motion replays one host that is up, and the results come host by host, with a port map
+of one row per host.
+
 The menu reads and writes only through an ``Environment``, so tests can drive the whole
 walk with a scripted input stream (which never pauses), and tmux or a pseudo-terminal
 can drive the real thing.
@@ -36,11 +41,11 @@ from lessons import catalog, pager
 from lessons.i18n import Translator
 from lessons.output import port_map, results_table, short_spec, summary_line
 from lessons.progress import store
-from lessons.render import lesson_blocks
+from lessons.render import Block, lesson_blocks
 from lessons.session import Terminated, consent_record, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, clip
-from scanner.inputs import parse_ports, parse_target, parse_timeout
+from scanner.inputs import TargetSet, parse_ports, parse_targets, parse_timeout
 from scanner.report import write_atomically
 from scanner.probe import probe_port
 from scanner.results import PortState, Reason, ScanReport
@@ -49,6 +54,12 @@ PORT_MAP_MINIMUM = 16
 SLOW_MOTION_PACE = 0.8   # seconds between replayed probes on a screen: one thing at a time
 COUNTDOWN_AFTER = 0.3    # a probe still silent after this long gets a visible countdown
 ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def parse_host(text: str):
+    """The host step's answer: one host (a ``Target``, exactly as before) or a network (a ``TargetSet``)."""
+    targets = parse_targets(text)
+    return targets if targets.is_network else targets.targets[0]
 
 
 class EndOfInput(Exception):
@@ -192,7 +203,7 @@ class Menu:
     # -- the walkthrough -------------------------------------------------------------
     def steps(self) -> List[Step]:
         return [
-            Step("host", "dns", lambda: self.last_host, parse_target),
+            Step("host", "networks", lambda: self.last_host, parse_host),
             Step("ports", "ports", lambda: self.last_ports, parse_ports),
             Step("timeout", "timeouts", lambda: self.tr.decimal(self.last_timeout), parse_timeout),
             Step("consent", "ethics", lambda: "", self._parse_consent),
@@ -236,7 +247,14 @@ class Menu:
             index += 1
         return self.scan_and_explain(answers, teach, offer_save)
 
-    def step_screen(self, step: Step, index: int, total: int, problem: Optional[str]) -> None:
+    def consent_statement(self, answers: dict) -> str:
+        """What the learner agrees to: this host, or every address of the block."""
+        host = answers.get("host")
+        if isinstance(host, TargetSet):
+            return self.tr.t("consent.statement_network", count=len(host.targets), block=host.text)
+        return self.tr.t("consent.statement")
+
+    def step_screen(self, step: Step, index: int, total: int, problem: Optional[str], answers: dict) -> None:
         """One screen per question on a terminal: the last answer's code, a short lesson, the question."""
         env = self.env
         env.refresh()
@@ -247,7 +265,7 @@ class Menu:
             used += len(self.pending_code) + 2
         env.write(self.tr.t("walk.step_title", number=index + 1, total=total), "heading")
         keys = self.tr.t("walk.keys")
-        statement = self.tr.t("consent.statement") if step.name == "consent" else ""
+        statement = self.consent_statement(answers) if step.name == "consent" else ""
         below = [keys, statement, problem or ""]
         # below the lesson: a blank line, the keys, the consent statement, a problem, the prompt (2 lines for consent)
         reserve = sum(len(textwrap.wrap(text, env.width - 1)) for text in below if text) + 3 + (step.name == "consent")
@@ -267,14 +285,19 @@ class Menu:
         screens = teach and self.env.on_screen
         while True:
             if screens:
-                self.step_screen(step, index, total, problem)
+                self.step_screen(step, index, total, problem, answers)
             problem = None
             default = step.default()
-            label = tr.t(f"step.{step.name}.question", address=getattr(answers.get("host"), "address", ""))
+            host = answers.get("host")
+            key = f"step.{step.name}.question"
+            if step.name == "consent" and isinstance(host, TargetSet):
+                key = "step.consent.question_network"
+            label = tr.t(key, address=getattr(host, "address", ""), block=getattr(host, "text", ""),
+                         count=len(getattr(host, "targets", ())))
             number = f"[{index + 1}/{total}] " if total > 1 else ""
             prompt = number + label + (f" [{default}]" if default else "") + ": "
             if step.name == "consent":
-                self.env.write_wrapped(tr.t("consent.statement"), "warning")
+                self.env.write_wrapped(self.consent_statement(answers), "warning")
                 prompt = f"{number}{label} [y/N]: "
             text = self.ask(prompt)
             command = text.lower()
@@ -310,6 +333,10 @@ class Menu:
                     self.env.error(problem)
                     self.say("walk.try_again", "hint")
                 continue
+            if step.name == "consent" and isinstance(answers.get("host"), TargetSet):
+                from lessons.netscan import network_consent_record
+
+                value = network_consent_record(tr, answers["host"], "prompt")   # names the whole block
             answers[step.name] = value
             self._remember(step.name, text)
             if teach:
@@ -319,6 +346,8 @@ class Menu:
                 else:
                     self.show_code(code)
                     self.pause()
+            elif step.name == "host" and isinstance(value, TargetSet):
+                self.say("walk.network", "hint", block=value.text, count=len(value.targets))
             elif step.name == "host":
                 self.say("walk.resolved", "hint", host=value.host, address=value.address)
             return "ok"
@@ -333,6 +362,14 @@ class Menu:
 
     def code_for(self, name: str, value, answers: dict) -> List[str]:
         """The Python this step runs, with the learner's own values filled in."""
+        if name == "host" and isinstance(value, TargetSet):
+            from scanner.discovery import DISCOVERY_PORTS
+
+            ends = [repr(a) for a in value.addresses]
+            hosts = f"hosts = [{', '.join(ends if len(ends) <= 2 else (ends[0], '...', ends[-1]))}]"
+            count = self.tr.t("code.network_count", count=len(value.targets))
+            first = [f"{hosts}   {count}"] if len(hosts) + len(count) + 6 < self.env.width else [hosts, count]
+            return first + [self.tr.t("code.discovery", ports=", ".join(map(str, DISCOVERY_PORTS)))]
         if name == "host":
             family = "AF_INET6" if value.family == socket.AF_INET6 else "AF_INET"
             if value.host == value.address:
@@ -360,6 +397,8 @@ class Menu:
     def scan_and_explain(self, answers: dict, teach: bool, offer_save: bool = True) -> ScanReport:
         """The scan, then slow motion of what it found, the results, and what they mean."""
         target, ports, timeout = answers["host"], answers["ports"], answers["timeout"]
+        if isinstance(target, TargetSet):
+            return self.scan_network_and_explain(answers, teach, offer_save)
         env = self.env
         if env.on_screen and (teach or self.pending_code):
             env.clear()
@@ -392,6 +431,83 @@ class Menu:
             self.screen_pause()
         return report
 
+    def scan_network_and_explain(self, answers: dict, teach: bool, offer_save: bool = True):
+        """A network: host discovery and the port scans (one progress bar), slow motion on one
+        host that is up, then a block per host with the totals; the map, one row per host, next."""
+        from lessons.netscan import host_lines, network_port_map
+        from lessons.output import ProgressBar
+        from scanner.discovery import DISCOVERY_PORTS
+        from scanner.network import scan_network
+
+        targets, ports, timeout = answers["host"], answers["ports"], answers["timeout"]
+        env, tr = self.env, self.tr
+        if env.on_screen and (teach or self.pending_code):
+            env.clear()
+        if self.pending_code:
+            self.show_code(self.pending_code)
+            self.pending_code = []
+        if teach:
+            if env.on_screen:
+                self.short_lesson("threading", env.height - 14)
+            else:
+                self.show_lesson("threading")
+                self.pause()
+        env.write_wrapped(tr.count("net.starting", len(ports), target=clip(targets.text, 60),
+                                   addresses=len(targets.targets), spec=short_spec(ports),
+                                   timeout=tr.decimal(str(timeout))))
+        env.write_wrapped(tr.t("net.discovering", ports=",".join(map(str, DISCOVERY_PORTS))), "hint")
+        self.say("walk.ctrl_c", "hint")
+        on_terminal = getattr(env.stdout, "isatty", lambda: False)()
+        bar = ProgressBar(env.stdout, tr, env.columns, enabled=on_terminal)
+        try:
+            network = scan_network(targets, ports, timeout, progress=bar.update)
+        finally:
+            bar.finish()
+        network.consent = answers.get("consent")
+        replayed = False
+        if (teach or env.presenter) and not network.interrupted:
+            replayed = self.network_slow_motion(network, teach)
+        if env.on_screen and (replayed or env.presenter):
+            self.screen_pause("results.press_enter")
+        elif env.presenter:
+            self.pause()
+        lines = [""]
+        for line in host_lines(network, env, tr):
+            if len(line) < env.width or "\x1b" in line:
+                lines.append(line)
+            else:  # a long name or IPv6 address: folded, never run off the screen
+                lines += env.wrap(line, rest="  ")
+        if env.on_screen and len(lines) > env.height - 2:   # the totals on the same screen as the hosts, if it helps
+            lines = [""] + [line for line in lines if line]
+        map_lines = network_port_map(network, env, tr, max_rows=max(4, env.height - 8)) if network.up else []
+        counts: dict = {}
+        for host in network.up:
+            for state, count in (host.report.counts() if host.report else {}).items():
+                counts[state] = counts.get(state, 0) + count
+        meaning = self.meaning_lines(counts, bool(counts.get("open")), teach, lab_hint=not replayed)
+        self.results_pages(pager.line_blocks(lines), map_lines, meaning)
+        if offer_save:
+            self.offer_save(network)
+        elif env.on_screen:  # the caller prints more (the lab's grading): what this means stays until Enter
+            self.screen_pause()
+        return network
+
+    def network_slow_motion(self, network, teach: bool) -> bool:
+        """Slow motion on one host of the network: the first up host with an open port, else the first up host."""
+        scanned = [host for host in network.up if host.report is not None and host.report.results]
+        chosen = next((host for host in scanned if host.report.by_state(PortState.OPEN)), None) or \
+            (scanned[0] if scanned else None)
+        if chosen is None:
+            self.say("slow.network_none", "hint")
+            return False
+        try:
+            return self.slow_motion(chosen.target, chosen.report, teach,
+                                    note=self.tr.t("slow.network_host", address=chosen.address,
+                                                   count=len(network.up)))
+        except KeyboardInterrupt:  # skip the replay, never the results
+            self.env.write("")
+            return False
+
     def short_lesson(self, lesson_id: str, budget: int) -> None:
         """The start of a lesson that fits ``budget`` lines, and how to read the rest."""
         lesson = catalog.load_lesson(lesson_id, self.tr.language)
@@ -413,7 +529,7 @@ class Menu:
                 picks.append(found[0])
         return picks
 
-    def slow_motion(self, target, report: ScanReport, teach: bool) -> bool:
+    def slow_motion(self, target, report: ScanReport, teach: bool, note: str = "") -> bool:
         """Replay one port of each state the scan found, one real ``connect_ex`` at a time."""
         env, tr = self.env, self.tr
         picks = self.replay_ports(report)
@@ -427,11 +543,14 @@ class Menu:
         only_closed = counts.get("closed") and not counts.get("open") and not counts.get("filtered")
         if teach:
             if env.on_screen:  # what follows: title, 2 code lines, 3 per probe, the note, the prompt
-                self.short_lesson("handshake", env.height - 6 - 2 * len(picks) - (4 if only_closed else 0))
+                self.short_lesson("handshake", env.height - 6 - 2 * len(picks) - (4 if only_closed else 0)
+                                  - (len(env.wrap(note)) if note else 0))
             else:
                 self.show_lesson("handshake")
                 self.pause()
         env.write_wrapped(tr.count("slow.title", len(picks)), "heading")
+        if note:
+            env.write_wrapped(note, "hint")
         family = "AF_INET6" if target.family == socket.AF_INET6 else "AF_INET"
         for line in (f"s = socket.socket(socket.{family}, socket.SOCK_STREAM)", f"s.settimeout({seconds:g})"):
             env.write("  " + line, "code")
@@ -503,8 +622,13 @@ class Menu:
             pager.line_blocks(self.env.wrap(summary_line(report, self.tr)))
         map_lines = port_map(report, env, self.tr) if len(report.ports_requested) >= PORT_MAP_MINIMUM else []
         meaning = self.explain_lines(report, teach, lab_hint=not replayed)
+        self.results_pages(blocks, map_lines, meaning)
+
+    def results_pages(self, blocks: list, map_lines: List[str], meaning: List[Block]) -> None:
+        """The results on one screen; the port map and "what this means" on the next (presenter: one each)."""
+        env = self.env
         if env.on_screen and not map_lines and not env.presenter:  # a short scan: results and meaning together
-            self.page(blocks + pager.line_blocks([""] + meaning), finish=False, reserve=2)
+            self.page(blocks + meaning, finish=False, reserve=2)
             return
         if env.on_screen:
             self.page(blocks, finish=False, reserve=1)
@@ -514,7 +638,7 @@ class Menu:
                 self.page(rest, finish=False, reserve=1)
                 self.screen_pause()
                 rest = []
-            self.page(rest + pager.line_blocks([""] + meaning), finish=False, reserve=2)
+            self.page(rest + meaning, finish=False, reserve=2)
             return
         self.page(blocks)
         if map_lines:
@@ -522,27 +646,39 @@ class Menu:
             self.env.write("")
             self.page(pager.line_blocks(map_lines, keep_together=True))
         self.pause()
-        self.page(pager.line_blocks([""] + meaning))
+        self.page(meaning)
 
-    def explain_lines(self, report: ScanReport, teach: bool, lab_hint: bool = True) -> List[str]:
+    def explain_lines(self, report: ScanReport, teach: bool, lab_hint: bool = True) -> List[Block]:
         """The short "what this means" lesson, written from this scan's own numbers."""
-        counts = report.counts()
-        lines = [self.env.paint(self.tr.t("meaning.title"), "heading")]
+        return self.meaning_lines(report.counts(), bool(report.by_state(PortState.OPEN)), teach, lab_hint)
+
+    def meaning_lines(self, counts: dict, any_open: bool, teach: bool, lab_hint: bool = True) -> List[Block]:
+        """The heading, then one block per sentence: a page break never splits a sentence."""
+        wrap, t = self.env.wrap, self.tr.t
+        blocks = [Block([""], "blank"), Block([self.env.paint(t("meaning.title"), "heading")], "heading")]
         for state in ("open", "filtered", "closed"):
             if counts.get(state):
-                lines += self.env.wrap(self.tr.t(f"meaning.{state}", count=counts[state]), first="- ", rest="  ")
+                blocks.append(Block(wrap(t(f"meaning.{state}", count=counts[state]), first="- ", rest="  "), "text"))
         if lab_hint and counts.get("closed") and not counts.get("open") and not counts.get("filtered"):
-            lines += self.env.wrap(self.tr.t("slow.only_closed"), "hint")  # nothing to find: the lab has
-        if report.by_state(PortState.OPEN):
-            lines += self.env.wrap(self.tr.t("meaning.next_steps",
-                                             lesson=self.tr.lesson_title("unexpected-open-port")), "hint")
+            blocks.append(Block(wrap(t("slow.only_closed"), "hint"), "text"))  # nothing to find: the lab has
+        if any_open:
+            blocks.append(Block(wrap(t("meaning.next_steps", lesson=self.tr.lesson_title("unexpected-open-port")),
+                                     "hint"), "text"))
         if teach:
-            lines += self.env.wrap(self.tr.t("meaning.more", first=self.tr.lesson_title("port-states"),
-                                             second=self.tr.lesson_title("reading-results")), "hint")
-        return lines
+            blocks.append(Block(wrap(t("meaning.more", first=self.tr.lesson_title("port-states"),
+                                       second=self.tr.lesson_title("reading-results")), "hint"), "text"))
+        return blocks
 
-    def offer_save(self, report: ScanReport) -> None:
+    def offer_save(self, report) -> None:
+        """Save a ``ScanReport`` or a ``NetworkReport`` as text, JSON or CSV."""
         from lessons.cli import report_text
+        from lessons.netscan import network_report_text
+        from scanner.network import NetworkReport
+
+        def body(file_format: str) -> str:
+            if isinstance(report, NetworkReport):
+                return network_report_text(report, self.tr, file_format, False)
+            return report_text(report, self.tr, file_format)
 
         formats = {"t": ("text", "txt"), "j": ("json", "json"), "c": ("csv", "csv")}
         while True:
@@ -557,7 +693,7 @@ class Menu:
             default = f"portscan-report-{stamp}.{ending}"
             path = self.ask(self.tr.t("save.path", default=default)) or default
             try:
-                write_atomically(os.path.expanduser(path), report_text(report, self.tr, file_format))
+                write_atomically(os.path.expanduser(path), body(file_format))
             except ValueError:  # a NUL byte in the name
                 self.say("report.write_failed", "error", path=clip(path.replace("\x00", "")),
                          detail=self.tr.t("report.bad_name"))

@@ -114,7 +114,7 @@ def network_port_map(network: NetworkReport, env: Environment, tr: Translator, m
 
 def network_summary(network: NetworkReport, tr: Translator) -> str:
     totals = network.totals()
-    text = tr.count("net.summary", totals["up"], down=totals["down"], seconds=f"{network.elapsed_seconds:.2f}")
+    text = tr.count("net.summary", totals["up"], down=totals["down"], seconds=tr.decimal(network.elapsed_seconds, 2))
     if not network.complete:
         finished = sum(1 for host in network.up if host.report is not None and host.report.complete)
         text += " " + tr.t("net.incomplete", done=finished, total=totals["up"])

@@ -23,12 +23,12 @@ pytestmark = pytest.mark.skipif(not TMUX, reason="tmux is not installed: the vis
 WORDS = {
     "en": {"choice": "Your choice:", "watch": "(Enter: watch", "results": "(Enter: the results)",
            "map": "(Enter: the port map", "save": "Save a report", "open": "open", "header": "PORT",
-           "meaning": "What this means", "dns": "From names to addresses: DNS", "slow": "Slow motion",
+           "meaning": "What this means", "dns": "Networks: address blocks", "slow": "Slow motion",
            "next": "(Enter: next question)", "lang": "en_US.UTF-8", "library": "Lesson number or name",
            "enter": "press Enter to continue", "answer": "Your answer", "right": "Right!"},
     "id": {"choice": "Pilihan Anda:", "watch": "(Enter: lihat", "results": "(Enter: hasilnya)",
            "map": "(Enter: peta port", "save": "Simpan hasil", "open": "terbuka", "header": "PORT",
-           "meaning": "Apa artinya", "dns": "DNS", "slow": "Gerak lambat",
+           "meaning": "Apa artinya", "dns": "Jaringan: blok alamat", "slow": "Gerak lambat",
            "next": "(Enter: pertanyaan berikutnya)", "lang": "id_ID.UTF-8", "library": "Nomor atau nama pelajaran",
            "enter": "tekan Enter untuk melanjutkan", "answer": "Jawaban Anda", "right": "Benar!"},
 }
@@ -252,3 +252,44 @@ def test_the_progress_bar_stays_on_one_line_in_a_narrow_window(isolated_home, co
     bars = [line for line in lines if line.startswith("[") and "/301" in line]
     assert len(bars) == 1, lines                          # redrawn in place: one line, never a scrolling column
     assert len(bars[0].rstrip()) < columns
+
+
+NETWORK_WORDS = {
+    "en": {"scan": "5  Scan the practice network", "up": "8 hosts up, 0 down", "map": "one row per host",
+           "grading": "Checking your scan of the practice network", "web": "127.42.0.1 (web server) is up: right",
+           "spare": "127.42.0.7 is up with nothing open: right", "match": "Every lab port matches"},
+    "id": {"scan": "5  Pindai jaringan latihan", "up": "8 host aktif, 0 tidak aktif", "map": "satu baris per host",
+           "grading": "Memeriksa pemindaian jaringan latihan", "web": "127.42.0.1 (server web) hidup: benar",
+           "spare": "127.42.0.7 hidup tanpa port terbuka: benar", "match": "Semua port lab cocok"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_practice_network_grading_is_read_screen_by_screen_at_80x24(isolated_home, language):
+    words, net = WORDS[language], NETWORK_WORDS[language]
+    screens = []
+    with Screen(isolated_home, LANG=words["lang"], LANGUAGE="") as screen:
+        screen.wait_for(words["choice"])
+        screen.type("4")
+        screen.wait_for(net["scan"], words["choice"])
+        screen.type("5")
+        screen.wait_for("[y/N]")
+        screen.type("y")
+        shown = screen.wait_for_any(*PAGER_PROMPTS, "(Enter:")
+        for _ in range(12):   # Enter at every pause until the save question: each pause is one screen
+            screens.append(shown)
+            if words["save"] in shown:
+                break
+            screen.type("")
+            screen.wait_gone(shown)
+            shown = screen.wait_for_any(*PAGER_PROMPTS, "(Enter:", words["save"])
+        screen.type("")
+        screen.wait_for(net["scan"], words["choice"])
+    assert words["save"] in screens[-1]
+    assert any(net["up"] in page for page in screens)                        # the totals were on a screen
+    assert any(net["map"] in page and "127.42.0.7 " in page and words["meaning"] in page for page in screens)
+    grading = [page for page in screens if net["grading"] in page]
+    assert grading and net["web"] in grading[0]                           # heading and first host together
+    assert net["spare"] in screens[-1]                                    # the last host stays above the question
+    assert sum(page.count(net["match"]) for page in screens) == 4         # every named host, each seen once
+    assert all(len(page.splitlines()) <= 24 for page in screens)
