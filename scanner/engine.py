@@ -10,8 +10,19 @@ This engine goes one step further, the way nmap does: each worker thread keeps h
 of **non-blocking** sockets in flight at once.  ``connect_ex`` on a non-blocking socket
 returns ``EINPROGRESS`` at once; a ``selectors`` selector then tells the thread which
 connections have finished, and ``getsockopt(SO_ERROR)`` gives the same answer a blocking
-``connect_ex`` would have returned.  A port whose answer has not come back before the
-timeout is *filtered*.
+``connect_ex`` would have returned.
+
+**Silence is asked again.**  Real networks lose packets: a lost SYN, or a lost answer,
+looks exactly like a firewall.  So a port with no answer before the timeout is probed
+again with a new connect (at least twice more, and more while retries keep turning
+silence into answers; see ``scanner.timing.RetryPolicy``) before it is called
+*filtered*.  Every port remembers how many tries it took.  A port that completed the
+handshake once is open, whatever happens next (an immediate reset included).
+
+**Slowing down when the target cannot keep up.**  Many hosts answer only a few hundred
+RSTs a second.  When answers keep coming only on retries while far more probes go out
+than answers come back, ``scanner.timing.Pacer`` caps the send rate near the answer rate
+and holds fewer probes in flight, then speeds up again once the drops stop.
 
 Every socket is an open file, and a process may hold only so many (``ulimit -n``; on
 Windows ``select`` watches at most 512).  The engine sizes itself under that limit, and if
@@ -22,9 +33,11 @@ Two shortcuts matter on loopback, where most ports refuse at once: the refusal i
 from ``SO_ERROR`` right after ``connect_ex`` (no selector round trip), and on Linux the
 refused socket is re-armed for the next port instead of being closed (see
 ``_Worker._reconnect``): a full 65535-port scan then costs about half the system calls.
+That loop never runs for more than ``FILL_SLICE`` seconds at a time, so answers in flight,
+confirmations, retries, the progress bar and a stop request are never kept waiting.
 
-Ctrl+C (``KeyboardInterrupt``) or a ``stop`` event ends a scan within about one timeout;
-the ports finished so far are returned with ``complete=False``.
+Ctrl+C (``KeyboardInterrupt``) or a ``stop`` event ends a scan at once; every port with a
+final answer so far (open ones included) is returned, with ``complete=False``.
 """
 
 from __future__ import annotations
@@ -41,22 +54,27 @@ import time
 from typing import Callable, Iterable, Optional
 
 from scanner.inputs import TimeoutSetting, is_loopback_address
-from scanner.probe import (IN_PROGRESS_CODES, MAX_SELF_CONNECT_RETRIES, REFUSED_CODES, RESOURCE_CODES,
-                           classify, is_self_connected)
+from scanner.probe import (IN_PROGRESS_CODES, MAX_SELF_CONNECT_RETRIES, REFUSED_CODES, RESET_CODES,
+                           RESOURCE_CODES, classify, is_self_connected)
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.services import service_name
-from scanner.timing import FixedTimeout, RttEstimator
+from scanner.timing import FixedTimeout, Pacer, RetryPolicy, RttEstimator
 
 DEFAULT_WORKERS = 1000           # sockets in flight across all threads
 DEFAULT_THREADS = 2
 WINDOWS_SELECT_LIMIT = 500       # select() on Windows watches at most 512 sockets
 FILE_RESERVE = 48                # files kept free for the rest of the program
+FILL_SLICE = 0.02                # seconds the hot loop may run before answers are read
+STOP_GRACE = 0.3                 # seconds a stop waits for open-port confirmations already in flight
 
 # Linux and the BSDs can create a socket already non-blocking: one system call less per port.
 _NONBLOCKING_STREAM = socket.SOCK_STREAM | getattr(socket, "SOCK_NONBLOCK", 0)
 
 _SOL_SOCKET, _SO_ERROR = socket.SOL_SOCKET, socket.SO_ERROR
 RTT_SAMPLE_EVERY = 8             # auto timeout: one round-trip sample per 8 instant refusals
+
+# What a probe is for: the first look at a port, or (on loopback) a second look at an open one.
+FIRST, CONFIRM = 0, 1
 
 ProgressCallback = Callable[[int, int, int], None]
 
@@ -81,13 +99,25 @@ def open_file_budget() -> int:
 
 
 class _ScanState:
-    """What the worker threads share.  Counters are only touched under ``lock``."""
+    """What the worker threads of one scan share (each scan has its own: scans may run in parallel).
 
-    def __init__(self, target: Target, ports: Iterable[int], timer, stop: threading.Event) -> None:
+    ``pending`` holds ports never probed; ``retry`` holds probes to send again as
+    ``(port, tries, purpose, self_connects)``; ``held`` holds ports that stayed silent for
+    every try allowed so far (they become filtered at the end, unless the allowance grows).
+    Counters are only touched under ``lock``.
+    """
+
+    def __init__(self, target: Target, ports: Iterable[int], timer, stop: threading.Event,
+                 policy: Optional[RetryPolicy] = None, pacer: Optional[Pacer] = None, threads: int = 1) -> None:
         self.target = target
         self.pending = collections.deque(ports)
+        self.retry: collections.deque = collections.deque()
+        self.held: list = []
         self.timer = timer
         self.stop = stop
+        self.policy = policy or RetryPolicy()
+        self.pacer = pacer or Pacer(DEFAULT_WORKERS)
+        self.threads = max(1, threads)
         self.lock = threading.Lock()
         self.self_connects = 0
         self.errors: list = []
@@ -106,14 +136,24 @@ class _Worker(threading.Thread):
         self.state = state
         self.capacity = max(1, capacity)
         self.selector = selectors.DefaultSelector()
-        self.in_flight: dict = {}  # socket -> (port, started, attempt); insertion order = start order
+        # socket -> (port, started, tries, purpose, self_connects); insertion order = start order
+        self.in_flight: dict = {}
         # Results stay in the thread until the end: no lock on the hot path.  Closed ports,
         # by far the most common answer, are kept as bare numbers.
         self.closed_ports: list = []
         self.reuse_sockets = sys.platform.startswith("linux")
         self.spare: Optional[socket.socket] = None  # a refused socket waiting to be re-used
-        self.answers: list = []     # PortResult for every port that is not plainly closed
+        self.answers: list = []     # PortResult for every port that is not plainly closed at the first try
         self.open_found = 0
+        self.retried = 0            # ports whose final answer came only on a retry
+        # Evidence for the pacer, counted since the last report to it.
+        self.sent = 0
+        self.answered = 0
+        self.late = 0
+        self._closed_reported = 0
+        self.tokens = 0.0           # send-rate cap: probes this thread may send now
+        self.token_time = time.monotonic()
+        self.pause = 0.0            # how long until the next token
         address, family = state.target.address, state.target.family
         # probe.sockaddr_for, decided once per scan instead of once per port
         if family == socket.AF_INET6:
@@ -138,34 +178,95 @@ class _Worker(threading.Thread):
     # -- the event loop --------------------------------------------------------------
     def _loop(self) -> None:
         state = self.state
-        while not state.stop.is_set():
-            self._fill()
-            if not self.in_flight:
-                if not state.pending:
+        stop_deadline = None
+        while True:
+            if state.stop.is_set():
+                # Read the answers that are already here (one more pass), and give open ports
+                # a moment to be confirmed; every other probe in flight has no answer yet.
+                if stop_deadline is None:
+                    stop_deadline = time.monotonic() + min(STOP_GRACE, state.timer.timeout)
+                elif not self._confirming() or time.monotonic() >= stop_deadline:
                     return
-                time.sleep(0.01)  # out of files: let other threads close some
-                continue
+                if not self.in_flight:
+                    return
+            else:
+                self._fill()
+                if not self.in_flight:
+                    if not state.pending and not state.retry:
+                        self._report()
+                        return
+                    time.sleep(min(0.05, max(0.001, self.pause)))  # pacing, or out of files
+                    self._report()
+                    continue
             oldest_started = next(iter(self.in_flight.values()))[1]
-            wait = oldest_started + state.timer.timeout - time.monotonic()
-            for key, _events in self.selector.select(timeout=min(0.05, max(0.0, wait))):
+            wait = min(0.05, max(0.0, oldest_started + state.timer.timeout - time.monotonic()))
+            if self.pause and (state.pending or state.retry):
+                wait = min(wait, self.pause)
+            for key, _events in self.selector.select(timeout=wait):
                 self._answered(key.fileobj)
             self._expire()
+            self._report()
+
+    def _confirming(self) -> bool:
+        return any(entry[3] == CONFIRM for entry in self.in_flight.values())
+
+    def _report(self) -> None:
+        """Tell the pacer what happened since the last call."""
+        closed = len(self.closed_ports)
+        answered = self.answered + closed - self._closed_reported
+        self._closed_reported = closed
+        state = self.state
+        state.pacer.note(self.sent, answered, self.late, cooldown=1.0 + state.timer.timeout)
+        self.sent = self.answered = self.late = 0
+
+    def _allowance(self, rate: Optional[float]) -> int:
+        """How many probes the send-rate cap lets this thread start now (a token bucket)."""
+        now = time.monotonic()
+        if rate is None:
+            self.pause = 0.0
+            self.token_time = now
+            return 1 << 30
+        per_thread = rate / self.state.threads
+        burst = max(1.0, per_thread * FILL_SLICE)
+        self.tokens = min(burst, self.tokens + (now - self.token_time) * per_thread)
+        self.token_time = now
+        allowed = int(self.tokens)
+        self.tokens -= allowed
+        self.pause = 0.0 if allowed else (1.0 - self.tokens) / per_thread
+        return allowed
 
     def _fill(self) -> None:
-        """Start probes until ``capacity`` are in flight.
+        """Start probes until ``capacity`` are in flight (or the pacer says wait).
 
         This is the hot loop of a scan (65535 turns for a full range), so the common case —
         a port that refuses at once — is handled right here, with names looked up once.
+        It returns after ``FILL_SLICE`` seconds at most, so that answers are read in time.
         """
         state = self.state
-        pending, in_flight, closed_ports = state.pending, self.in_flight, self.closed_ports
-        address_for = self.address_for
+        pending, retry, in_flight, closed_ports = state.pending, state.retry, self.in_flight, self.closed_ports
+        address_for, stop = self.address_for, state.stop
         monotonic, learning = time.monotonic, isinstance(state.timer, RttEstimator)
-        while len(in_flight) < self.capacity and not state.stop.is_set():
+        capacity = min(self.capacity, max(1, state.pacer.window // state.threads))
+        allowed = self._allowance(state.pacer.rate)
+        slice_end = monotonic() + FILL_SLICE
+        started_here = 0
+        while len(in_flight) < capacity and started_here < allowed:
+            if started_here & 63 == 63 and (stop.is_set() or monotonic() > slice_end):
+                break  # back to the selector: answers, retries, progress and stop come first
+            if retry:  # retransmissions go first, as in TCP and nmap
+                try:
+                    entry = retry.popleft()
+                except IndexError:
+                    continue
+                started_here += 1
+                if not self._start(*entry):
+                    break
+                continue
             try:
                 port = pending.popleft()
             except IndexError:
-                return
+                break
+            started_here += 1
             sock, self.spare = self.spare, None
             started = monotonic()
             if sock is not None:
@@ -173,9 +274,11 @@ class _Worker(threading.Thread):
                 if code is None:  # this system cannot re-use the socket: back to fresh ones
                     sock = None
             if sock is None:
-                sock = self._open_socket(port)
-                if sock is None:  # out of files: the port went back in the queue
-                    return
+                sock = self._open_socket()
+                if sock is None:  # out of files: the port goes back in the queue
+                    state.give_back(port)
+                    started_here -= 1
+                    break
                 started = monotonic()
                 code = sock.connect_ex(address_for(port))
             if code in IN_PROGRESS_CODES:
@@ -183,7 +286,7 @@ class _Worker(threading.Thread):
                 # is already waiting in SO_ERROR, and the selector round trip can be skipped.
                 code = sock.getsockopt(_SOL_SOCKET, _SO_ERROR)
                 if code == 0:  # still waiting (or just connected): let the selector tell us
-                    in_flight[sock] = (port, started, 0)
+                    in_flight[sock] = (port, started, 1, FIRST, 0)
                     self.selector.register(sock, selectors.EVENT_WRITE)
                     continue
             if code in REFUSED_CODES:  # the common case, kept short: a closed port
@@ -195,8 +298,11 @@ class _Worker(threading.Thread):
                 if learning and not len(closed_ports) % RTT_SAMPLE_EVERY:
                     state.timer.observe(monotonic() - started)
                 continue
-            in_flight[sock] = (port, started, 0)
+            in_flight[sock] = (port, started, 1, FIRST, 0)
             self._finish(sock, code, registered=False)
+        self.sent += started_here
+        if allowed and started_here >= allowed and state.pacer.rate is not None:
+            self.pause = max(self.pause, 1.0 / (state.pacer.rate / state.threads))
 
     def _reconnect(self, sock: socket.socket, address: tuple) -> Optional[int]:
         """Connect a socket whose last connect was refused to ``address``; None if not possible.
@@ -214,18 +320,17 @@ class _Worker(threading.Thread):
         self.reuse_sockets = False
         return None
 
-    def _open_socket(self, port: int) -> Optional[socket.socket]:
-        """A new non-blocking socket for probing ``port``, or None when we are out of files.
+    def _open_socket(self) -> Optional[socket.socket]:
+        """A new non-blocking socket, or None when we are out of files.
 
-        Out of files (EMFILE and friends) is our problem, not the port's: the port goes back
-        in the queue, and this worker holds fewer sockets from now on.
+        Out of files (EMFILE and friends) is our problem, not the port's: the caller puts
+        the port back in the queue, and this worker holds fewer sockets from now on.
         """
         try:
             sock = socket.socket(self.state.target.family, _NONBLOCKING_STREAM)
         except OSError as error:
             if error.errno not in RESOURCE_CODES:
                 raise
-            self.state.give_back(port)
             self.capacity = max(1, len(self.in_flight))  # the ones in flight will free files
             return None
         if _NONBLOCKING_STREAM == socket.SOCK_STREAM:
@@ -236,18 +341,22 @@ class _Worker(threading.Thread):
     def done(self) -> int:
         return len(self.closed_ports) + len(self.answers)
 
-    def _start(self, port: int, target: Target, attempt: int) -> None:
-        """Probe ``port`` again (after a self-connect, or to confirm an open port)."""
-        sock = self._open_socket(port)
+    def _start(self, port: int, tries: int, purpose: int, self_connects: int) -> bool:
+        """Probe ``port`` again (a retry, a confirmation, or after a self-connect); False if out of files."""
+        if self.state.stop.is_set() and purpose != CONFIRM:
+            return True  # no new probes once stopping, but a port that answered may be confirmed
+        sock = self._open_socket()
         if sock is None:
-            return
+            self.state.retry.appendleft((port, tries, purpose, self_connects))
+            return False
         started = time.monotonic()
         code = sock.connect_ex(self.address_for(port))
-        self.in_flight[sock] = (port, started, attempt)
+        self.in_flight[sock] = (port, started, tries, purpose, self_connects)
         if code in IN_PROGRESS_CODES:
             self.selector.register(sock, selectors.EVENT_WRITE)
         else:
             self._finish(sock, code, registered=False)
+        return True
 
     def _answered(self, sock: socket.socket) -> None:
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
@@ -255,56 +364,79 @@ class _Worker(threading.Thread):
 
     def _finish(self, sock: socket.socket, code: int, registered: bool = True) -> None:
         state = self.state
-        port, started, attempt = self.in_flight[sock]
+        port, started, tries, purpose, self_connects = self.in_flight[sock]
         rtt = time.monotonic() - started
-        if code == 0:
-            if is_self_connected(sock):
-                with state.lock:
-                    state.self_connects += 1
-                self._forget(sock, registered)
-                if attempt < MAX_SELF_CONNECT_RETRIES:
-                    self._start(port, state.target, attempt + 1)
-                else:  # the kernel gave us that port as a source port, so nothing listens on it
-                    self._record(PortResult(port, PortState.CLOSED, Reason.SELF_CONNECT, rtt=rtt))
-                return
-            if state.confirm_open and attempt == 0:
-                # Two of our own sockets can also meet each other ("simultaneous open":
-                # A goes from port X to port Y while B goes from Y to X).  That cannot
-                # happen twice by chance, so on loopback an open port is probed once more.
-                self._forget(sock, registered)
-                self._start(port, state.target, attempt + 1)
-                return
+        if code == 0 and is_self_connected(sock):
+            with state.lock:
+                state.self_connects += 1
+            self._forget(sock, registered)
+            if self_connects < MAX_SELF_CONNECT_RETRIES:
+                self._start(port, tries, purpose, self_connects + 1)
+            else:  # the kernel gave us that port as a source port, so nothing listens on it
+                self._record(PortResult(port, PortState.CLOSED, Reason.SELF_CONNECT, rtt=rtt, tries=tries))
+            return
         verdict = classify(code)
         self._forget(sock, registered)
         if verdict is None:  # out of local resources: try this port again later
-            state.give_back(port)
+            state.retry.append((port, tries, purpose, self_connects))
             self.capacity = max(1, len(self.in_flight))
             return
         port_state, reason = verdict
+        if port_state is PortState.FILTERED and reason is not Reason.NO_RESPONSE and purpose == CONFIRM:
+            port_state, reason = PortState.OPEN, Reason.SYN_ACK  # it answered SYN-ACK once: never filtered
         if port_state is not PortState.FILTERED:
             state.timer.observe(rtt)
-        if reason is Reason.CONN_REFUSED:
+            state.policy.answered_on(tries)
+            self.answered += 1
+            if tries > 1 and purpose == FIRST:
+                self.late += 1  # evidence for the pacer: this answer came only on a retry
+        if port_state is PortState.OPEN and state.confirm_open and purpose == FIRST:
+            # Two of our own sockets can also meet each other ("simultaneous open": A goes
+            # from port X to port Y while B goes from Y to X).  That cannot happen twice by
+            # chance, so on loopback an open port is probed once more.  (A completed
+            # handshake that was reset at once, ECONNRESET, is open too: see probe.classify.)
+            self.answered -= 1  # the confirmation's answer is the one that counts
+            self._start(port, tries, CONFIRM, 0)
+            return
+        if reason is Reason.CONN_REFUSED and tries == 1:
             self.closed_ports.append(port)
-        else:
-            self._record(PortResult(port, port_state, reason, rtt=rtt if reason is not Reason.NO_RESPONSE else None,
-                                    service=service_name(port) if port_state is not PortState.CLOSED else ""))
+            self._closed_reported += 1  # already counted in self.answered
+            return
+        self._record(PortResult(port, port_state, reason, tries=tries,
+                                rtt=rtt if reason is not Reason.NO_RESPONSE else None,
+                                service=service_name(port) if port_state is not PortState.CLOSED else ""))
 
     def _record(self, result: PortResult) -> None:
         self.answers.append(result)
+        if result.tries > 1 and result.reason is not Reason.NO_RESPONSE:
+            self.retried += 1
         if result.state is PortState.OPEN:
             self.open_found += 1
 
     def _expire(self) -> None:
         now = time.monotonic()
-        timeout = self.state.timer.timeout
+        timer, stopping = self.state.timer, self.state.stop.is_set()
+        first_timeout, retry_timeout = timer.timeout, timer.retry_timeout
+        shortest = min(first_timeout, retry_timeout)
         expired = []
-        for sock, (port, started, _attempt) in self.in_flight.items():
-            if now - started < timeout:
+        for sock, entry in self.in_flight.items():
+            age = now - entry[1]
+            if age < shortest:
                 break  # insertion order is start order: the rest are younger
-            expired.append((sock, port))
-        for sock, port in expired:
+            if age >= (first_timeout if entry[2] == 1 else retry_timeout):
+                expired.append((sock, entry))
+        policy, retry = self.state.policy, self.state.retry
+        for sock, (port, _started, tries, purpose, _self_connects) in expired:
             self._forget(sock)
-            self._record(PortResult(port, PortState.FILTERED, Reason.NO_RESPONSE, service=service_name(port)))
+            if stopping:
+                continue
+            if policy.may_retry(tries):
+                retry.append((port, tries + 1, purpose, 0))
+            elif purpose == CONFIRM:  # it answered SYN-ACK once: a silent confirmation keeps it open
+                self._record(PortResult(port, PortState.OPEN, Reason.SYN_ACK, tries=tries, service=service_name(port)))
+            else:
+                with self.state.lock:
+                    self.state.held.append((port, tries))
 
     def _forget(self, sock: socket.socket, registered: bool = True) -> None:
         self.in_flight.pop(sock, None)
@@ -319,49 +451,79 @@ class _Worker(threading.Thread):
 def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = TimeoutSetting(1.0),
          workers: int = DEFAULT_WORKERS, threads: int = DEFAULT_THREADS,
          progress: Optional[ProgressCallback] = None, stop: Optional[threading.Event] = None,
-         progress_interval: float = 0.1) -> ScanReport:
+         progress_interval: float = 0.1, *, retries: Optional[int] = None) -> ScanReport:
     """Scan ``ports`` of ``target`` and return a ``ScanReport`` (results sorted by port).
 
     ``progress(done, total, open_found)`` is called from the calling thread about every
     ``progress_interval`` seconds and once at the end.  Setting ``stop`` — or pressing
     Ctrl+C while this runs in the main thread — ends the scan early; the report then has
-    ``complete=False`` and holds every port finished so far.
+    ``complete=False`` and holds every port with a final answer so far.  ``retries`` is
+    how many times a silent port is asked again (0-10); None adapts it to the network.
+    Each call keeps its own state, so scans may run in several threads at once.
     """
     ports = tuple(ports)
     stop = stop or threading.Event()
     timer = RttEstimator(initial=timeout.seconds) if timeout.auto else FixedTimeout(timeout.seconds)
-    state = _ScanState(target, ports, timer, stop)
     budget = min(workers, open_file_budget(), max(1, len(ports)))
     thread_count = max(1, min(threads, budget, (len(ports) + 63) // 64))
     per_thread = max(1, budget // thread_count)
     if sys.platform == "win32":
         per_thread = min(per_thread, WINDOWS_SELECT_LIMIT)
+    policy, pacer = RetryPolicy(retries), Pacer(per_thread * thread_count)
+    state = _ScanState(target, ports, timer, stop, policy, pacer, thread_count)
 
     started_wall = datetime.datetime.now(datetime.timezone.utc)
     started = time.monotonic()
-    pool = [_Worker(state, per_thread) for _ in range(thread_count)]
+    finished: list = []   # workers of earlier rounds
+    held_final: list = []
     interrupted = False
+
+    def counts() -> tuple:
+        everyone = finished + pool
+        return (sum(w.done for w in everyone) + len(held_final), sum(w.open_found for w in everyone))
+
+    pool: list = []
     try:
-        for worker in pool:
-            worker.start()
-        while any(worker.is_alive() for worker in pool):
-            deadline = time.monotonic() + progress_interval
-            for worker in pool:  # returns as soon as every worker is done
-                worker.join(max(0.0, deadline - time.monotonic()))
-            if progress:
-                progress(sum(w.done for w in pool), len(ports), sum(w.open_found for w in pool))
+        while True:
+            # One round: the workers run until every port has an answer or used up its tries.
+            pool = [_Worker(state, per_thread) for _ in range(thread_count)]
+            for worker in pool:
+                worker.start()
+            while any(worker.is_alive() for worker in pool):
+                deadline = time.monotonic() + progress_interval
+                for worker in pool:  # returns as soon as every worker is done
+                    worker.join(max(0.0, deadline - time.monotonic()))
+                if progress:
+                    done, open_found = counts()
+                    progress(done, len(ports), open_found)
+            finished.extend(pool)
+            pool = []
+            if stop.is_set() or state.errors:
+                break
+            # A port that answered on a late try may have raised the allowance after other
+            # ports had used theirs up: those get another round.
+            again = [(port, tries) for port, tries in state.held if policy.may_retry(tries)]
+            held_final.extend(item for item in state.held if not policy.may_retry(item[1]))
+            state.held = []
+            if not again:
+                break
+            state.retry.extend((port, tries + 1, FIRST, 0) for port, tries in again)
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
     for worker in pool:
         worker.join()
+    finished.extend(pool)
     if state.errors:
         raise state.errors[0]
+    held_final.extend(state.held)  # silent for every try so far: filtered, even after a stop
     results = [PortResult(port, PortState.CLOSED, Reason.CONN_REFUSED)
-               for worker in pool for port in worker.closed_ports]
-    results.extend(answer for worker in pool for answer in worker.answers)
+               for worker in finished for port in worker.closed_ports]
+    results.extend(answer for worker in finished for answer in worker.answers)
+    results.extend(PortResult(port, PortState.FILTERED, Reason.NO_RESPONSE, service=service_name(port), tries=tries)
+                   for port, tries in held_final)
     results.sort(key=lambda r: r.port)
-    open_found = sum(worker.open_found for worker in pool)
+    open_found = sum(worker.open_found for worker in finished)
     if progress:
         progress(len(results), len(ports), open_found)
     return ScanReport(
@@ -371,4 +533,6 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
         elapsed_seconds=round(time.monotonic() - started, 3),
         complete=len(results) == len(ports), interrupted=interrupted,
         retried_self_connects=state.self_connects,
+        retried=sum(worker.retried for worker in finished),
+        rate_limit_per_second=pacer.rate_limit, retries=str(policy),
     )
