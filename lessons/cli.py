@@ -3,7 +3,7 @@
 Without a command the guided menu opens.  The commands are for people who already know
 what they want (and for scripts):
 
-    scan HOST [-p SPEC] [--timeout SECONDS|auto] [--workers N] [--banners] [--all]
+    scan HOST [-p SPEC] [--timeout SECONDS|auto] [--retries N] [--workers N] [--banners] [--all]
               [--format text|json|csv] [-o FILE] [--yes] [--udp] [--ipv6]
     lessons            list the lessons
     lesson ID          show one lesson
@@ -30,7 +30,7 @@ from lessons.render import render_lesson
 from lessons.session import consent_record, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
-from scanner.inputs import parse_ports, parse_target, parse_timeout, parse_workers
+from scanner.inputs import parse_ports, parse_retries, parse_target, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.report import to_csv, to_json, write_atomically
 from scanner.results import Reason
@@ -99,6 +99,7 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     scan.add_argument("host")
     scan.add_argument("-p", "--ports", default="common", help=tr.t("help.ports"))
     scan.add_argument("--timeout", default="1", help=tr.t("help.timeout"))
+    scan.add_argument("--retries", default=None, metavar="N", help=tr.t("help.retries"))
     scan.add_argument("--workers", default=str(DEFAULT_WORKERS), help=tr.t("help.workers", default=DEFAULT_WORKERS))
     scan.add_argument("--banners", action="store_true", help=tr.t("help.banners"))
     scan.add_argument("--all", action="store_true", help=tr.t("help.all"))
@@ -214,6 +215,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     try:
         ports = parse_ports(args.ports)
         timeout = parse_timeout(args.timeout)
+        retries = parse_retries(args.retries)
         workers = parse_workers(args.workers)
         target = parse_target(args.host, prefer_ipv6=args.ipv6)
     except TargetError as error:
@@ -242,7 +244,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     if args.format == "text":
         env.write_wrapped(tr.count("scan.starting", len(ports), target=target.text, address=target.address,
                                    spec=short_spec(ports), timeout=str(timeout)))
-    report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
+    report = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp, retries=retries,
                       progress_stream=env.stderr if show_progress else None, width=env.width, consent=consent)
 
     if args.format == "json":
@@ -253,6 +255,8 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         for line in results_table(report, env, tr, include_closed=args.all):
             env.write(line)
         env.write_wrapped(summary_line(report, tr))
+        for note in engine_notes(report, tr):
+            env.write_wrapped(note)
     if args.output:
         text = report_text(report, tr, _file_format(args.output, args.format), args.all)
         try:
@@ -268,6 +272,16 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     if report.results and all(r.reason in unreachable for r in report.results):
         return _fail(env, tr.t("scan.unreachable", address=target.address), EXIT_UNREACHABLE)
     return EXIT_OK
+
+
+def engine_notes(report, tr: Translator) -> List[str]:
+    """What the engine noticed about the network: lost packets, a rate-limited target."""
+    notes = []
+    if getattr(report, "retried", 0):
+        notes.append(tr.count("scan.note_retried", report.retried))
+    if getattr(report, "rate_limit_per_second", None):
+        notes.append(tr.t("scan.note_rate_limit", rate=report.rate_limit_per_second))
+    return notes
 
 
 def _output_problem(path: str) -> Optional[tuple]:

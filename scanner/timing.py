@@ -22,8 +22,8 @@ a floor and a minimum variance for the same reason).  Before the first answer we
 **How often to ask again** (``RetryPolicy``).  Silence has two causes: a firewall that drops
 everything, or a packet lost on the way.  The only way to tell them apart is to ask
 again.  Every silent port gets at least two more tries; and while retries keep turning
-silence into answers (which is what a lossy network looks like) the limit grows, one try
-beyond the latest try that brought an answer, up to 10 retries, as in nmap.
+silence into answers (which is what a lossy network looks like) the limit grows to two
+tries beyond the latest try that brought an answer, up to 10 retries (nmap's cap).
 
 **How fast to send** (``Pacer``).  Some hosts answer at most a few hundred RSTs a second
 (BSD and macOS do by default); send faster and the rest of the answers are simply not sent.
@@ -47,6 +47,10 @@ MINIMUM_MARGIN = 0.005      # seconds above srtt, whatever rttvar says (nmap: 5 
 
 DEFAULT_RETRIES = 2         # a silent port is asked at least this many more times
 MAX_RETRIES = 10            # nmap's cap
+# Tries allowed beyond the latest try that brought an answer.  nmap allows one; with one,
+# a 10000-port scan at 4-10% loss still ends with a false filtered port in 1-6 runs of 100
+# (simulated), with two in fewer than 1 of 300.  It costs silent ports one more timeout.
+LOSS_HEADROOM = 2
 
 
 class RttEstimator:
@@ -116,11 +120,11 @@ class RetryPolicy:
         return tries < self.allowed_tries
 
     def answered_on(self, tries: int) -> None:
-        """An answer came on try ``tries``: with adaptive retries, allow one try more than that."""
+        """An answer came on try ``tries``: with adaptive retries, allow two tries more than that."""
         if tries > self.best_try:
             self.best_try = tries   # an int store: safe between threads, and only ever grows
             if self.adaptive:
-                self.allowed_tries = min(1 + MAX_RETRIES, max(self.allowed_tries, tries + 1))
+                self.allowed_tries = min(1 + MAX_RETRIES, max(self.allowed_tries, tries + LOSS_HEADROOM))
 
     def __str__(self) -> str:
         return "auto" if self.adaptive else str(self.allowed_tries - 1)

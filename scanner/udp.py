@@ -20,8 +20,10 @@ example, answers any one other host with a short burst of "port unreachable" mes
 and then about one per second (``net.ipv4.icmp_ratelimit`` = 1000 ms; loopback is
 exempt); macOS caps them at 250 per second.  A scanner that sends faster reads the
 missing errors as silence.  So this engine paces itself (``rate`` datagrams
-per second; ``rate=None`` removes the cap) and asks every silent port a second time,
-after the rest of the queue, when the ICMP budget has had time to refill.  That is why
+per second; ``rate=None`` removes the cap) and asks every silent port again, after the
+rest of the queue, when the ICMP budget has had time to refill: at least twice more, and
+more while retries keep turning silence into answers (``scanner.timing.RetryPolicy``,
+the same rule as the TCP engine).  That is why
 UDP scans take so much longer than TCP scans, and why nmap's are famous for it.
 
 Scanning your own machine hides the same trap as for TCP (see ``scanner.probe``): the
@@ -52,12 +54,11 @@ from scanner.inputs import TimeoutSetting, is_loopback_address
 from scanner.probe import MAX_SELF_CONNECT_RETRIES, RESOURCE_CODES, classify, is_self_connected, sockaddr_for
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.services import service_name
-from scanner.timing import FixedTimeout, RttEstimator
+from scanner.timing import FixedTimeout, RetryPolicy, RttEstimator
 
 DEFAULT_UDP_WORKERS = 64         # datagrams waiting for an answer at once
 DEFAULT_UDP_RATE = 200.0         # datagrams per second; silent ports are asked again later
 BURST = 16                       # datagrams that may go out back to back after a pause
-UDP_RETRIES = 1                  # a silent port is asked once more
 
 # Port unreachable: ECONNREFUSED on Unix, WSAECONNRESET (10054) on Windows.
 PORT_UNREACH_CODES = frozenset(code for code in (getattr(errno, name, None) for name in
@@ -81,8 +82,10 @@ class _UdpScan:
     """The state of one UDP scan; everything runs in the calling thread."""
 
     def __init__(self, target: Target, ports: tuple, timer, stop: threading.Event,
-                 capacity: int, rate: Optional[float]) -> None:
+                 capacity: int, rate: Optional[float], policy: Optional[RetryPolicy] = None) -> None:
         self.target = target
+        self.policy = policy or RetryPolicy()
+        self.retried = 0   # ports that answered only on a retry
         self.timer = timer
         self.stop = stop
         self.capacity = max(1, capacity)
@@ -199,17 +202,20 @@ class _UdpScan:
         rtt = time.monotonic() - started
         self._forget(sock)
         self.timer.observe(rtt)
+        self.policy.answered_on(attempt + 1)
         if self.confirm_open and not confirming:
-            self.pending.appendleft((port, 0, True))
+            self.pending.appendleft((port, attempt, True))
             return
         self._record(PortResult(port, PortState.OPEN, Reason.UDP_RESPONSE, protocol="udp",
-                                service=service_name(port, "udp"), rtt=rtt))
+                                service=service_name(port, "udp"), rtt=rtt, tries=attempt + 1))
 
     def _error(self, port: int, attempt: int, confirming: bool, error: OSError, rtt: float) -> None:
         code = error.errno or 0
         if code in PORT_UNREACH_CODES:
             self.timer.observe(rtt)
-            self._record(PortResult(port, PortState.CLOSED, Reason.PORT_UNREACH, protocol="udp", rtt=rtt))
+            self.policy.answered_on(attempt + 1)
+            self._record(PortResult(port, PortState.CLOSED, Reason.PORT_UNREACH, protocol="udp", rtt=rtt,
+                                    tries=attempt + 1))
             return
         verdict = classify(code)
         if verdict is None:  # out of local resources: this port's turn comes again
@@ -219,7 +225,8 @@ class _UdpScan:
         state, reason = verdict
         if state is PortState.OPEN:  # classify(0) cannot happen here; keep UDP's vocabulary anyway
             state, reason = PortState.OPEN_FILTERED, Reason.NO_RESPONSE
-        self._record(PortResult(port, state, reason, protocol="udp", service=service_name(port, "udp")))
+        self._record(PortResult(port, state, reason, protocol="udp", service=service_name(port, "udp"),
+                                tries=attempt + 1))
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -231,14 +238,19 @@ class _UdpScan:
             expired.append((sock, port, attempt, confirming))
         for sock, port, attempt, confirming in expired:
             self._forget(sock)
-            if attempt < UDP_RETRIES:
+            if self.policy.may_retry(attempt + 1):
                 self.pending.append((port, attempt + 1, confirming))  # after the others: ICMP budget refills
+            elif confirming:  # it sent a datagram back once: open, even if the second look went unanswered
+                self._record(PortResult(port, PortState.OPEN, Reason.UDP_RESPONSE, protocol="udp",
+                                        service=service_name(port, "udp"), tries=attempt + 1))
             else:
                 self._record(PortResult(port, PortState.OPEN_FILTERED, Reason.NO_RESPONSE, protocol="udp",
-                                        service=service_name(port, "udp")))
+                                        service=service_name(port, "udp"), tries=attempt + 1))
 
     def _record(self, result: PortResult) -> None:
         self.results[result.port] = result
+        if result.tries > 1 and result.reason is not Reason.NO_RESPONSE:
+            self.retried += 1
         if result.state is PortState.OPEN:
             self.open_found += 1
 
@@ -258,11 +270,13 @@ class _SelfConnected(Exception):
 def scan_udp(target: Target, ports: Iterable[int], timeout: TimeoutSetting = TimeoutSetting(1.0),
              stop: Optional[threading.Event] = None, progress: Optional[ProgressCallback] = None, *,
              workers: int = DEFAULT_UDP_WORKERS, rate: Optional[float] = DEFAULT_UDP_RATE,
-             progress_interval: float = 0.1) -> ScanReport:
+             progress_interval: float = 0.1, retries: Optional[int] = None) -> ScanReport:
     """UDP-scan ``ports`` of ``target``; returns a ``ScanReport`` with ``protocol="udp"``.
 
     ``progress(done, total, open_found)`` is called about every ``progress_interval``
     seconds and once at the end.  ``rate`` caps datagrams per second (None: no cap).
+    ``retries`` is how often a silent port is asked again (0-10); None adapts it, as in
+    ``scanner.engine.scan``.
     Setting ``stop`` or pressing Ctrl+C ends the scan early with ``complete=False``.
     """
     ports = tuple(ports)
@@ -272,7 +286,8 @@ def scan_udp(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Tim
     capacity = min(workers, open_file_budget(), max(1, len(unique_ports)))
     if sys.platform == "win32":
         capacity = min(capacity, WINDOWS_SELECT_LIMIT)
-    state = _UdpScan(target, unique_ports, timer, stop, capacity, rate)
+    policy = RetryPolicy(retries)
+    state = _UdpScan(target, unique_ports, timer, stop, capacity, rate, policy)
 
     started_wall = datetime.datetime.now(datetime.timezone.utc)
     started = time.monotonic()
@@ -294,4 +309,5 @@ def scan_udp(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Tim
         elapsed_seconds=round(time.monotonic() - started, 3),
         complete=len(results) == len(unique_ports) and not interrupted, interrupted=interrupted,
         protocol="udp", retried_self_connects=state.self_connects,
+        retried=state.retried, retries=str(policy),
     )

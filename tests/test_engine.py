@@ -608,8 +608,10 @@ def test_retry_policy_grows_while_retries_bring_answers():
 
     adaptive = RetryPolicy()
     assert [adaptive.may_retry(t) for t in (1, 2, 3)] == [True, True, False]
-    adaptive.answered_on(3)
+    adaptive.answered_on(2)
     assert adaptive.may_retry(3) and not adaptive.may_retry(4)
+    adaptive.answered_on(3)
+    assert adaptive.may_retry(4) and not adaptive.may_retry(5)
     for tries in range(1, 30):
         adaptive.answered_on(tries)
     assert adaptive.allowed_tries == 11, "nmap's cap: 10 retries"
