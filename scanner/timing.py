@@ -88,8 +88,8 @@ class RttEstimator:
 class FixedTimeout:
     """A timeout the learner chose: every first try waits exactly that long.
 
-    Retries wait the chosen time or what the answers so far suggest, whichever is
-    longer, so a too-short timeout on a slow network still gets its answers on a retry.
+    Retries wait what the answers so far suggest (the ``auto`` estimate, with its margin
+    and floor), as TCP does: a generous timeout then costs one wait, not one per retry.
     """
 
     def __init__(self, seconds: float) -> None:
@@ -105,7 +105,7 @@ class FixedTimeout:
 
     @property
     def retry_timeout(self) -> float:
-        return max(self.timeout, self.learned.timeout)
+        return self.learned.timeout if self.learned.samples else self.timeout
 
 
 class RetryPolicy:

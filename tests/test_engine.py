@@ -665,6 +665,10 @@ def test_auto_timeout_keeps_a_margin_over_a_steady_round_trip():
         fixed.observe(0.2)
     assert fixed.timeout == 0.05, "the first try honours the learner's timeout"
     assert fixed.retry_timeout >= 0.29, "retries use what the answers taught"
+    generous = FixedTimeout(2.0)
+    for _ in range(20):
+        generous.observe(0.0001)
+    assert generous.timeout == 2.0 and generous.retry_timeout == pytest.approx(0.1)
 
 
 def test_scans_run_in_parallel_threads_do_not_mix():
