@@ -10,7 +10,7 @@ Each variant builds a fresh network namespace (``bench/netns.py``), starts liste
 known ports of 127.0.0.1 inside it (so the truth is exact: nothing else lives there),
 breaks the network with iptables (and ``nfqdelay`` for delay), then runs, interleaved,
 ``python3 main.py scan 127.0.0.1 -p SPEC --format json`` (default settings, as a student
-would) and ``nmap -sT -n -Pn -p SPEC 127.0.0.1``, each as a whole process inside the
+would; ``--auto`` adds ``--timeout auto``) and ``nmap -sT -n -Pn -p SPEC 127.0.0.1``, each as a whole process inside the
 namespace.  For every run it prints wall time, peak RSS (``os.wait4``), missed open ports,
 false filtered and false open ports, and the median wall-time ratio ours / nmap.
 
@@ -31,6 +31,7 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import statistics
 import sys
 
@@ -119,7 +120,7 @@ def measure(ns, argv, parse, truth, timeout) -> dict:
             **{k: found[k] for k in ("retried", "rate_limit", "max_tries") if k in found}}
 
 
-def run_variant(variant: Variant, runs: int, with_nmap: bool, tools: dict, timeout: float) -> dict:
+def run_variant(variant: Variant, runs: int, with_nmap: bool, tools: dict, timeout: float, extra: list) -> dict:
     ours_samples, nmap_samples = [], []
     with netns.Namespace(variant.name) as ns:
         ns.serve(variant.listening)
@@ -127,7 +128,7 @@ def run_variant(variant: Variant, runs: int, with_nmap: bool, tools: dict, timeo
         truth = set(variant.listening)
         for run in range(runs):
             ours = measure(ns, [sys.executable, os.path.join(ROOT, "main.py"), "scan", "127.0.0.1", "-p",
-                                variant.spec, "--format", "json"], parse_ours, truth, timeout)
+                                variant.spec, "--format", "json", *extra], parse_ours, truth, timeout)
             ours_samples.append(ours)
             print(f"  {variant.name} run {run + 1} ours: {_line(ours)}", flush=True)
             if with_nmap:
@@ -168,6 +169,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-nmap-for", default="", help="variants to run without nmap (it takes minutes there)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a run is killed")
     parser.add_argument("--json", metavar="FILE", help="also write the raw samples here")
+    parser.add_argument("--auto", action="store_true", help="scan with --timeout auto (default: the CLI default, 1 s)")
     args = parser.parse_args(argv)
     reason = netns.unavailable()
     if reason:
@@ -176,14 +178,16 @@ def main(argv=None) -> int:
     names = [name.strip() for name in args.variants.split(",") if name.strip()]
     skip_nmap = {name.strip() for name in args.no_nmap_for.split(",")}
     tools = {"nfqdelay": netns.build_nfqdelay() if {"rtt40", "rtt200"} & set(names) else None}
-    have_nmap = bool(__import__("shutil").which("nmap"))
+    have_nmap = shutil.which("nmap") is not None
+    our_timeout = "auto" if args.auto else "default (1 s)"
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.2f}, "
-          f"{os.cpu_count()} cores, {args.runs} run(s) per variant", flush=True)
+          f"{os.cpu_count()} cores, {args.runs} run(s) per variant, our timeout {our_timeout}", flush=True)
     results, failed = {}, False
     for name in names:
         variant = VARIANTS[name]
         print(f"{variant.title}:", flush=True)
-        results[name] = run_variant(variant, args.runs, have_nmap and name not in skip_nmap, tools, args.timeout)
+        results[name] = run_variant(variant, args.runs, have_nmap and name not in skip_nmap, tools, args.timeout,
+                                    ["--timeout", "auto"] if args.auto else [])
     print()
     print("| variant | ours: median wall (min-max) | exact runs | missed / false filtered / false open "
           "| peak RSS | nmap -sT: median wall | nmap exact | ratio | target |")
