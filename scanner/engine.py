@@ -511,17 +511,29 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
-    for worker in pool:
-        worker.join()
-    finished.extend(pool)
-    if state.errors:
-        raise state.errors[0]
-    held_final.extend(state.held)  # silent for every try so far: filtered, even after a stop
+    finished = list(dict.fromkeys(finished + pool))  # a Ctrl+C may have come between two steps above
+    while True:
+        # Ctrl+C while the results are put together must not lose them: note it, build again.
+        try:
+            for worker in finished:
+                worker.join()
+            if state.errors:
+                raise state.errors[0]
+            return _report(target, ports, timeout, timer, workers, started_wall, started, finished,
+                           held_final + state.held, state, pacer, policy, interrupted, progress)
+        except KeyboardInterrupt:
+            interrupted = True
+            stop.set()
+
+
+def _report(target, ports, timeout, timer, workers, started_wall, started, finished, silent, state, pacer,
+            policy, interrupted, progress) -> ScanReport:
+    """Every final answer of a scan, as a ``ScanReport``; ``silent`` ports (silent at every try) are filtered."""
     results = [PortResult(port, PortState.CLOSED, Reason.CONN_REFUSED)
                for worker in finished for port in worker.closed_ports]
     results.extend(answer for worker in finished for answer in worker.answers)
     results.extend(PortResult(port, PortState.FILTERED, Reason.NO_RESPONSE, service=service_name(port), tries=tries)
-                   for port, tries in held_final)
+                   for port, tries in dict(silent).items())
     results.sort(key=lambda r: r.port)
     open_found = sum(worker.open_found for worker in finished)
     if progress:
