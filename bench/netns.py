@@ -130,6 +130,14 @@ class Namespace:
         self.run("iptables", "-A", "rstlimit", "-j", "DROP")
         self.run("iptables", "-A", "OUTPUT", "-p", "tcp", "--tcp-flags", *RST, "-j", "rstlimit")
 
+    def limit_port_unreachables(self, per_second: int) -> None:
+        """Send at most ``per_second`` ICMP port-unreachable errors a second (UDP's "closed")."""
+        self.run("iptables", "-N", "icmplimit")
+        self.run("iptables", "-A", "icmplimit", "-m", "limit", "--limit", f"{per_second}/second",
+                 "--limit-burst", str(per_second), "-j", "RETURN")
+        self.run("iptables", "-A", "icmplimit", "-j", "DROP")
+        self.run("iptables", "-A", "OUTPUT", "-p", "icmp", "--icmp-type", "port-unreachable", "-j", "icmplimit")
+
     def delay(self, nfqdelay: str, rtt_ms: float, jitter_ms: float, syn_loss_percent: float = 0.0) -> None:
         """Every SYN waits ``rtt_ms`` +/- ``jitter_ms`` (nfqdelay), so each probe's round trip is that long."""
         helper = subprocess.Popen(self.command(nfqdelay, "0", str(rtt_ms), str(jitter_ms), str(syn_loss_percent)),

@@ -280,7 +280,8 @@ def engine_notes(report, tr: Translator) -> List[str]:
     if getattr(report, "retried", 0):
         notes.append(tr.count("scan.note_retried", report.retried))
     if getattr(report, "rate_limit_per_second", None):
-        notes.append(tr.t("scan.note_rate_limit", rate=report.rate_limit_per_second))
+        key = "scan.note_rate_limit_udp" if report.protocol == "udp" else "scan.note_rate_limit"
+        notes.append(tr.t(key, rate=report.rate_limit_per_second))
     return notes
 
 

@@ -54,7 +54,7 @@ from scanner.inputs import TimeoutSetting, is_loopback_address
 from scanner.probe import MAX_SELF_CONNECT_RETRIES, RESOURCE_CODES, classify, is_self_connected, sockaddr_for
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.services import service_name
-from scanner.timing import FixedTimeout, RetryPolicy, RttEstimator
+from scanner.timing import FixedTimeout, Pacer, RetryPolicy, RttEstimator
 
 DEFAULT_UDP_WORKERS = 64         # datagrams waiting for an answer at once
 DEFAULT_UDP_RATE = 200.0         # datagrams per second; silent ports are asked again later
@@ -90,6 +90,10 @@ class _UdpScan:
         self.stop = stop
         self.capacity = max(1, capacity)
         self.interval = 1.0 / rate if rate else 0.0
+        # Answers that come only on a retry while many more datagrams go out: the target's
+        # ICMP budget is smaller than our rate, so the pacer slows down (see scanner.timing).
+        self.pacer = Pacer(self.capacity)
+        self.sent = self.answered = self.late = 0
         self.next_send = time.monotonic()
         self.selector = selectors.DefaultSelector()
         # (port, attempt, confirming): attempt counts silent tries, confirming marks a second look at an open port.
@@ -119,6 +123,8 @@ class _UdpScan:
             elif wait > 0:
                 time.sleep(wait)
             self._expire()
+            self.pacer.note(self.sent, self.answered, self.late, cooldown=1.0 + self.timer.timeout)
+            self.sent = self.answered = self.late = 0
             if progress and time.monotonic() >= next_progress:
                 next_progress = time.monotonic() + progress_interval
                 progress(len(self.results), total, self.open_found)
@@ -130,12 +136,14 @@ class _UdpScan:
 
     def _send_some(self) -> None:
         now = time.monotonic()
-        if self.interval:
-            self.next_send = max(self.next_send, now - BURST * self.interval)  # no credit for long pauses
+        interval = max(self.interval, 1.0 / self.pacer.rate if self.pacer.rate else 0.0)
+        if interval:
+            self.next_send = max(self.next_send, now - BURST * interval)  # no credit for long pauses
         while self.pending and len(self.in_flight) < self.capacity and self.next_send <= now:
             port, attempt, confirming = self.pending.popleft()
             self._send(port, attempt, confirming)
-            self.next_send += self.interval
+            self.sent += 1
+            self.next_send += interval
             if self.stop.is_set():
                 return
 
@@ -202,7 +210,7 @@ class _UdpScan:
         rtt = time.monotonic() - started
         self._forget(sock)
         self.timer.observe(rtt)
-        self.policy.answered_on(attempt + 1)
+        self._heard(attempt, confirming)
         if self.confirm_open and not confirming:
             self.pending.appendleft((port, attempt, True))
             return
@@ -213,7 +221,7 @@ class _UdpScan:
         code = error.errno or 0
         if code in PORT_UNREACH_CODES:
             self.timer.observe(rtt)
-            self.policy.answered_on(attempt + 1)
+            self._heard(attempt, confirming)
             self._record(PortResult(port, PortState.CLOSED, Reason.PORT_UNREACH, protocol="udp", rtt=rtt,
                                     tries=attempt + 1))
             return
@@ -227,6 +235,13 @@ class _UdpScan:
             state, reason = PortState.OPEN_FILTERED, Reason.NO_RESPONSE
         self._record(PortResult(port, state, reason, protocol="udp", service=service_name(port, "udp"),
                                 tries=attempt + 1))
+
+    def _heard(self, attempt: int, confirming: bool) -> None:
+        """An answer came on try ``attempt + 1``: evidence for the retry policy and the pacer."""
+        self.policy.answered_on(attempt + 1)
+        self.answered += 1
+        if attempt and not confirming:
+            self.late += 1
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -309,5 +324,5 @@ def scan_udp(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Tim
         elapsed_seconds=round(time.monotonic() - started, 3),
         complete=len(results) == len(unique_ports) and not interrupted, interrupted=interrupted,
         protocol="udp", retried_self_connects=state.self_connects,
-        retried=state.retried, retries=str(policy),
+        retried=state.retried, retries=str(policy), rate_limit_per_second=state.pacer.rate_limit,
     )

@@ -95,3 +95,18 @@ def test_a_target_that_rate_limits_its_rsts_gets_every_answer(isolated_home):
     assert report["retried"] > 0
     # The scan noticed the ceiling; its estimate is in the report (not checked for speed).
     assert report["rate_limit_per_second"] is None or report["rate_limit_per_second"] > 0
+
+
+def test_udp_against_a_target_that_rate_limits_its_icmp_errors(isolated_home):
+    """Hosts send few ICMP "port unreachable" errors a second; silence must be asked again, slower."""
+    with netns.Namespace("udplimit") as namespace:
+        namespace.limit_port_unreachables(50)
+        proc = subprocess.run(namespace.command(sys.executable, "main.py", "scan", "127.0.0.1", "--udp", "-p", "1-300",
+                                                "--timeout", "auto", "--format", "json"),
+                              cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+                              env=program_env(isolated_home))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["protocol"] == "udp" and report["complete"] is True
+    assert report["counts"].get("closed") == 300, report["counts"]
+    assert report["retried"] > 0

@@ -71,3 +71,8 @@ def test_notes_say_what_the_engine_noticed():
     assert engine_notes(_report(retried=1), english) == ["1 port answered only on a retry: the network lost packets."]
     indonesian = engine_notes(_report(retried=12, rate_limit_per_second=500), Translator("id"))
     assert len(indonesian) == 2 and "12" in indonesian[0] and "500" in indonesian[1]
+
+
+def test_a_udp_rate_limit_is_about_icmp_errors():
+    notes = engine_notes(_report(protocol="udp", rate_limit_per_second=20), Translator("en"))
+    assert notes == ["The target answered at most ~20 ICMP errors a second; the scan slowed down to hear them all."]
