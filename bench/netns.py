@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from typing import List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -143,6 +144,7 @@ class Namespace:
         helper = subprocess.Popen(self.command(nfqdelay, "0", str(rtt_ms), str(jitter_ms), str(syn_loss_percent)),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.helpers.append(helper)
+        time.sleep(0.3)  # let it bind the queue: until then --queue-bypass lets SYNs through undelayed
         self.run("iptables", "-A", "OUTPUT", "-p", "tcp", "--tcp-flags", *SYN, "-j", "NFQUEUE",
                  "--queue-num", "0", "--queue-bypass")
 

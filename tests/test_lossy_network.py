@@ -110,3 +110,23 @@ def test_udp_against_a_target_that_rate_limits_its_icmp_errors(isolated_home):
     assert report["protocol"] == "udp" and report["complete"] is True
     assert report["counts"].get("closed") == 300, report["counts"]
     assert report["retried"] > 0
+
+
+@pytest.fixture(scope="module")
+def nfqdelay():
+    if REASON is not None:
+        pytest.skip(REASON)
+    binary = netns.build_nfqdelay()
+    if binary is None:
+        pytest.skip("nfqdelay could not be built here (needs cc and libnetfilter-queue-dev)")
+    return binary
+
+
+@pytest.mark.parametrize("timeout", ["auto", "1"])
+def test_a_slow_jittery_network_gives_exact_answers(isolated_home, nfqdelay, timeout):
+    """300 ms round trip +/- 25%: the timeout keeps a margin over the round trip, retries cover the rest."""
+    with netns.Namespace("slow") as namespace:
+        namespace.serve([22, 80, 250])
+        namespace.delay(nfqdelay, 300, 37.5, 0)  # two draws of +/-37.5 ms: +/-75 ms in all
+        report = scan_in(namespace, isolated_home, "1-300", "--timeout", timeout)
+    assert_exact(report, [22, 80, 250], 300)
