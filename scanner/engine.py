@@ -66,6 +66,7 @@ WINDOWS_SELECT_LIMIT = 500       # select() on Windows watches at most 512 socke
 FILE_RESERVE = 48                # files kept free for the rest of the program
 FILL_SLICE = 0.02                # seconds the hot loop may run before answers are read
 STOP_GRACE = 0.3                 # seconds a stop waits for open-port confirmations already in flight
+RETRY_TIMEOUT_CAP = 3.0          # the doubling wait of later tries stops growing here
 
 # Linux and the BSDs can create a socket already non-blocking: one system call less per port.
 _NONBLOCKING_STREAM = socket.SOCK_STREAM | getattr(socket, "SOCK_NONBLOCK", 0)
@@ -101,9 +102,10 @@ def open_file_budget() -> int:
 class _ScanState:
     """What the worker threads of one scan share (each scan has its own: scans may run in parallel).
 
-    ``pending`` holds ports never probed; ``retry`` holds probes to send again as
-    ``(port, tries, purpose, self_connects)``; ``held`` holds ports that stayed silent for
-    every try allowed so far (they become filtered at the end, unless the allowance grows).
+    ``pending`` holds ports never probed; ``retry`` holds ports given another round, as
+    ``(port, tries, purpose, self_connects)`` (each worker retransmits its own ports);
+    ``held`` holds ports that stayed silent for every try allowed so far (they become
+    filtered at the end, unless the allowance grows).
     Counters are only touched under ``lock``.
     """
 
@@ -138,6 +140,14 @@ class _Worker(threading.Thread):
         self.selector = selectors.DefaultSelector()
         # socket -> (port, started, tries, purpose, self_connects); insertion order = start order
         self.in_flight: dict = {}
+        # The same sockets by try number -> {socket: started}, each in start order, so expiry
+        # stops at the first young one (each try number has one timeout; see _timeout_for).
+        self.waiting: dict = {}
+        self.siblings: dict = {}    # port -> its sockets in flight (a retransmission may run beside the first try)
+        self.newest: dict = {}      # port -> the highest try started or queued, while the port has no answer
+        self.retry: collections.deque = collections.deque()  # this thread's retransmissions
+        self.queued: dict = {}      # port -> the try waiting in self.retry
+        self.rto_watch: collections.deque = collections.deque()  # (started, socket) of first tries
         # Results stay in the thread until the end: no lock on the hot path.  Closed ports,
         # by far the most common answer, are kept as bare numbers.
         self.closed_ports: list = []
@@ -192,15 +202,16 @@ class _Worker(threading.Thread):
             else:
                 self._fill()
                 if not self.in_flight:
-                    if not state.pending and not state.retry:
+                    if not state.pending and not state.retry and not self.queued:
                         self._report()
                         return
                     time.sleep(min(0.05, max(0.001, self.pause)))  # pacing, or out of files
                     self._report()
                     continue
             oldest_started = next(iter(self.in_flight.values()))[1]
-            wait = min(0.05, max(0.0, oldest_started + state.timer.timeout - time.monotonic()))
-            if self.pause and (state.pending or state.retry):
+            soonest = min(state.timer.timeout, state.timer.retry_timeout)
+            wait = min(0.05, max(0.0, oldest_started + soonest - time.monotonic()))
+            if self.pause and (state.pending or state.retry or self.queued):
                 wait = min(wait, self.pause)
             for key, _events in self.selector.select(timeout=wait):
                 self._answered(key.fileobj)
@@ -243,7 +254,8 @@ class _Worker(threading.Thread):
         It returns after ``FILL_SLICE`` seconds at most, so that answers are read in time.
         """
         state = self.state
-        pending, retry, in_flight, closed_ports = state.pending, state.retry, self.in_flight, self.closed_ports
+        pending, in_flight, closed_ports = state.pending, self.in_flight, self.closed_ports
+        retry, shared_retry, queued = self.retry, state.retry, self.queued
         address_for, stop = self.address_for, state.stop
         monotonic, learning = time.monotonic, isinstance(state.timer, RttEstimator)
         capacity = min(self.capacity, max(1, state.pacer.window // state.threads))
@@ -254,8 +266,17 @@ class _Worker(threading.Thread):
             if started_here & 63 == 63 and (stop.is_set() or monotonic() > slice_end):
                 break  # back to the selector: answers, retries, progress and stop come first
             if retry:  # retransmissions go first, as in TCP and nmap
+                entry = retry.popleft()
+                if queued.get(entry[0]) != entry[1]:
+                    continue  # the port got its answer meanwhile
+                del queued[entry[0]]
+                started_here += 1
+                if not self._start(*entry):
+                    break
+                continue
+            if shared_retry:  # ports given another round (see scan)
                 try:
-                    entry = retry.popleft()
+                    entry = shared_retry.popleft()
                 except IndexError:
                     continue
                 started_here += 1
@@ -286,7 +307,7 @@ class _Worker(threading.Thread):
                 # is already waiting in SO_ERROR, and the selector round trip can be skipped.
                 code = sock.getsockopt(_SOL_SOCKET, _SO_ERROR)
                 if code == 0:  # still waiting (or just connected): let the selector tell us
-                    in_flight[sock] = (port, started, 1, FIRST, 0)
+                    self._register(sock, (port, started, 1, FIRST, 0))
                     self.selector.register(sock, selectors.EVENT_WRITE)
                     continue
             if code in REFUSED_CODES:  # the common case, kept short: a closed port
@@ -298,7 +319,7 @@ class _Worker(threading.Thread):
                 if learning and not len(closed_ports) % RTT_SAMPLE_EVERY:
                     state.timer.observe(monotonic() - started)
                 continue
-            in_flight[sock] = (port, started, 1, FIRST, 0)
+            self._register(sock, (port, started, 1, FIRST, 0))
             self._finish(sock, code, registered=False)
         self.sent += started_here
         if allowed and started_here >= allowed and state.pacer.rate is not None:
@@ -347,16 +368,48 @@ class _Worker(threading.Thread):
             return True  # no new probes once stopping, but a port that answered may be confirmed
         sock = self._open_socket()
         if sock is None:
-            self.state.retry.appendleft((port, tries, purpose, self_connects))
+            self._queue(port, tries, purpose, self_connects, front=True)
             return False
         started = time.monotonic()
         code = sock.connect_ex(self.address_for(port))
-        self.in_flight[sock] = (port, started, tries, purpose, self_connects)
+        self._register(sock, (port, started, tries, purpose, self_connects))
         if code in IN_PROGRESS_CODES:
             self.selector.register(sock, selectors.EVENT_WRITE)
         else:
             self._finish(sock, code, registered=False)
         return True
+
+    def _register(self, sock: socket.socket, entry: tuple) -> None:
+        port, started, tries = entry[0], entry[1], entry[2]
+        self.in_flight[sock] = entry
+        waiting = self.waiting.get(tries)
+        if waiting is None:
+            waiting = self.waiting[tries] = {}
+        waiting[sock] = started
+        if tries == 1:
+            self.rto_watch.append((started, sock))
+        self.siblings.setdefault(port, []).append(sock)
+        if tries > self.newest.get(port, 0):
+            self.newest[port] = tries
+
+    def _queue(self, port: int, tries: int, purpose: int, self_connects: int = 0, front: bool = False) -> None:
+        """Send try ``tries`` of ``port`` soon (this thread's queue, ahead of new ports)."""
+        self.queued[port] = tries
+        if tries > self.newest.get(port, 0):
+            self.newest[port] = tries
+        entry = (port, tries, purpose, self_connects)
+        self.retry.appendleft(entry) if front else self.retry.append(entry)
+
+    def _busy(self, port: int) -> bool:
+        """Another try of ``port`` is in flight or waiting to be sent."""
+        return bool(self.siblings.get(port)) or port in self.queued
+
+    def _settle(self, port: int) -> None:
+        """``port`` has its final answer: drop its other tries."""
+        for sock in list(self.siblings.get(port, ())):
+            self._forget(sock)
+        self.newest.pop(port, None)
+        self.queued.pop(port, None)
 
     def _answered(self, sock: socket.socket) -> None:
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
@@ -370,15 +423,19 @@ class _Worker(threading.Thread):
             with state.lock:
                 state.self_connects += 1
             self._forget(sock, registered)
+            if self._busy(port):
+                return  # another try of this port is still on its way
             if self_connects < MAX_SELF_CONNECT_RETRIES:
                 self._start(port, tries, purpose, self_connects + 1)
             else:  # the kernel gave us that port as a source port, so nothing listens on it
+                self._settle(port)
                 self._record(PortResult(port, PortState.CLOSED, Reason.SELF_CONNECT, rtt=rtt, tries=tries))
             return
         verdict = classify(code)
         self._forget(sock, registered)
         if verdict is None:  # out of local resources: try this port again later
-            state.retry.append((port, tries, purpose, self_connects))
+            if not self._busy(port):
+                self._queue(port, tries, purpose, self_connects)
             self.capacity = max(1, len(self.in_flight))
             return
         port_state, reason = verdict
@@ -390,6 +447,7 @@ class _Worker(threading.Thread):
             self.answered += 1
             if tries > 1 and purpose == FIRST:
                 self.late += 1  # evidence for the pacer: this answer came only on a retry
+        self._settle(port)  # a final answer: any other try of this port is dropped
         if port_state is PortState.OPEN and state.confirm_open and purpose == FIRST:
             # Two of our own sockets can also meet each other ("simultaneous open": A goes
             # from port X to port Y while B goes from Y to X).  That cannot happen twice by
@@ -414,32 +472,74 @@ class _Worker(threading.Thread):
             self.open_found += 1
 
     def _expire(self) -> None:
+        """Retransmit what has been silent too long; give up on what used every try.
+
+        A try is sent again after the learned timeout (``retry_timeout``, TCP's RTO), and
+        each further try waits twice as long as the one before (TCP's backoff: a target that
+        drops answers because it is overwhelmed gets time to recover).  When the learner
+        chose a longer fixed timeout, the first try keeps waiting for its answer that long
+        beside the retransmissions, so the chosen timeout is honoured and a lost packet
+        still costs only a round trip or two.
+        """
         now = time.monotonic()
         timer, stopping = self.state.timer, self.state.stop.is_set()
         first_timeout, retry_timeout = timer.timeout, timer.retry_timeout
-        shortest = min(first_timeout, retry_timeout)
+        policy, in_flight, newest = self.state.policy, self.in_flight, self.newest
+        watch = self.rto_watch
+        if retry_timeout < first_timeout and not stopping:
+            while watch and now - watch[0][0] >= retry_timeout:
+                started, sock = watch.popleft()
+                entry = in_flight.get(sock)
+                if entry is None or entry[1] != started:
+                    continue  # answered already
+                port, _started, tries, purpose, _self_connects = entry
+                if newest.get(port) == tries and policy.may_retry(tries):
+                    self._queue(port, tries + 1, purpose)
+        else:
+            watch.clear()
         expired = []
-        for sock, entry in self.in_flight.items():
-            age = now - entry[1]
-            if age < shortest:
-                break  # insertion order is start order: the rest are younger
-            if age >= (first_timeout if entry[2] == 1 else retry_timeout):
-                expired.append((sock, entry))
-        policy, retry = self.state.policy, self.state.retry
-        for sock, (port, _started, tries, purpose, _self_connects) in expired:
+        for tries, waiting in self.waiting.items():
+            timeout = first_timeout if tries == 1 else min(RETRY_TIMEOUT_CAP, retry_timeout * 2 ** (tries - 2))
+            for sock, started in waiting.items():
+                if now - started < timeout:
+                    break  # start order: the rest are younger
+                expired.append(sock)
+        for sock in expired:
+            entry = in_flight.get(sock)
+            if entry is None:
+                continue
             self._forget(sock)
             if stopping:
                 continue
-            if policy.may_retry(tries):
-                retry.append((port, tries + 1, purpose, 0))
+            port, _started, tries, purpose, _self_connects = entry
+            highest = newest.get(port, tries)
+            if tries == highest and policy.may_retry(tries):
+                self._queue(port, tries + 1, purpose)
+            elif self._busy(port):
+                continue  # an older or newer try of this port is still on its way
+            elif policy.may_retry(highest):  # the allowance grew meanwhile
+                self._queue(port, highest + 1, purpose)
             elif purpose == CONFIRM:  # it answered SYN-ACK once: a silent confirmation keeps it open
-                self._record(PortResult(port, PortState.OPEN, Reason.SYN_ACK, tries=tries, service=service_name(port)))
+                self._settle(port)
+                self._record(PortResult(port, PortState.OPEN, Reason.SYN_ACK, tries=highest,
+                                        service=service_name(port)))
             else:
+                self._settle(port)
                 with self.state.lock:
-                    self.state.held.append((port, tries))
+                    self.state.held.append((port, highest))
 
     def _forget(self, sock: socket.socket, registered: bool = True) -> None:
-        self.in_flight.pop(sock, None)
+        entry = self.in_flight.pop(sock, None)
+        if entry is not None:
+            self.waiting.get(entry[2], {}).pop(sock, None)
+            others = self.siblings.get(entry[0])
+            if others is not None:
+                try:
+                    others.remove(sock)
+                except ValueError:
+                    pass
+                if not others:
+                    del self.siblings[entry[0]]
         if registered:
             try:
                 self.selector.unregister(sock)
@@ -462,15 +562,16 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
     Each call keeps its own state, so scans may run in several threads at once.
     """
     ports = tuple(ports)
+    unique_ports = tuple(dict.fromkeys(ports))  # a port asked for twice is scanned once
     stop = stop or threading.Event()
     timer = RttEstimator(initial=timeout.seconds) if timeout.auto else FixedTimeout(timeout.seconds)
-    budget = min(workers, open_file_budget(), max(1, len(ports)))
-    thread_count = max(1, min(threads, budget, (len(ports) + 63) // 64))
+    budget = min(workers, open_file_budget(), max(1, len(unique_ports)))
+    thread_count = max(1, min(threads, budget, (len(unique_ports) + 63) // 64))
     per_thread = max(1, budget // thread_count)
     if sys.platform == "win32":
         per_thread = min(per_thread, WINDOWS_SELECT_LIMIT)
     policy, pacer = RetryPolicy(retries), Pacer(per_thread * thread_count)
-    state = _ScanState(target, ports, timer, stop, policy, pacer, thread_count)
+    state = _ScanState(target, unique_ports, timer, stop, policy, pacer, thread_count)
 
     started_wall = datetime.datetime.now(datetime.timezone.utc)
     started = time.monotonic()
@@ -495,7 +596,7 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
                     worker.join(max(0.0, deadline - time.monotonic()))
                 if progress:
                     done, open_found = counts()
-                    progress(done, len(ports), open_found)
+                    progress(done, len(unique_ports), open_found)
             finished.extend(pool)
             pool = []
             if stop.is_set() or state.errors:
@@ -537,13 +638,13 @@ def _report(target, ports, timeout, timer, workers, started_wall, started, finis
     results.sort(key=lambda r: r.port)
     open_found = sum(worker.open_found for worker in finished)
     if progress:
-        progress(len(results), len(ports), open_found)
+        progress(len(results), len(set(ports)), open_found)
     return ScanReport(
         target=target, ports_requested=ports, results=results, timeout=str(timeout),
         final_timeout=round(timer.timeout, 4), workers=workers,
         started=started_wall.isoformat(timespec="seconds"),
         elapsed_seconds=round(time.monotonic() - started, 3),
-        complete=len(results) == len(ports), interrupted=interrupted,
+        complete=len(results) == len(set(ports)), interrupted=interrupted,
         retried_self_connects=state.self_connects,
         retried=sum(worker.retried for worker in finished),
         rate_limit_per_second=pacer.rate_limit, retries=str(policy),
