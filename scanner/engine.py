@@ -13,11 +13,14 @@ connections have finished, and ``getsockopt(SO_ERROR)`` gives the same answer a 
 ``connect_ex`` would have returned.
 
 **Silence is asked again.**  Real networks lose packets: a lost SYN, or a lost answer,
-looks exactly like a firewall.  So a port with no answer before the timeout is probed
-again with a new connect (at least twice more, and more while retries keep turning
-silence into answers; see ``scanner.timing.RetryPolicy``) before it is called
-*filtered*.  Every port remembers how many tries it took.  A port that completed the
-handshake once is open, whatever happens next (an immediate reset included).
+looks exactly like a firewall.  So a port with no answer is probed again with a new
+connect (at least twice more, and more while retries keep turning silence into answers;
+see ``scanner.timing.RetryPolicy``) before it is called *filtered*.  Like TCP, the engine
+retransmits after the *learned* timeout (RTO) and doubles the wait for each further try;
+a longer timeout chosen by the learner still applies to the first try, which keeps
+listening beside its retransmissions.  Every port remembers which try brought its
+answer.  A port that completed the handshake once is open, whatever happens next (an
+immediate reset included).
 
 **Slowing down when the target cannot keep up.**  Many hosts answer only a few hundred
 RSTs a second.  When answers keep coming only on retries while far more probes go out

@@ -88,8 +88,9 @@ class RttEstimator:
 class FixedTimeout:
     """A timeout the learner chose: every first try waits exactly that long.
 
-    Retries wait what the answers so far suggest (the ``auto`` estimate, with its margin
-    and floor), as TCP does: a generous timeout then costs one wait, not one per retry.
+    Retransmissions go out after what the answers so far suggest (the ``auto`` estimate,
+    with its margin and floor), as TCP's do: a generous timeout then costs nothing on a
+    lossy network, since a lost probe is sent again a round trip or two later.
     """
 
     def __init__(self, seconds: float) -> None:
