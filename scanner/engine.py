@@ -565,7 +565,8 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
     Each call keeps its own state, so scans may run in several threads at once.
     """
     ports = tuple(ports)
-    unique_ports = tuple(dict.fromkeys(ports))  # a port asked for twice is scanned once
+    # A port asked for twice is scanned once (parse_ports already merges them: no copy then).
+    unique_ports = ports if all(a < b for a, b in zip(ports, ports[1:])) else tuple(dict.fromkeys(ports))
     stop = stop or threading.Event()
     timer = RttEstimator(initial=timeout.seconds) if timeout.auto else FixedTimeout(timeout.seconds)
     budget = min(workers, open_file_budget(), max(1, len(unique_ports)))
@@ -623,14 +624,14 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
                 worker.join()
             if state.errors:
                 raise state.errors[0]
-            return _report(target, ports, timeout, timer, workers, started_wall, started, finished,
+            return _report(target, ports, len(unique_ports), timeout, timer, workers, started_wall, started, finished,
                            held_final + state.held, state, pacer, policy, interrupted, progress)
         except KeyboardInterrupt:
             interrupted = True
             stop.set()
 
 
-def _report(target, ports, timeout, timer, workers, started_wall, started, finished, silent, state, pacer,
+def _report(target, ports, unique_count, timeout, timer, workers, started_wall, started, finished, silent, state, pacer,
             policy, interrupted, progress) -> ScanReport:
     """Every final answer of a scan, as a ``ScanReport``; ``silent`` ports (silent at every try) are filtered."""
     results = [PortResult(port, PortState.CLOSED, Reason.CONN_REFUSED)
@@ -641,13 +642,13 @@ def _report(target, ports, timeout, timer, workers, started_wall, started, finis
     results.sort(key=lambda r: r.port)
     open_found = sum(worker.open_found for worker in finished)
     if progress:
-        progress(len(results), len(set(ports)), open_found)
+        progress(len(results), unique_count, open_found)
     return ScanReport(
         target=target, ports_requested=ports, results=results, timeout=str(timeout),
         final_timeout=round(timer.timeout, 4), workers=workers,
         started=started_wall.isoformat(timespec="seconds"),
         elapsed_seconds=round(time.monotonic() - started, 3),
-        complete=len(results) == len(set(ports)), interrupted=interrupted,
+        complete=len(results) == unique_count, interrupted=interrupted,
         retried_self_connects=state.self_connects,
         retried=sum(worker.retried for worker in finished),
         rate_limit_per_second=pacer.rate_limit, retries=str(policy),
