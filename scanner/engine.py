@@ -75,7 +75,7 @@ RETRY_TIMEOUT_CAP = 3.0          # the doubling wait of later tries stops growin
 _NONBLOCKING_STREAM = socket.SOCK_STREAM | getattr(socket, "SOCK_NONBLOCK", 0)
 
 _SOL_SOCKET, _SO_ERROR = socket.SOL_SOCKET, socket.SO_ERROR
-RTT_SAMPLE_EVERY = 8             # auto timeout: one round-trip sample per 8 instant refusals
+RTT_SAMPLE_EVERY = 8             # one round-trip sample per 8 instant refusals (for the retransmission timer)
 
 # What a probe is for: the first look at a port, or (on loopback) a second look at an open one.
 FIRST, CONFIRM = 0, 1
@@ -260,7 +260,7 @@ class _Worker(threading.Thread):
         pending, in_flight, closed_ports = state.pending, self.in_flight, self.closed_ports
         retry, shared_retry, queued = self.retry, state.retry, self.queued
         address_for, stop = self.address_for, state.stop
-        monotonic, learning = time.monotonic, isinstance(state.timer, RttEstimator)
+        monotonic, observe = time.monotonic, state.timer.observe
         capacity = min(self.capacity, max(1, state.pacer.window // state.threads))
         allowed = self._allowance(state.pacer.rate)
         slice_end = monotonic() + FILL_SLICE
@@ -319,8 +319,8 @@ class _Worker(threading.Thread):
                 else:
                     sock.close()
                 closed_ports.append(port)
-                if learning and not len(closed_ports) % RTT_SAMPLE_EVERY:
-                    state.timer.observe(monotonic() - started)
+                if len(closed_ports) % RTT_SAMPLE_EVERY == 1:  # the 1st, 9th, 17th...: learn the round trip
+                    observe(monotonic() - started)
                 continue
             self._register(sock, (port, started, 1, FIRST, 0))
             self._finish(sock, code, registered=False)

@@ -130,3 +130,14 @@ def test_a_slow_jittery_network_gives_exact_answers(isolated_home, nfqdelay, tim
         namespace.delay(nfqdelay, 300, 37.5, 0)  # two draws of +/-37.5 ms: +/-75 ms in all
         report = scan_in(namespace, isolated_home, "1-300", "--timeout", timeout)
     assert_exact(report, [22, 80, 250], 300)
+
+
+def test_a_long_fixed_timeout_still_retransmits_a_lost_probe(isolated_home):
+    """--timeout 5: the first try may wait 5 s, but its lost SYN is sent again after the learned timeout."""
+    with netns.Namespace("longwait") as namespace:
+        namespace.serve([1500])
+        namespace.drop_every_other_syn_to(1500)
+        report = scan_in(namespace, isolated_home, "1400-1600", "--timeout", "5")
+    assert_exact(report, [1500], 201)
+    row = next(row for row in report["ports"] if row["port"] == 1500)
+    assert row["tries"] >= 2 and row["reason"] == "syn-ack"
