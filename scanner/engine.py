@@ -415,6 +415,8 @@ class _Worker(threading.Thread):
         self.queued.pop(port, None)
 
     def _answered(self, sock: socket.socket) -> None:
+        if sock not in self.in_flight:
+            return  # closed while this batch of events was handled: another try of its port answered
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         self._finish(sock, code, registered=True)
 

@@ -687,3 +687,23 @@ def test_scans_run_in_parallel_threads_do_not_mix():
             thread.join(30)
     assert [r.port for r in reports["one"].by_state(PortState.OPEN)] == [one.port]
     assert [r.port for r in reports["two"].by_state(PortState.OPEN)] == [two.port]
+
+
+def test_two_tries_of_one_port_answering_together_count_once():
+    """A retransmission runs beside the first try; when both answer in one batch, the port is settled once."""
+    state = _ScanState(LOOPBACK, [], FixedTimeout(5.0), threading.Event())
+    worker = _Worker(state, capacity=8)
+    try:
+        with Listener() as listener:
+            worker._start(listener.port, 1, FIRST, 0)
+            worker._start(listener.port, 2, FIRST, 0)
+            assert len(worker.siblings[listener.port]) == 2
+            time.sleep(0.2)  # let both handshakes finish, so one select() reports both
+            for key, _events in worker.selector.select(1.0):
+                worker._answered(key.fileobj)  # the second one was closed by the first answer
+            worker._loop()  # the confirmation (loopback) finishes
+        opened = [r for r in worker.answers if r.port == listener.port]
+        assert [(r.state, r.reason) for r in opened] == [(PortState.OPEN, Reason.SYN_ACK)]
+        assert not worker.in_flight and not worker.siblings
+    finally:
+        worker.selector.close()
