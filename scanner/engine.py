@@ -480,8 +480,9 @@ class _Worker(threading.Thread):
         """Retransmit what has been silent too long; give up on what used every try.
 
         A try is sent again after the learned timeout (``retry_timeout``, TCP's RTO), and
-        each further try waits twice as long as the one before (TCP's backoff: a target that
-        drops answers because it is overwhelmed gets time to recover).  When the learner
+        each further try waits twice as long as the one before, up to the first try's wait
+        (TCP's backoff: a target that drops answers because it is overwhelmed gets time to
+        recover).  When the learner
         chose a longer fixed timeout, the first try keeps waiting for its answer that long
         beside the retransmissions, so the chosen timeout is honoured and a lost packet
         still costs only a round trip or two.
@@ -504,7 +505,8 @@ class _Worker(threading.Thread):
             watch.clear()
         expired = []
         for tries, waiting in self.waiting.items():
-            timeout = first_timeout if tries == 1 else min(RETRY_TIMEOUT_CAP, retry_timeout * 2 ** (tries - 2))
+            timeout = (first_timeout if tries == 1 else  # later tries: doubling, but never above the first
+                       min(RETRY_TIMEOUT_CAP, max(first_timeout, retry_timeout), retry_timeout * 2 ** (tries - 2)))
             for sock, started in waiting.items():
                 if now - started < timeout:
                     break  # start order: the rest are younger
