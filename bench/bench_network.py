@@ -34,6 +34,7 @@ import os
 import shutil
 import statistics
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -177,7 +178,8 @@ def main(argv=None) -> int:
         return 2
     names = [name.strip() for name in args.variants.split(",") if name.strip()]
     skip_nmap = {name.strip() for name in args.no_nmap_for.split(",")}
-    tools = {"nfqdelay": netns.build_nfqdelay() if {"rtt40", "rtt200"} & set(names) else None}
+    build_folder = tempfile.mkdtemp(prefix="pscan-nfqdelay-")
+    tools = {"nfqdelay": netns.build_nfqdelay(build_folder) if {"rtt40", "rtt200"} & set(names) else None}
     have_nmap = shutil.which("nmap") is not None
     our_timeout = "auto" if args.auto else "default (1 s)"
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.2f}, "
@@ -212,6 +214,7 @@ def main(argv=None) -> int:
               f"| {ours['exact_runs']}/{ours['runs']} | {ours['missed']} / {ours['false_filtered']} / "
               f"{ours['false_open']} | {ours['rss_max_mb']:.1f} MB | {nmap_wall} | {nmap_exact} "
               f"| {shown_ratio} | {target} {'PASS' if met else 'FAIL'} |")
+    shutil.rmtree(build_folder, ignore_errors=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as stream:
             json.dump(results, stream, indent=1, default=sorted)

@@ -60,12 +60,12 @@ def unavailable() -> Optional[str]:
     return None
 
 
-def build_nfqdelay() -> Optional[str]:
-    """Build nfqdelay into a temporary folder; its path, or None when it cannot be built."""
+def build_nfqdelay(folder: Optional[str] = None) -> Optional[str]:
+    """Build nfqdelay into ``folder`` (default: a new temporary one); its path, or None when it cannot be built."""
     source = os.path.join(NFQDELAY_SOURCE, "nfqdelay.c")
     if not os.path.exists(source) or shutil.which("cc") is None:
         return None
-    folder = tempfile.mkdtemp(prefix="pscan-nfqdelay-")
+    folder = folder or tempfile.mkdtemp(prefix="pscan-nfqdelay-")
     binary = os.path.join(folder, "nfqdelay")
     proc = subprocess.run(["cc", "-O2", "-o", binary, source, "-lnetfilter_queue", "-lpthread"],
                           capture_output=True, text=True)

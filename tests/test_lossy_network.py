@@ -115,10 +115,10 @@ def test_udp_against_a_target_that_rate_limits_its_icmp_errors(isolated_home):
 
 
 @pytest.fixture(scope="module")
-def nfqdelay():
+def nfqdelay(tmp_path_factory):
     if REASON is not None:
         pytest.skip(REASON)
-    binary = netns.build_nfqdelay()
+    binary = netns.build_nfqdelay(str(tmp_path_factory.mktemp("nfqdelay")))
     if binary is None:
         pytest.skip("nfqdelay could not be built here (needs cc and libnetfilter-queue-dev)")
     return binary
