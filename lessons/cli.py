@@ -3,7 +3,7 @@
 Without a command the guided menu opens.  The commands are for people who already know
 what they want (and for scripts):
 
-    scan HOST [-p SPEC] [--timeout SECONDS|auto] [--workers N] [--banners] [--all]
+    scan HOST [-p SPEC] [--timeout SECONDS|auto] [--retries N] [--workers N] [--banners] [--all]
               [--format text|json|csv] [-o FILE] [--yes] [--udp] [--ipv6]
               [--max-hosts N] [--no-ping] [--packets [N]]   (HOST may be a network: 127.0.0.0/29)
     lessons            list the lessons
@@ -32,7 +32,7 @@ from lessons.progress import store
 from lessons.session import OutOfResources, Terminated, consent_record, is_out_of_resources, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
-from scanner.inputs import parse_max_hosts, parse_ports, parse_targets, parse_timeout, parse_workers
+from scanner.inputs import parse_max_hosts, parse_ports, parse_retries, parse_targets, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.report import not_regular_file, signals_held, to_csv, to_json, write_atomically
 from scanner.results import Reason
@@ -132,6 +132,7 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     scan.add_argument("host", help=tr.t("help.host"))
     scan.add_argument("-p", "--ports", default="common", help=tr.t("help.ports"))
     scan.add_argument("--timeout", default="1", help=tr.t("help.timeout"))
+    scan.add_argument("--retries", default=None, metavar="N", help=tr.t("help.retries"))
     scan.add_argument("--workers", default=str(DEFAULT_WORKERS), help=tr.t("help.workers", default=DEFAULT_WORKERS))
     scan.add_argument("--banners", action="store_true", help=tr.t("help.banners"))
     scan.add_argument("--all", action="store_true", help=tr.t("help.all"))
@@ -314,6 +315,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     try:
         ports = parse_ports(args.ports)
         timeout = parse_timeout(args.timeout)
+        retries = parse_retries(args.retries)
         workers = parse_workers(args.workers)
         targets = parse_targets(args.host, max_hosts=parse_max_hosts(args.max_hosts), prefer_ipv6=args.ipv6)
         target = targets.targets[0]
@@ -338,7 +340,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     if targets.is_network:  # more than one address: discovery, then a block per host
         from lessons.netscan import command_scan_network
 
-        return command_scan_network(args, env, tr, targets, ports, timeout, workers, packet_limit)
+        return command_scan_network(args, env, tr, targets, ports, timeout, workers, packet_limit, retries)
 
     consent = None
     if args.yes:
@@ -368,7 +370,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
             env.stderr.write(problem + "\n")
     try:
         report, shortage = run_scan(target, ports, timeout, tr, workers=workers, banners=args.banners, udp=args.udp,
-                                    progress_stream=env.stderr if show_progress else None, width=env.columns,
+                                    retries=retries, progress_stream=env.stderr if show_progress else None, width=env.columns,
                                     consent=consent), None
     except OutOfResources as error:   # e.g. no thread for the banner pass: the scan itself is kept
         report, shortage = error.report, error.cause
@@ -418,6 +420,8 @@ def _print_results(report, args, env: Environment, tr: Translator) -> bool:
             for line in results_table(report, env, tr, include_closed=args.all):
                 env.write(line)
             env.write_wrapped(summary_line(report, tr))
+            for note in engine_notes(report, tr):
+                env.write_wrapped(note)
         return True
     except (BrokenPipeError, ValueError):   # ValueError: a closed stream
         _silence_stdout()
@@ -432,6 +436,17 @@ def _silence_stdout() -> None:
         os.close(null)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def engine_notes(report, tr: Translator) -> List[str]:
+    """What the engine noticed about the network: lost packets, a rate-limited target."""
+    notes = []
+    if getattr(report, "retried", 0):
+        notes.append(tr.count("scan.note_retried", report.retried))
+    if getattr(report, "rate_limit_per_second", None):
+        key = "scan.note_rate_limit_udp" if report.protocol == "udp" else "scan.note_rate_limit"
+        notes.append(tr.t(key, rate=report.rate_limit_per_second))
+    return notes
 
 
 def _output_problem(path: str) -> Optional[tuple]:

@@ -172,14 +172,9 @@ def _read_banners(network: NetworkReport) -> None:
         host.report = with_banners(report, found)
 
 
-def _retries(args) -> Optional[int]:
-    """--retries when the command line has it (a parsed number); else the engine's default."""
-    retries = getattr(args, "retries", None)
-    return retries if isinstance(retries, int) and not isinstance(retries, bool) else None
-
-
 def command_scan_network(args, env: Environment, tr: Translator, targets: TargetSet, ports: tuple,
-                         timeout: TimeoutSetting, workers: int, packet_limit: Optional[int] = None) -> int:
+                         timeout: TimeoutSetting, workers: int, packet_limit: Optional[int] = None,
+                         retries: Optional[int] = None) -> int:
     """``scan BLOCK``: the network version of ``lessons.cli.command_scan`` (same exit codes)."""
     from lessons.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _fail
 
@@ -204,7 +199,7 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
             env.stderr.write(problem + "\n")
     try:
         network = scan_network(targets, ports, timeout, workers=workers, ping=ping, progress=bar.update,
-                               retries=_retries(args), scan_host=scan_host)
+                               retries=retries, scan_host=scan_host)
     finally:
         bar.finish()
         if capture is not None:

@@ -48,7 +48,7 @@ def consent_record(tr: Translator, method: str) -> dict:
 
 
 def run_scan(target: Target, ports: tuple, timeout: TimeoutSetting, tr: Translator, *,
-             workers: int = DEFAULT_WORKERS, banners: bool = False, udp: bool = False,
+             workers: int = DEFAULT_WORKERS, banners: bool = False, udp: bool = False, retries: Optional[int] = None,
              progress_stream: Optional[IO] = None, width=80, consent: Optional[dict] = None) -> ScanReport:
     bar = ProgressBar(progress_stream, tr, width, enabled=progress_stream is not None)
     try:
@@ -56,9 +56,10 @@ def run_scan(target: Target, ports: tuple, timeout: TimeoutSetting, tr: Translat
             from scanner.udp import DEFAULT_UDP_WORKERS, scan_udp
 
             # UDP answers are rate-limited by the target, so more in flight only loses replies.
-            report = scan_udp(target, ports, timeout, progress=bar.update, workers=min(workers, DEFAULT_UDP_WORKERS))
+            report = scan_udp(target, ports, timeout, progress=bar.update, workers=min(workers, DEFAULT_UDP_WORKERS),
+                              retries=retries)
         else:
-            report = scan(target, ports, timeout, workers=workers, progress=bar.update)
+            report = scan(target, ports, timeout, workers=workers, progress=bar.update, retries=retries)
     finally:
         bar.finish()
     report.consent = consent

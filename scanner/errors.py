@@ -42,6 +42,8 @@ ENGLISH_MESSAGES = {
     "timeout.too_short": "{text} seconds is too short for any network to answer: use at least {minimum}.",
     "workers.not_number": "{text} is not a whole number of workers: try 500.",
     "workers.out_of_range": "Workers must be between {minimum} and {maximum}.",
+    "retries.not_number": "{text} is not a whole number of retries: try 2, or leave --retries out to adapt.",
+    "retries.out_of_range": "Retries must be between {minimum} and {maximum}.",
     "lab.bind_all": ("Listening on {host} would open the practice lab to every network this computer is on. "
                      "Use 127.0.0.1 (loopback), or allow all interfaces explicitly if your instructor asked for it."),
     "lab.bad_host": "{host} is not an IP address the practice lab can listen on: use 127.0.0.1 or ::1.",

@@ -374,6 +374,24 @@ def parse_timeout(text: Union[str, float]) -> TimeoutSetting:
     return TimeoutSetting(seconds=seconds)
 
 
+RETRIES_MINIMUM, RETRIES_MAXIMUM = 0, 10
+
+
+def parse_retries(text: Union[str, int, None]) -> Optional[int]:
+    """How many times a silent port is asked again: 0-10, or None ("auto", or nothing) to adapt."""
+    if text is None:
+        return None
+    text = str(text).strip()
+    if text.lower() in AUTO_WORDS:
+        return None
+    retries = whole_number(text)
+    if retries is None:
+        raise InputError("retries.not_number", text=text)
+    if not RETRIES_MINIMUM <= retries <= RETRIES_MAXIMUM:
+        raise InputError("retries.out_of_range", minimum=RETRIES_MINIMUM, maximum=RETRIES_MAXIMUM)
+    return retries
+
+
 def parse_workers(text: Union[str, int]) -> int:
     text = str(text).strip()
     workers = whole_number(text)

@@ -35,6 +35,9 @@ def _codes(*names: str) -> frozenset:
 
 
 OPEN_CODES = frozenset({0})
+# A reset *after* the handshake completed (a service that accepts and closes at once with
+# SO_LINGER 0): the connection existed, so the port is open.  A refused SYN says ECONNREFUSED.
+RESET_CODES = _codes("ECONNRESET", "WSAECONNRESET")
 REFUSED_CODES = _codes("ECONNREFUSED", "WSAECONNREFUSED")
 TIMEOUT_CODES = _codes("EAGAIN", "EWOULDBLOCK", "ETIMEDOUT", "WSAETIMEDOUT", "WSAEWOULDBLOCK")
 HOST_UNREACH_CODES = _codes("EHOSTUNREACH", "EHOSTDOWN", "WSAEHOSTUNREACH", "WSAEHOSTDOWN")
@@ -50,6 +53,7 @@ IN_PROGRESS_CODES = _codes("EINPROGRESS", "EALREADY", "EWOULDBLOCK", "EAGAIN",
 # What a connect_ex() result says about the port, in the order nmap reads the evidence.
 VERDICTS = (
     (OPEN_CODES, (PortState.OPEN, Reason.SYN_ACK)),                     # the handshake finished
+    (RESET_CODES, (PortState.OPEN, Reason.SYN_ACK)),                    # ... and was reset at once
     (REFUSED_CODES, (PortState.CLOSED, Reason.CONN_REFUSED)),           # RST: nothing listens
     (TIMEOUT_CODES, (PortState.FILTERED, Reason.NO_RESPONSE)),          # silence until the timeout
     (HOST_UNREACH_CODES, (PortState.FILTERED, Reason.HOST_UNREACH)),    # ICMP host unreachable
@@ -64,7 +68,7 @@ def classify(code: int) -> Optional[Tuple[PortState, Reason]]:
     for codes, verdict in VERDICTS:
         if code in codes:
             return verdict
-    # Anything else (EINVAL, ECONNRESET...) proves nothing about the port: say so.
+    # Anything else (EINVAL, EPIPE...) proves nothing about the port: say so.
     return PortState.FILTERED, Reason.ERROR
 
 

@@ -32,7 +32,7 @@ import threading
 
 from scanner.results import PortState, ScanReport
 
-CSV_COLUMNS = ("port", "protocol", "state", "reason", "service", "banner")
+CSV_COLUMNS = ("port", "protocol", "state", "reason", "service", "banner", "tries")
 
 
 def listed_results(report: ScanReport, include_closed: bool = False) -> list:
@@ -41,7 +41,8 @@ def listed_results(report: ScanReport, include_closed: bool = False) -> list:
 
 def port_row(result) -> dict:
     return {"port": result.port, "protocol": result.protocol, "state": result.state.value,
-            "reason": result.reason.value, "service": result.service, "banner": result.banner}
+            "reason": result.reason.value, "service": result.service, "banner": result.banner,
+            "tries": result.tries}
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula.  Banners come from
@@ -73,6 +74,8 @@ def to_dict(report: ScanReport, include_closed: bool = False) -> dict:
         "complete": report.complete,
         "interrupted": report.interrupted,
         "self_connects_retried": report.retried_self_connects,
+        "retried": report.retried,                              # ports that answered only on a retry
+        "rate_limit_per_second": report.rate_limit_per_second,  # answer ceiling the scan slowed to, or null
         "consent": report.consent,
         "counts": counts,
         "ports": [port_row(r) for r in listed_results(report, include_closed)],

@@ -58,6 +58,7 @@ class PortResult:
     service: str = ""
     banner: str = ""
     rtt: Optional[float] = None  # seconds from connect() to the answer; None when none came
+    tries: int = 1               # probes sent before the answer (more than 1: silence was asked again)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,9 @@ class ScanReport:
     consent: Optional[dict] = None  # {"statement": ..., "time": ...} when the learner agreed
     retried_self_connects: int = 0  # probes thrown away because the socket met itself
     banner_seconds: float = 0.0     # the banner pass after the scan (elapsed_seconds is the scan alone)
+    retried: int = 0                # ports that answered only on a retry: the network lost packets
+    rate_limit_per_second: Optional[int] = None  # the answer ceiling the scan slowed down to, if any
+    retries: str = "auto"           # how many times silence was asked again: "auto" or a number
 
     def counts(self) -> dict:
         """How many ports ended in each state: {"open": n, "closed": n, "filtered": n, ...}."""

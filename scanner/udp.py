@@ -20,8 +20,10 @@ example, answers any one other host with a short burst of "port unreachable" mes
 and then about one per second (``net.ipv4.icmp_ratelimit`` = 1000 ms; loopback is
 exempt); macOS caps them at 250 per second.  A scanner that sends faster reads the
 missing errors as silence.  So this engine paces itself (``rate`` datagrams
-per second; ``rate=None`` removes the cap) and asks every silent port a second time,
-after the rest of the queue, when the ICMP budget has had time to refill.  That is why
+per second; ``rate=None`` removes the cap) and asks every silent port again, after the
+rest of the queue, when the ICMP budget has had time to refill: at least twice more, and
+more while retries keep turning silence into answers (``scanner.timing.RetryPolicy``,
+the same rule as the TCP engine).  That is why
 UDP scans take so much longer than TCP scans, and why nmap's are famous for it.
 
 Scanning your own machine hides the same trap as for TCP (see ``scanner.probe``): the
@@ -52,12 +54,11 @@ from scanner.inputs import TimeoutSetting, is_loopback_address
 from scanner.probe import MAX_SELF_CONNECT_RETRIES, RESOURCE_CODES, classify, is_self_connected, sockaddr_for
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.services import service_name
-from scanner.timing import FixedTimeout, RttEstimator
+from scanner.timing import FixedTimeout, Pacer, RetryPolicy, RttEstimator
 
 DEFAULT_UDP_WORKERS = 64         # datagrams waiting for an answer at once
 DEFAULT_UDP_RATE = 200.0         # datagrams per second; silent ports are asked again later
 BURST = 16                       # datagrams that may go out back to back after a pause
-UDP_RETRIES = 1                  # a silent port is asked once more
 
 # Port unreachable: ECONNREFUSED on Unix, WSAECONNRESET (10054) on Windows.
 PORT_UNREACH_CODES = frozenset(code for code in (getattr(errno, name, None) for name in
@@ -81,12 +82,18 @@ class _UdpScan:
     """The state of one UDP scan; everything runs in the calling thread."""
 
     def __init__(self, target: Target, ports: tuple, timer, stop: threading.Event,
-                 capacity: int, rate: Optional[float]) -> None:
+                 capacity: int, rate: Optional[float], policy: Optional[RetryPolicy] = None) -> None:
         self.target = target
+        self.policy = policy or RetryPolicy()
+        self.retried = 0   # ports that answered only on a retry
         self.timer = timer
         self.stop = stop
         self.capacity = max(1, capacity)
         self.interval = 1.0 / rate if rate else 0.0
+        # Answers that come only on a retry while many more datagrams go out: the target's
+        # ICMP budget is smaller than our rate, so the pacer slows down (see scanner.timing).
+        self.pacer = Pacer(self.capacity)
+        self.sent = self.answered = self.late = 0
         self.next_send = time.monotonic()
         self.selector = selectors.DefaultSelector()
         # (port, attempt, confirming): attempt counts silent tries, confirming marks a second look at an open port.
@@ -116,6 +123,8 @@ class _UdpScan:
             elif wait > 0:
                 time.sleep(wait)
             self._expire()
+            self.pacer.note(self.sent, self.answered, self.late, cooldown=1.0 + self.timer.timeout)
+            self.sent = self.answered = self.late = 0
             if progress and time.monotonic() >= next_progress:
                 next_progress = time.monotonic() + progress_interval
                 progress(len(self.results), total, self.open_found)
@@ -127,12 +136,14 @@ class _UdpScan:
 
     def _send_some(self) -> None:
         now = time.monotonic()
-        if self.interval:
-            self.next_send = max(self.next_send, now - BURST * self.interval)  # no credit for long pauses
+        interval = max(self.interval, 1.0 / self.pacer.rate if self.pacer.rate else 0.0)
+        if interval:
+            self.next_send = max(self.next_send, now - BURST * interval)  # no credit for long pauses
         while self.pending and len(self.in_flight) < self.capacity and self.next_send <= now:
             port, attempt, confirming = self.pending.popleft()
             self._send(port, attempt, confirming)
-            self.next_send += self.interval
+            self.sent += 1
+            self.next_send += interval
             if self.stop.is_set():
                 return
 
@@ -199,17 +210,20 @@ class _UdpScan:
         rtt = time.monotonic() - started
         self._forget(sock)
         self.timer.observe(rtt)
+        self._heard(attempt, confirming)
         if self.confirm_open and not confirming:
-            self.pending.appendleft((port, 0, True))
+            self.pending.appendleft((port, attempt, True))
             return
         self._record(PortResult(port, PortState.OPEN, Reason.UDP_RESPONSE, protocol="udp",
-                                service=service_name(port, "udp"), rtt=rtt))
+                                service=service_name(port, "udp"), rtt=rtt, tries=attempt + 1))
 
     def _error(self, port: int, attempt: int, confirming: bool, error: OSError, rtt: float) -> None:
         code = error.errno or 0
         if code in PORT_UNREACH_CODES:
             self.timer.observe(rtt)
-            self._record(PortResult(port, PortState.CLOSED, Reason.PORT_UNREACH, protocol="udp", rtt=rtt))
+            self._heard(attempt, confirming)
+            self._record(PortResult(port, PortState.CLOSED, Reason.PORT_UNREACH, protocol="udp", rtt=rtt,
+                                    tries=attempt + 1))
             return
         verdict = classify(code)
         if verdict is None:  # out of local resources: this port's turn comes again
@@ -219,7 +233,15 @@ class _UdpScan:
         state, reason = verdict
         if state is PortState.OPEN:  # classify(0) cannot happen here; keep UDP's vocabulary anyway
             state, reason = PortState.OPEN_FILTERED, Reason.NO_RESPONSE
-        self._record(PortResult(port, state, reason, protocol="udp", service=service_name(port, "udp")))
+        self._record(PortResult(port, state, reason, protocol="udp", service=service_name(port, "udp"),
+                                tries=attempt + 1))
+
+    def _heard(self, attempt: int, confirming: bool) -> None:
+        """An answer came on try ``attempt + 1``: evidence for the retry policy and the pacer."""
+        self.policy.answered_on(attempt + 1)
+        self.answered += 1
+        if attempt and not confirming:
+            self.late += 1
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -231,14 +253,19 @@ class _UdpScan:
             expired.append((sock, port, attempt, confirming))
         for sock, port, attempt, confirming in expired:
             self._forget(sock)
-            if attempt < UDP_RETRIES:
+            if self.policy.may_retry(attempt + 1):
                 self.pending.append((port, attempt + 1, confirming))  # after the others: ICMP budget refills
+            elif confirming:  # it sent a datagram back once: open, even if the second look went unanswered
+                self._record(PortResult(port, PortState.OPEN, Reason.UDP_RESPONSE, protocol="udp",
+                                        service=service_name(port, "udp"), tries=attempt + 1))
             else:
                 self._record(PortResult(port, PortState.OPEN_FILTERED, Reason.NO_RESPONSE, protocol="udp",
-                                        service=service_name(port, "udp")))
+                                        service=service_name(port, "udp"), tries=attempt + 1))
 
     def _record(self, result: PortResult) -> None:
         self.results[result.port] = result
+        if result.tries > 1 and result.reason is not Reason.NO_RESPONSE:
+            self.retried += 1
         if result.state is PortState.OPEN:
             self.open_found += 1
 
@@ -258,11 +285,13 @@ class _SelfConnected(Exception):
 def scan_udp(target: Target, ports: Iterable[int], timeout: TimeoutSetting = TimeoutSetting(1.0),
              stop: Optional[threading.Event] = None, progress: Optional[ProgressCallback] = None, *,
              workers: int = DEFAULT_UDP_WORKERS, rate: Optional[float] = DEFAULT_UDP_RATE,
-             progress_interval: float = 0.1) -> ScanReport:
+             progress_interval: float = 0.1, retries: Optional[int] = None) -> ScanReport:
     """UDP-scan ``ports`` of ``target``; returns a ``ScanReport`` with ``protocol="udp"``.
 
     ``progress(done, total, open_found)`` is called about every ``progress_interval``
     seconds and once at the end.  ``rate`` caps datagrams per second (None: no cap).
+    ``retries`` is how often a silent port is asked again (0-10); None adapts it, as in
+    ``scanner.engine.scan``.
     Setting ``stop`` or pressing Ctrl+C ends the scan early with ``complete=False``.
     """
     ports = tuple(ports)
@@ -272,7 +301,8 @@ def scan_udp(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Tim
     capacity = min(workers, open_file_budget(), max(1, len(unique_ports)))
     if sys.platform == "win32":
         capacity = min(capacity, WINDOWS_SELECT_LIMIT)
-    state = _UdpScan(target, unique_ports, timer, stop, capacity, rate)
+    policy = RetryPolicy(retries)
+    state = _UdpScan(target, unique_ports, timer, stop, capacity, rate, policy)
 
     started_wall = datetime.datetime.now(datetime.timezone.utc)
     started = time.monotonic()
@@ -294,4 +324,5 @@ def scan_udp(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Tim
         elapsed_seconds=round(time.monotonic() - started, 3),
         complete=len(results) == len(unique_ports) and not interrupted, interrupted=interrupted,
         protocol="udp", retried_self_connects=state.self_connects,
+        retried=state.retried, retries=str(policy), rate_limit_per_second=state.pacer.rate_limit,
     )

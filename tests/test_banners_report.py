@@ -149,7 +149,7 @@ def test_to_dict_lists_non_closed_ports_and_counts_all():
     assert data["counts"] == {"open": 1, "closed": 1, "filtered": 1}
     assert [p["port"] for p in data["ports"]] == [22, 80]
     assert data["ports"][0] == {"port": 22, "protocol": "tcp", "state": "open", "reason": "syn-ack",
-                                "service": "ssh", "banner": ""}
+                                "service": "ssh", "banner": "", "tries": 1}
     assert [p["port"] for p in to_dict(make_report(), include_closed=True)["ports"]] == [22, 23, 80]
     assert json.loads(to_json(make_report())) == data
 

@@ -27,8 +27,9 @@ TEST_NET = "192.0.2.1"  # documentation address: must never be scanned by these 
 ESC = "\x1b"
 
 CONTRACT_KEYS = {"target", "address", "family", "ports_scanned", "timeout", "workers", "started",
-                 "elapsed_seconds", "complete", "consent", "counts", "ports"}
-PORT_KEYS = {"port", "protocol", "state", "reason", "service", "banner"}
+                 "elapsed_seconds", "complete", "consent", "counts", "ports",
+                 "retried", "rate_limit_per_second"}
+PORT_KEYS = {"port", "protocol", "state", "reason", "service", "banner", "tries"}
 
 
 @functools.lru_cache(maxsize=None)

@@ -6,6 +6,7 @@ import select
 import selectors
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,7 @@ import time
 
 import pytest
 
-from scanner.engine import MAX_SELF_CONNECT_RETRIES, _ScanState, _Worker, scan
+from scanner.engine import FIRST, MAX_SELF_CONNECT_RETRIES, _ScanState, _Worker, scan
 from scanner.inputs import TimeoutSetting, parse_target
 from scanner.probe import classify, is_self_connected, probe_port
 from scanner.results import PortState, Reason
@@ -142,7 +143,7 @@ def _worker_holding(sock, port, attempt):
     state = _ScanState(LOOPBACK, [], FixedTimeout(1.0), threading.Event())
     worker = _Worker(state, capacity=8)
     sock.setblocking(False)  # the engine's sockets are non-blocking
-    worker.in_flight[sock] = (port, time.monotonic(), attempt)
+    worker.in_flight[sock] = (port, time.monotonic(), 1, FIRST, attempt)  # attempt: self-connects so far
     worker.selector.register(sock, selectors.EVENT_WRITE)
     return state, worker
 
@@ -158,7 +159,7 @@ def test_engine_retries_a_self_connected_probe_instead_of_reporting_open(self_co
     assert not any(r.state is PortState.OPEN for r in worker.answers)
     # The port was probed again: already refused, or the new probe is in flight with attempt 1.
     retried = [entry for entry in worker.in_flight.values() if entry[0] == port]
-    assert port in worker.closed_ports or [attempt for _p, _s, attempt in retried] == [1]
+    assert port in worker.closed_ports or [entry[4] for entry in retried] == [1]
 
     worker._loop()  # let the retry finish on real sockets: nothing listens on the port any more
     try:
@@ -471,3 +472,238 @@ def test_reuse_is_switched_off_where_a_socket_cannot_be_re_armed():
     assert worker.reuse_sockets is False
     assert fresh.fileno() == -1  # closed, not leaked
     worker.selector.close()
+
+
+# --- nothing found is lost ------------------------------------------------------------------------
+
+class ResettingListeners:
+    """Listeners that complete the handshake and reset at once (SO_LINGER 0, then close).
+
+    A service that does this is open: the handshake finished.  One thread serves them all.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.socks = []
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(128)
+            sock.setblocking(False)
+            self.socks.append(sock)
+        self.ports = sorted(sock.getsockname()[1] for sock in self.socks)
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        linger = struct.pack("ii", 1, 0)
+        with selectors.DefaultSelector() as selector:
+            for sock in self.socks:
+                selector.register(sock, selectors.EVENT_READ)
+            self.ready.set()
+            while not self._stop.is_set():
+                for key, _events in selector.select(0.05):
+                    try:
+                        conn, _ = key.fileobj.accept()
+                    except OSError:
+                        continue
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    conn.close()  # RST, not FIN
+
+    def __enter__(self) -> "ResettingListeners":
+        self._thread.start()
+        self.ready.wait(5)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for sock in self.socks:
+            sock.close()
+
+
+@POSIX_ONLY
+def test_a_handshake_reset_at_once_is_open_in_a_busy_scan():
+    with ResettingListeners(30) as resetting:
+        low = max(1, resetting.ports[0] - 1500)
+        ports = sorted(set(range(low, low + 3000)) | set(resetting.ports))
+        report = scan(LOOPBACK, ports, TimeoutSetting(1.0))
+    results = by_port(report)
+    assert report.complete
+    wrong = {port: (results[port].state.value, results[port].reason.value) for port in resetting.ports
+             if (results[port].state, results[port].reason) != (PortState.OPEN, Reason.SYN_ACK)}
+    assert not wrong, f"a completed handshake must be open: {wrong}"
+
+
+@pytest.mark.parametrize("stop_share", [0.2, 0.5, 0.8])
+def test_a_stop_keeps_every_open_port_below_the_point_reached(stop_share):
+    """Stop a full-range scan part way: every open port below the highest answered one is kept."""
+    listeners = [Listener() for _ in range(8)]
+    for listener in listeners:
+        listener.__enter__()
+    try:
+        mine = {listener.port for listener in listeners}
+        truth = loopback_listening_ports()
+        stop = threading.Event()
+        seen_open = []
+
+        def progress(done, total, open_found):
+            seen_open.append(open_found)
+            if len(seen_open) % 4 == 0:  # other programs' listeners come and go: watch them
+                truth.update(loopback_listening_ports())
+            if done >= total * stop_share:
+                stop.set()
+
+        report = scan(LOOPBACK, range(1, 65536), TimeoutSetting(1.0), stop=stop, progress=progress,
+                      progress_interval=0.005)
+        truth |= loopback_listening_ports()
+    finally:
+        for listener in listeners:
+            listener.__exit__(None, None, None)
+    assert not report.complete
+    results = by_port(report)
+    reached = max(port for port, result in results.items() if result.state is PortState.CLOSED)
+    for port in sorted(mine):
+        if port < reached:
+            assert port in results and results[port].state is PortState.OPEN, (port, reached)
+    opened = {r.port for r in report.by_state(PortState.OPEN)}
+    assert opened <= truth | mine
+    assert not report.by_state(PortState.FILTERED)
+    if opened:
+        assert seen_open[-1] == len(opened)
+
+
+def test_the_open_count_in_progress_is_live():
+    """The progress callback counts open ports while the scan runs, not only at the end."""
+    with Listener() as listener, FilteredPort() as filtered:
+        calls = []
+        low = max(1, listener.port - 200)
+        # The silent port keeps the scan going for a while after every other port answered.
+        ports = sorted(set(range(low, min(65536, low + 20000))) | {filtered.port})
+        scan(LOOPBACK, ports, TimeoutSetting(0.5), progress=lambda *call: calls.append(call), progress_interval=0.01)
+    during = [call for call in calls[:-1] if call[0] < call[1]]
+    assert any(open_found >= 1 for _done, _total, open_found in during), calls[:5]
+
+
+def test_fixed_retries_and_tries_per_port():
+    with Listener() as listener, FilteredPort() as filtered:
+        closed = closed_ports(3)
+        report = scan(LOOPBACK, sorted({listener.port, filtered.port, *closed}), TimeoutSetting(0.2), retries=1)
+    results = by_port(report)
+    assert results[filtered.port].state is PortState.FILTERED
+    assert results[filtered.port].tries == 2, "one retry: two tries"
+    assert results[listener.port].tries == 1 and results[listener.port].state is PortState.OPEN
+    assert report.retries == "1" and report.retried == 0 and report.rate_limit_per_second is None
+
+
+def test_adaptive_retries_give_silence_at_least_three_tries():
+    with FilteredPort() as filtered:
+        report = scan(LOOPBACK, [filtered.port], TimeoutSetting(0.1))
+    assert report.results[0].state is PortState.FILTERED
+    assert report.results[0].tries == 3
+    assert report.retries == "auto"
+
+
+def test_retry_policy_grows_while_retries_bring_answers():
+    from scanner.timing import RetryPolicy
+
+    adaptive = RetryPolicy()
+    assert [adaptive.may_retry(t) for t in (1, 2, 3)] == [True, True, False]
+    adaptive.answered_on(2)
+    assert adaptive.may_retry(3) and not adaptive.may_retry(4)
+    adaptive.answered_on(3)
+    assert adaptive.may_retry(4) and not adaptive.may_retry(5)
+    for tries in range(1, 30):
+        adaptive.answered_on(tries)
+    assert adaptive.allowed_tries == 11, "nmap's cap: 10 retries"
+    fixed = RetryPolicy(0)
+    fixed.answered_on(5)
+    assert not fixed.may_retry(1)
+
+
+def test_pacer_slows_down_to_the_answer_rate_and_recovers():
+    from scanner.timing import Pacer
+
+    now = [0.0]
+    pacer = Pacer(1000, clock=lambda: now[0])
+    # 5000 probes a second go out, 500 answers come back, 300 of them only on a retry.
+    for _ in range(4):
+        now[0] += 0.5
+        pacer.note(2500, 250, 150)
+    assert pacer.rate is not None and 400 <= pacer.rate <= 600
+    assert pacer.window < 1000
+    assert pacer.rate_limit == 500
+    capped = pacer.rate
+    for _ in range(40):  # the drops stopped: speed up again, a little at a time
+        now[0] += 0.5
+        pacer.note(100, 100, 0)
+    assert pacer.rate is None or pacer.rate > capped
+    assert pacer.window == 1000
+
+
+def test_pacer_ignores_ordinary_random_loss():
+    from scanner.timing import Pacer
+
+    now = [0.0]
+    pacer = Pacer(1000, clock=lambda: now[0])
+    for _ in range(10):  # 2% loss: about 4 answers in 100 come on a retry
+        now[0] += 0.5
+        pacer.note(5000, 4900, 200)
+    assert pacer.rate is None and pacer.window == 1000 and pacer.rate_limit is None
+
+
+def test_auto_timeout_keeps_a_margin_over_a_steady_round_trip():
+    timer = RttEstimator(initial=1.0)
+    for _ in range(200):
+        timer.observe(0.2)
+    assert timer.timeout >= 0.29, "ordinary jitter above a steady 200 ms must not count as silence"
+    for _ in range(200):
+        timer.observe(0.3)
+    assert timer.timeout >= 0.375 + 0.05
+    fixed = FixedTimeout(0.05)
+    assert fixed.timeout == 0.05 and fixed.retry_timeout == 0.05
+    for _ in range(20):
+        fixed.observe(0.2)
+    assert fixed.timeout == 0.05, "the first try honours the learner's timeout"
+    assert fixed.retry_timeout >= 0.29, "retries use what the answers taught"
+    generous = FixedTimeout(2.0)
+    for _ in range(20):
+        generous.observe(0.0001)
+    assert generous.timeout == 2.0 and generous.retry_timeout == pytest.approx(0.1)
+
+
+def test_scans_run_in_parallel_threads_do_not_mix():
+    with Listener() as one, Listener() as two:
+        reports = {}
+
+        def run(name, port):
+            reports[name] = scan(LOOPBACK, sorted({port, *closed_ports(50)}), TimeoutSetting(1.0))
+
+        threads = [threading.Thread(target=run, args=("one", one.port)),
+                   threading.Thread(target=run, args=("two", two.port))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert [r.port for r in reports["one"].by_state(PortState.OPEN)] == [one.port]
+    assert [r.port for r in reports["two"].by_state(PortState.OPEN)] == [two.port]
+
+
+def test_two_tries_of_one_port_answering_together_count_once():
+    """A retransmission runs beside the first try; when both answer in one batch, the port is settled once."""
+    state = _ScanState(LOOPBACK, [], FixedTimeout(5.0), threading.Event())
+    worker = _Worker(state, capacity=8)
+    try:
+        with Listener() as listener:
+            worker._start(listener.port, 1, FIRST, 0)
+            worker._start(listener.port, 2, FIRST, 0)
+            assert len(worker.siblings[listener.port]) == 2
+            time.sleep(0.2)  # let both handshakes finish, so one select() reports both
+            for key, _events in worker.selector.select(1.0):
+                worker._answered(key.fileobj)  # the second one was closed by the first answer
+            worker._loop()  # the confirmation (loopback) finishes
+        opened = [r for r in worker.answers if r.port == listener.port]
+        assert [(r.state, r.reason) for r in opened] == [(PortState.OPEN, Reason.SYN_ACK)]
+        assert not worker.in_flight and not worker.siblings
+    finally:
+        worker.selector.close()
