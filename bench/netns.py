@@ -35,7 +35,10 @@ from typing import List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-NFQDELAY_SOURCE = "/work/shared/tools/nfqdelay"
+# The shared tools sit beside the checkout (../shared); /work/shared is where developers keep them.
+NFQDELAY_SOURCE = next((folder for folder in (os.path.join(ROOT, "..", "shared", "tools", "nfqdelay"),
+                                              "/work/shared/tools/nfqdelay")
+                        if os.path.isfile(os.path.join(folder, "nfqdelay.c"))), "/work/shared/tools/nfqdelay")
 _names = itertools.count()
 
 SYN = ("SYN,ACK", "SYN")
