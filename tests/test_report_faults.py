@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -229,7 +230,10 @@ def test_ctrl_c_at_start_up_exits_130_quietly(isolated_home, delay):
     time.sleep(delay)
     child.send_signal(signal.SIGINT)
     _out, err = child.communicate(timeout=30)
-    assert "Traceback" not in err, err
+    frames = re.findall(r'File "([^"]+)"', err)
+    # A traceback whose only frame is the starter itself means the signal came before main.py's first line
+    # (the harness's own moment); one that names main.py or the program's modules is a real failure.
+    assert "Traceback" not in err or frames == ["<string>"], err
     # done already, ended quietly by Ctrl+C, or (Ctrl+C while Python shuts down) ended by the signal itself,
     # which a shell shows as 130 too
     assert child.returncode in (0, 130, -signal.SIGINT)
