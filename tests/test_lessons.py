@@ -162,3 +162,26 @@ def test_the_networks_lesson_matches_discovery_and_the_address_cap():
         assert "--no-ping" in body and "--max-hosts" in body, language
     order = catalog.LESSON_ORDER
     assert order.index("ethics") < order.index("dns") < order.index("networks") < order.index("practice-lab")
+
+
+def _diagram_lines(text):
+    return [line for block in re.findall(r"```diagram\n(.*?)```", text, re.S) for line in block.splitlines()]
+
+
+def test_indonesian_lessons_quote_the_indonesian_screens():
+    """Quoted output uses the decimal comma and the reason texts the Indonesian screens print."""
+    for lesson_id in catalog.lesson_ids("id"):
+        lines = _diagram_lines(open(catalog.lesson_path(lesson_id, "id"), encoding="utf-8").read())
+        for line in lines:
+            assert not re.search(r"\d\.\d+ detik", line), f"id/{lesson_id}: {line!r} (the screen prints 0,01 detik)"
+            for reason, shown in (("syn-ack", "syn-ack (dijawab)"), ("no-response", "no-response (tanpa jawaban)")):
+                if re.match(r"\d+/(tcp|udp) ", line) and line.rstrip().endswith(reason):
+                    pytest.fail(f"id/{lesson_id}: {line!r} (the screen prints {shown!r})")
+
+
+def test_practice_lab_lesson_names_the_network_and_its_menu_entry():
+    for language in LANGUAGES:
+        text = open(catalog.lesson_path("practice-lab", language), encoding="utf-8").read()
+        assert "127.42.0.0/29" in text and "127.42.0.4" in text, language
+        tr = Translator(language)
+        assert tr.t("lab.menu.network") in text and " 5 " in text, language
