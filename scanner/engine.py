@@ -31,6 +31,9 @@ Every socket is an open file, and a process may hold only so many (``ulimit -n``
 Windows ``select`` watches at most 512).  The engine sizes itself under that limit, and if
 the system still says ``EMFILE`` (too many open files) it puts the port back in the queue
 and waits for sockets to close: running out of files is our problem, never a port state.
+(Under such a low limit a retransmitted first try gives its socket to the next port, and
+if not one socket can be opened while none of ours is open, the scan stops with one
+EMFILE error instead of waiting forever.)
 
 Two shortcuts matter on loopback, where most ports refuse at once: the refusal is read
 from ``SO_ERROR`` right after ``connect_ex`` (no selector round trip), and on Linux the
