@@ -151,10 +151,10 @@ class Namespace:
         self.run("iptables", "-A", "OUTPUT", "-p", "tcp", "--tcp-flags", *SYN, "-j", "NFQUEUE",
                  "--queue-num", "0", "--queue-bypass")
 
-    def serve(self, ports: list) -> subprocess.Popen:
-        """Listeners on 127.0.0.1 in the namespace, in their own process; ready when this returns."""
+    def serve(self, ports: list, address: str = "127.0.0.1") -> subprocess.Popen:
+        """Listeners on ``address`` in the namespace, in their own process; ready when this returns."""
         helper = subprocess.Popen(self.command(sys.executable, os.path.join(HERE, "netns.py"), "serve",
-                                               *map(str, ports)),
+                                               *map(str, ports), "--address", address),
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.helpers.append(helper)
         line = helper.stdout.readline()
@@ -163,13 +163,29 @@ class Namespace:
         return helper
 
 
-def serve(ports: list) -> None:
+    def network(self, prefix: str, hosts: list) -> None:
+        """A small network inside the namespace: ``prefix`` (e.g. 10.77.0.1/29) on one end of a
+        veth pair, plus ``hosts`` as more addresses of this machine.  Other addresses of the
+        block have no machine: their ARP questions go unanswered."""
+        self.run("ip", "link", "add", "lab0", "type", "veth", "peer", "name", "lab1")
+        self.run("ip", "link", "set", "lab0", "up")
+        self.run("ip", "link", "set", "lab1", "up")
+        self.run("ip", "addr", "add", prefix, "dev", "lab0")
+        for host in hosts:
+            self.run("ip", "addr", "add", f"{host}/32", "dev", "lab0")
+
+    def drop_host(self, address: str) -> None:
+        """A host whose firewall drops every TCP packet: it looks exactly like no host at all."""
+        self.run("iptables", "-A", "OUTPUT", "-d", address, "-p", "tcp", "-j", "DROP")
+
+
+def serve(ports: list, address: str = "127.0.0.1") -> None:
     """Accept and close connections on ``ports`` until stdin closes (one thread, one selector)."""
     selector = selectors.DefaultSelector()
     for port in ports:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
+        sock.bind((address, port))
         sock.listen(1024)
         sock.setblocking(False)
         selector.register(sock, selectors.EVENT_READ)
@@ -188,4 +204,10 @@ def serve(ports: list) -> None:
 
 if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    serve([int(port) for port in sys.argv[2:]])
+    arguments = sys.argv[2:]
+    bind_to = "127.0.0.1"
+    if "--address" in arguments:
+        at = arguments.index("--address")
+        bind_to = arguments[at + 1]
+        del arguments[at:at + 2]
+    serve([int(port) for port in arguments], bind_to)

@@ -31,6 +31,9 @@ Every socket is an open file, and a process may hold only so many (``ulimit -n``
 Windows ``select`` watches at most 512).  The engine sizes itself under that limit, and if
 the system still says ``EMFILE`` (too many open files) it puts the port back in the queue
 and waits for sockets to close: running out of files is our problem, never a port state.
+(Under such a low limit a retransmitted first try gives its socket to the next port, and
+if not one socket can be opened while none of ours is open, the scan stops with one
+EMFILE error instead of waiting forever.)
 
 Two shortcuts matter on loopback, where most ports refuse at once: the refusal is read
 from ``SO_ERROR`` right after ``connect_ex`` (no selector round trip), and on Linux the
@@ -70,6 +73,7 @@ FILE_RESERVE = 48                # files kept free for the rest of the program
 FILL_SLICE = 0.02                # seconds the hot loop may run before answers are read
 STOP_GRACE = 0.3                 # seconds a stop waits for open-port confirmations already in flight
 RETRY_TIMEOUT_CAP = 3.0          # the doubling wait of later tries stops growing here
+STARVE_LIMIT = 1.0               # seconds without a single socket (none of ours open either): give up
 
 # Linux and the BSDs can create a socket already non-blocking: one system call less per port.
 _NONBLOCKING_STREAM = socket.SOCK_STREAM | getattr(socket, "SOCK_NONBLOCK", 0)
@@ -126,6 +130,8 @@ class _ScanState:
         self.lock = threading.Lock()
         self.self_connects = 0
         self.errors: list = []
+        self.short_of_files = False  # ulimit -n, not the learner's choice, sets how many sockets fly
+        self.workers: list = []     # this round's threads (to tell "waiting for files" from "no file at all")
         # On loopback our own sockets can meet each other (see _Worker._finish): confirm opens.
         self.confirm_open = is_loopback_address(target.address)
 
@@ -167,6 +173,8 @@ class _Worker(threading.Thread):
         self.tokens = 0.0           # send-rate cap: probes this thread may send now
         self.token_time = time.monotonic()
         self.pause = 0.0            # how long until the next token
+        self.out_of_files = False   # the latest _fill could not open a socket (EMFILE or the like)
+        self.starved_since: Optional[float] = None
         address, family = state.target.address, state.target.family
         # probe.sockaddr_for, decided once per scan instead of once per port
         if family == socket.AF_INET6:
@@ -208,9 +216,14 @@ class _Worker(threading.Thread):
                     if not state.pending and not state.retry and not self.queued:
                         self._report()
                         return
+                    if self.out_of_files:
+                        self._check_starved()
+                    else:
+                        self.starved_since = None
                     time.sleep(min(0.05, max(0.001, self.pause)))  # pacing, or out of files
                     self._report()
                     continue
+            self.starved_since = None
             oldest_started = next(iter(self.in_flight.values()))[1]
             soonest = min(state.timer.timeout, state.timer.retry_timeout)
             wait = min(0.05, max(0.0, oldest_started + soonest - time.monotonic()))
@@ -220,6 +233,18 @@ class _Worker(threading.Thread):
                 self._answered(key.fileobj)
             self._expire()
             self._report()
+
+    def _check_starved(self) -> None:
+        """Waiting for files is fine while our own sockets will free some; with none open it never ends.
+
+        When no thread of this scan holds a socket and still none can be opened (``ulimit -n``
+        smaller than what Python itself needs), say so once instead of trying forever.
+        """
+        now = time.monotonic()
+        if self.starved_since is None:
+            self.starved_since = now
+        elif now - self.starved_since >= STARVE_LIMIT and not any(w.in_flight for w in self.state.workers):
+            raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
     def _confirming(self) -> bool:
         return any(entry[3] == CONFIRM for entry in self.in_flight.values())
@@ -257,6 +282,7 @@ class _Worker(threading.Thread):
         It returns after ``FILL_SLICE`` seconds at most, so that answers are read in time.
         """
         state = self.state
+        self.out_of_files = False
         pending, in_flight, closed_ports = state.pending, self.in_flight, self.closed_ports
         retry, shared_retry, queued = self.retry, state.retry, self.queued
         address_for, stop = self.address_for, state.stop
@@ -356,6 +382,7 @@ class _Worker(threading.Thread):
             if error.errno not in RESOURCE_CODES:
                 raise
             self.capacity = max(1, len(self.in_flight))  # the ones in flight will free files
+            self.out_of_files = self.state.short_of_files = True
             return None
         if _NONBLOCKING_STREAM == socket.SOCK_STREAM:
             sock.setblocking(False)
@@ -501,6 +528,10 @@ class _Worker(threading.Thread):
                 port, _started, tries, purpose, _self_connects = entry
                 if newest.get(port) == tries and policy.may_retry(tries):
                     self._queue(port, tries + 1, purpose)
+                    if self.state.short_of_files:
+                        # A low ulimit -n: the socket is worth more to the next port than to a
+                        # late answer that the retransmission will bring too (10x faster at 2% loss).
+                        self._forget(sock)
         else:
             watch.clear()
         expired = []
@@ -573,13 +604,15 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
     unique_ports = ports if all(a < b for a, b in zip(ports, ports[1:])) else tuple(dict.fromkeys(ports))
     stop = stop or threading.Event()
     timer = RttEstimator(initial=timeout.seconds) if timeout.auto else FixedTimeout(timeout.seconds)
-    budget = min(workers, open_file_budget(), max(1, len(unique_ports)))
+    files = open_file_budget()
+    budget = min(workers, files, max(1, len(unique_ports)))
     thread_count = max(1, min(threads, budget, (len(unique_ports) + 63) // 64))
     per_thread = max(1, budget // thread_count)
     if sys.platform == "win32":
         per_thread = min(per_thread, WINDOWS_SELECT_LIMIT)
     policy, pacer = RetryPolicy(retries), Pacer(per_thread * thread_count)
     state = _ScanState(target, unique_ports, timer, stop, policy, pacer, thread_count)
+    state.short_of_files = files < min(workers, len(unique_ports))
 
     started_wall = datetime.datetime.now(datetime.timezone.utc)
     started = time.monotonic()
@@ -595,7 +628,7 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
     try:
         while True:
             # One round: the workers run until every port has an answer or used up its tries.
-            pool = [_Worker(state, per_thread) for _ in range(thread_count)]
+            pool = state.workers = [_Worker(state, per_thread) for _ in range(thread_count)]
             for worker in pool:
                 worker.start()
             while any(worker.is_alive() for worker in pool):

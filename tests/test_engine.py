@@ -403,6 +403,35 @@ def test_emfile_is_retried_never_a_port_state(isolated_home):
             assert (state, reason) == ("closed", "conn-refused"), (port, state, reason)
 
 
+
+NO_SOCKET_AT_ALL = textwrap.dedent("""
+    import os, resource, socket, sys
+    sys.path.insert(0, sys.argv[1])
+    import lessons.cli as cli
+    import scanner.engine, scanner.report  # everything a scan needs, loaded before the files run out
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 2, hard))
+    hog = []
+    try:
+        while True:
+            hog.append(socket.socket())
+    except OSError:
+        pass
+    hog.pop().close()  # one file left: the engine's selector takes it, so no probe socket can ever open
+    sys.exit(cli.main(["scan", "127.0.0.1", "-p", "1-50", "--format", "json"]))
+""")
+
+
+@POSIX_ONLY
+def test_no_socket_at_all_is_one_line_and_exit_1_not_an_endless_wait(isolated_home):
+    """Waiting for files only makes sense while our own sockets will free some; with none it never ends."""
+    code, out, err = _scan_json([sys.executable, "-c", NO_SOCKET_AT_ALL, ROOT], env=program_env(isolated_home))
+    assert code == 1, (out, err)
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Too many open files" in lines[0] and "ulimit" in lines[0], err
+
+
 # --- timing and progress -----------------------------------------------------------------------
 
 def test_auto_timeout_adapts_to_fast_answers():

@@ -143,3 +143,43 @@ def test_a_long_fixed_timeout_still_retransmits_a_lost_probe(isolated_home):
     assert_exact(report, [1500], 201)
     row = next(row for row in report["ports"] if row["port"] == 1500)
     assert row["tries"] >= 2 and row["reason"] == "syn-ack"
+
+
+def test_a_low_file_limit_on_a_lossy_network_gives_exact_answers_in_bounded_time(isolated_home):
+    """ulimit -n 64 and 2% loss, default timeout: few sockets, many retransmissions; never EMFILE as a state."""
+    import resource
+
+    def low_limit():
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+
+    with netns.Namespace("nofile") as namespace:
+        namespace.serve(LISTENING)
+        namespace.lose(0.02)
+        proc = subprocess.run(namespace.command(sys.executable, "main.py", "scan", "127.0.0.1", "-p", "1-2000",
+                                                "--format", "json"),
+                              cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+                              env=program_env(isolated_home), preexec_fn=low_limit)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert_exact(json.loads(proc.stdout), LISTENING, 2000)
+
+
+def test_host_discovery_and_network_scan_survive_loss(isolated_home):
+    """A /29 with four machines, one that drops everything and one address with no machine, at 3% loss."""
+    with netns.Namespace("lan") as namespace:
+        namespace.network("10.77.0.1/29", ["10.77.0.2", "10.77.0.3", "10.77.0.4", "10.77.0.5"])
+        namespace.serve([22, 80, 1500], address="0.0.0.0")
+        namespace.drop_host("10.77.0.5")
+        namespace.lose(0.03)
+        proc = subprocess.run(namespace.command(sys.executable, "main.py", "scan", "10.77.0.0/29", "-p", "1-2000",
+                                                "--format", "json", "--yes"),
+                              cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+                              env=program_env(isolated_home))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    hosts = {host["address"]: host for host in json.loads(proc.stdout)["hosts"]}
+    up = sorted(address for address, host in hosts.items() if host["state"] == "up")
+    assert up == ["10.77.0.1", "10.77.0.2", "10.77.0.3", "10.77.0.4"]
+    for address in ("10.77.0.5", "10.77.0.6"):
+        assert hosts[address]["state"] == "down", address
+    for address in up:
+        assert_exact(hosts[address], [22, 80, 1500], 2000)
