@@ -34,7 +34,7 @@ from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
 from scanner.inputs import parse_max_hosts, parse_ports, parse_retries, parse_targets, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
-from scanner.report import not_regular_file, signals_held, to_csv, to_json, write_atomically
+from scanner.report import is_link_loop, is_own_output, not_regular_file, signals_held, to_csv, to_json, write_atomically
 from scanner.results import Reason
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -454,6 +454,8 @@ def _output_problem(path: str) -> Optional[tuple]:
     if not path.strip() or "\x00" in path:
         return "report.no_name", ""
     path = os.path.expanduser(path)
+    if is_link_loop(path):   # a -> b -> a: there is no file to write, and the link must not be replaced
+        return "report.link_loop", ""
     folder = os.path.dirname(os.path.realpath(path))   # a link's target folder gets the file
     if not os.path.isdir(folder):
         return "report.no_folder", folder
@@ -461,6 +463,8 @@ def _output_problem(path: str) -> Optional[tuple]:
         return "report.is_folder", folder
     if not_regular_file(path):   # /dev/null, a FIFO, a socket: a report never replaces one
         return "report.not_regular", folder
+    if is_own_output(path):   # -o /dev/stdout > out.txt: the printed results would lose their file
+        return "report.own_output", folder
     if not os.access(folder, os.W_OK):
         return "report.no_permission", folder
     return None

@@ -129,6 +129,43 @@ def not_regular_file(path: str) -> bool:
     return not stat.S_ISREG(mode)
 
 
+class OwnOutput(OSError):
+    """The path is the file this program's own stdout or stderr already writes to.
+
+    Renamed over it, the report would take the shell's file away from under the printed
+    results (``scan -o /dev/stdout > out.txt``): they would go to a file with no name.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.EINVAL, "the program's own output already goes there", path)
+
+
+def is_own_output(path: str) -> bool:
+    """True when ``path`` (links followed) is the very file open as stdout or stderr."""
+    try:
+        target = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    for descriptor in (1, 2):
+        try:
+            if os.path.samestat(target, os.fstat(descriptor)):
+                return True
+        except OSError:   # that stream is closed
+            continue
+    return False
+
+
+def is_link_loop(path: str) -> bool:
+    """True for a symbolic link that never arrives anywhere (a -> b -> a): renaming onto it would destroy it."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        return error.errno == errno.ELOOP
+    except ValueError:
+        return False
+    return False
+
+
 HELD_SIGNALS = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
 
 
@@ -148,11 +185,16 @@ def signals_held():
 def write_atomically(path: str, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
 
-    Raises ``NotRegularFile`` for a device, FIFO, socket or folder, OSError otherwise.
+    Raises ``NotRegularFile`` for a device, FIFO, socket or folder, ``OwnOutput`` for the
+    file stdout or stderr writes to, OSError otherwise (ELOOP for a link loop).
     """
+    if is_link_loop(path):   # realpath() gives up on a loop and would name the link itself
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
     destination = os.path.realpath(path)   # through symbolic links: the link stays a link
     if not_regular_file(destination):
         raise NotRegularFile(path)
+    if is_own_output(destination):
+        raise OwnOutput(path)
     folder = os.path.dirname(destination)
     with signals_held():
         handle, temporary = tempfile.mkstemp(prefix=".portscan-", suffix=".tmp", dir=folder)
