@@ -169,6 +169,13 @@ def _read_banners(network: NetworkReport) -> None:
         except KeyboardInterrupt:  # keep the scan's results; only the banners are lost
             network.interrupted = True
             return
+        except (RuntimeError, MemoryError) as error:   # no thread for the banner pass: the scan is kept
+            from scanner.discovery import is_shortage
+
+            if not is_shortage(error):
+                raise
+            network.shortage = network.shortage or error
+            return
         host.report = with_banners(report, found)
 
 
@@ -238,6 +245,10 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
         return _fail(env, write_error, EXIT_USAGE)
     if args.output and args.output != "-" and text and printed:
         env.write(tr.t("report.saved", path=clip(args.output, PATH_ECHO_LIMIT)), "ok")
+    if network.shortage is not None:   # out of threads or memory: what was found is printed and saved above
+        from lessons.cli import EXIT_UNREACHABLE, _resource_detail
+
+        return _fail(env, tr.t("cli.out_of_resources", detail=_resource_detail(network.shortage)), EXIT_UNREACHABLE)
     if network.interrupted:
         from lessons.cli import _interrupted_code, _interrupted_message
 
