@@ -171,3 +171,11 @@ def test_ipv4_mapped_addresses_count_as_their_ipv4_client():
     for index in range(PER_CLIENT):
         assert _connect(hub, "192.0.2.7" if index % 2 else "::ffff:192.0.2.7").admitted
     assert not _connect(hub, "::ffff:192.0.2.7").admitted
+
+
+def test_udp_rate_limit_counts_an_ipv6_64_as_one_source():
+    from lessons.lab.services import UDP_BURST_PER_SOURCE, UdpGuard
+
+    guard = UdpGuard({7})
+    answered = sum(guard.allow(b"x", (f"fd00:42::{index:x}", 40000, 0, 0)) for index in range(1, 500))
+    assert answered <= UDP_BURST_PER_SOURCE + 5   # before: 499, one burst per address

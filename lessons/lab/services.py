@@ -419,9 +419,10 @@ class UdpGuard:
             return False
         if len(self.buckets) > UDP_TRACKED_SOURCES:
             self.buckets.clear()
-        bucket = self.buckets.get(host)
+        source = client_key(host)   # one IPv6 machine may send from every address of its /64
+        bucket = self.buckets.get(source)
         if bucket is None:
-            bucket = self.buckets[host] = TokenBucket(UDP_RATE_PER_SOURCE, UDP_BURST_PER_SOURCE, now)
+            bucket = self.buckets[source] = TokenBucket(UDP_RATE_PER_SOURCE, UDP_BURST_PER_SOURCE, now)
         if not bucket.take(now) or not self.total.take(now):
             self.dropped += 1
             return False
