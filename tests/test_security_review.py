@@ -179,3 +179,19 @@ def test_udp_rate_limit_counts_an_ipv6_64_as_one_source():
     guard = UdpGuard({7})
     answered = sum(guard.allow(b"x", (f"fd00:42::{index:x}", 40000, 0, 0)) for index in range(1, 500))
     assert answered <= UDP_BURST_PER_SOURCE + 5   # before: 499, one burst per address
+
+
+# --- progress: a link at the lock's name creates nothing -------------------------------------------
+
+@pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="O_NOFOLLOW is POSIX")
+def test_a_symbolic_link_at_the_progress_lock_creates_no_file(tmp_path):
+    from lessons.progress import ProgressStore
+
+    folder = tmp_path / "home"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    os.symlink(elsewhere, folder / "progress.json.lock")
+    store = ProgressStore(str(folder / "progress.json"))
+    store.mark_lesson_read("intro")
+    assert not os.path.exists(elsewhere)   # before: created (empty, 0600) through the link
+    assert "intro" in ProgressStore(str(folder / "progress.json")).lessons_read()
