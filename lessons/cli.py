@@ -34,7 +34,7 @@ from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
 from scanner.inputs import parse_max_hosts, parse_ports, parse_retries, parse_targets, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
-from scanner.report import is_link_loop, is_own_output, not_regular_file, signals_held, to_csv, to_json, write_atomically
+from scanner.report import is_link_loop, is_own_output, is_planted_link, not_regular_file, signals_held, to_csv, to_json, write_atomically
 from scanner.results import Reason
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -456,6 +456,8 @@ def _output_problem(path: str) -> Optional[tuple]:
     path = os.path.expanduser(path)
     if is_link_loop(path):   # a -> b -> a: there is no file to write, and the link must not be replaced
         return "report.link_loop", ""
+    if is_planted_link(path):   # /tmp/report.txt -> /etc/shadow, left there by someone else
+        return "report.unsafe_link", ""
     folder = os.path.dirname(os.path.realpath(path))   # a link's target folder gets the file
     if not os.path.isdir(folder):
         return "report.no_folder", folder

@@ -11,9 +11,11 @@ report behind, because a rename within one file system is all-or-nothing.
 A rename replaces *whatever* has that name, so a report only ever goes to a regular file
 or a new name: renamed over ``/dev/null``, a report would turn the device into a file
 (``not_regular_file`` tells which paths to refuse, before scanning).  A symbolic link
-is followed and its target replaced, so the link stays a link.  While the temporary
-file exists, Ctrl+C, SIGTERM and SIGHUP are held back (blocked, then delivered the
-moment the rename is done), so no signal can leave a ``.portscan-*.tmp`` file behind.
+is followed and its target replaced, so the link stays a link; but never a link another
+user left in a shared folder such as /tmp (the kernel's ``protected_symlinks`` rule).
+While the temporary file exists, Ctrl+C, SIGTERM and SIGHUP are held back (blocked, then
+delivered the moment the rename is done), so no signal can leave a ``.portscan-*.tmp``
+file behind.
 """
 
 from __future__ import annotations
@@ -155,6 +157,43 @@ def is_own_output(path: str) -> bool:
     return False
 
 
+class UnsafeLink(OSError):
+    """The path is a symbolic link someone else planted in a shared folder such as /tmp."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.EPERM, "a link another user planted in a shared folder", path)
+
+
+MAX_LINK_HOPS = 40   # as the kernel: more hops than this is a loop
+
+
+def is_planted_link(path: str) -> bool:
+    """True when following ``path`` passes a link the kernel's ``protected_symlinks`` would refuse.
+
+    In a sticky, world-writable folder (/tmp), a student can leave ``/tmp/report.txt ->
+    /etc/shadow`` for root to write through.  The kernel refuses to *open* through such a
+    link (unless its owner is the follower or the folder's owner); a rename onto the
+    resolved target would bypass that, so the same rule is applied here, hop by hop.
+    """
+    euid = os.geteuid() if hasattr(os, "geteuid") else None
+    if euid is None:
+        return False
+    for _ in range(MAX_LINK_HOPS):
+        try:
+            link = os.lstat(path)
+            if not stat.S_ISLNK(link.st_mode):
+                return False
+            folder = os.stat(os.path.dirname(os.path.abspath(path)) or ".")
+            target = os.readlink(path)
+        except (OSError, ValueError):
+            return False
+        shared = folder.st_mode & stat.S_ISVTX and folder.st_mode & stat.S_IWOTH
+        if shared and link.st_uid not in (euid, folder.st_uid):
+            return True
+        path = os.path.join(os.path.dirname(os.path.abspath(path)), target)
+    return False
+
+
 def is_link_loop(path: str) -> bool:
     """True for a symbolic link that never arrives anywhere (a -> b -> a): renaming onto it would destroy it."""
     try:
@@ -186,10 +225,13 @@ def write_atomically(path: str, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
 
     Raises ``NotRegularFile`` for a device, FIFO, socket or folder, ``OwnOutput`` for the
-    file stdout or stderr writes to, OSError otherwise (ELOOP for a link loop).
+    file stdout or stderr writes to, ``UnsafeLink`` for a link another user planted in a
+    shared folder, OSError otherwise (ELOOP for a link loop).
     """
     if is_link_loop(path):   # realpath() gives up on a loop and would name the link itself
         raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+    if is_planted_link(path):
+        raise UnsafeLink(path)
     destination = os.path.realpath(path)   # through symbolic links: the link stays a link
     if not_regular_file(destination):
         raise NotRegularFile(path)

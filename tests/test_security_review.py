@@ -195,3 +195,39 @@ def test_a_symbolic_link_at_the_progress_lock_creates_no_file(tmp_path):
     store.mark_lesson_read("intro")
     assert not os.path.exists(elsewhere)   # before: created (empty, 0600) through the link
     assert "intro" in ProgressStore(str(folder / "progress.json")).lessons_read()
+
+
+# --- -o never writes through a link another user planted in /tmp ----------------------------------
+
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="giving a link to another owner (os.lchown) needs root")
+def test_o_refuses_a_link_another_user_planted_in_a_sticky_shared_folder(isolated_home, tmp_path):
+    """A student leaves /tmp/report.txt -> /etc/shadow; root runs scan -o /tmp/report.txt.
+    Before, realpath() + rename replaced the victim (bypassing the kernel's protected_symlinks)."""
+    import subprocess
+    import sys
+
+    from scanner.report import write_atomically
+    from tests.conftest import ROOT, program_env
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    planted = shared / "report.txt"
+    os.symlink(victim, planted)
+    os.lchown(planted, 65534, 65534)
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "scan", "127.0.0.1", "-p", "1", "-o",
+                           str(planted)], cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          env=program_env(isolated_home), timeout=60)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "shared folder" in proc.stderr
+    with pytest.raises(OSError):
+        write_atomically(str(planted), "report\n")
+    assert victim.read_text() == "precious\n" and os.path.islink(planted)
+    os.lchown(planted, 0, 0)   # the follower's own link: followed, as before
+    write_atomically(str(planted), "report\n")
+    assert victim.read_text() == "report\n" and os.path.islink(planted)
