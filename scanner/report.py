@@ -178,19 +178,36 @@ def is_planted_link(path: str) -> bool:
     euid = os.geteuid() if hasattr(os, "geteuid") else None
     if euid is None:
         return False
-    for _ in range(MAX_LINK_HOPS):
+    # Resolved like realpath(), one name at a time, so that a planted link to a folder
+    # (/tmp/scans -> /etc/cron.d) is caught as well as one to a file.
+    pending = os.path.abspath(path).split(os.sep)
+    resolved, hops = os.sep, 0
+    while pending:
+        name = pending.pop(0)
+        if name in ("", "."):
+            continue
+        if name == "..":
+            resolved = os.path.dirname(resolved)
+            continue
+        candidate = os.path.join(resolved, name)
         try:
-            link = os.lstat(path)
-            if not stat.S_ISLNK(link.st_mode):
-                return False
-            folder = os.stat(os.path.dirname(os.path.abspath(path)) or ".")
-            target = os.readlink(path)
+            info = os.lstat(candidate)
+            if not stat.S_ISLNK(info.st_mode):
+                resolved = candidate
+                continue
+            folder = os.stat(resolved)
+            target = os.readlink(candidate)
         except (OSError, ValueError):
-            return False
+            return False   # a new name from here on: nothing left to follow
         shared = folder.st_mode & stat.S_ISVTX and folder.st_mode & stat.S_IWOTH
-        if shared and link.st_uid not in (euid, folder.st_uid):
+        if shared and info.st_uid not in (euid, folder.st_uid):
             return True
-        path = os.path.join(os.path.dirname(os.path.abspath(path)), target)
+        hops += 1
+        if hops > MAX_LINK_HOPS:
+            return False   # a loop: is_link_loop() says so
+        pending = target.split(os.sep) + pending
+        if os.path.isabs(target):
+            resolved = os.sep
     return False
 
 

@@ -228,6 +228,12 @@ def test_o_refuses_a_link_another_user_planted_in_a_sticky_shared_folder(isolate
     with pytest.raises(OSError):
         write_atomically(str(planted), "report\n")
     assert victim.read_text() == "precious\n" and os.path.islink(planted)
+    folder_link = shared / "scans"   # a planted link to a folder: /tmp/scans -> /etc/cron.d
+    os.symlink(tmp_path, folder_link)
+    os.lchown(folder_link, 65534, 65534)
+    with pytest.raises(OSError):
+        write_atomically(str(folder_link / "victim"), "report\n")
+    assert victim.read_text() == "precious\n"
     os.lchown(planted, 0, 0)   # the follower's own link: followed, as before
     write_atomically(str(planted), "report\n")
     assert victim.read_text() == "report\n" and os.path.islink(planted)
