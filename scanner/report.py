@@ -293,7 +293,7 @@ def host_to_dict(host, include_closed: bool = False) -> dict:
              "counts": report.counts() if report else dict(NO_COUNTS)}
     if report is not None:
         entry.update(complete=report.complete, elapsed_seconds=report.elapsed_seconds,
-                     final_timeout=report.final_timeout)
+                     final_timeout=report.final_timeout, banner_seconds=report.banner_seconds)
     return entry
 
 

@@ -237,3 +237,29 @@ def test_o_refuses_a_link_another_user_planted_in_a_sticky_shared_folder(isolate
     os.lchown(planted, 0, 0)   # the follower's own link: followed, as before
     write_atomically(str(planted), "report\n")
     assert victim.read_text() == "report\n" and os.path.islink(planted)
+
+
+# --- --banners over a network: one deadline for the whole pass --------------------------------------
+
+def test_network_banner_pass_shares_one_deadline_across_hosts(monkeypatch):
+    """Before, each host got its own capped pass, one after another: 4096 hosts with silent
+    open ports could cost 30 s each.  Now one deadline covers them all and stops the host
+    being read when it passes; later hosts are not started."""
+    from scanner import banners
+    from lessons.netscan import _read_banners
+
+    calls = []
+
+    def silent_service(address, family, ports, timeout=1.0, host_header="", progress=None, stop=None, **_):
+        calls.append(address)
+        stopped = stop.wait(10)   # a silent port: only the deadline ends it (10 s: a safety bound)
+        calls.append(stopped)
+        return {}
+
+    monkeypatch.setattr(banners, "grab_banners", silent_service)
+    monkeypatch.setattr(banners, "PASS_CAP_SECONDS", 0.2)
+    with Listener() as first, Listener(host="127.0.0.2") as second:
+        network = scan_network(parse_targets("127.0.0.1-2"), sorted({first.port, second.port}), ping=False)
+    _read_banners(network)
+    assert calls == ["127.0.0.1", True]   # stopped by the shared deadline; 127.0.0.2 never started
+    assert not network.interrupted and all(host.report is not None for host in network.hosts)
