@@ -112,9 +112,8 @@ def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading
                 job(item)
             except BaseException as error:   # kept for the caller: raised or reported there
                 failures.append((item, error))
-                if not isinstance(error, Exception):   # e.g. KeyboardInterrupt: the others stop too
-                    stop.set()
-                    return
+                if not isinstance(error, Exception):   # e.g. KeyboardInterrupt: this thread ends,
+                    return                             # the others finish their host first
 
     threads = []
     for _ in range(max(1, min(at_once, len(items)))):
