@@ -263,3 +263,21 @@ def test_network_banner_pass_shares_one_deadline_across_hosts(monkeypatch):
     _read_banners(network)
     assert calls == ["127.0.0.1", True]   # stopped by the shared deadline; 127.0.0.2 never started
     assert not network.interrupted and all(host.report is not None for host in network.hosts)
+
+
+# --- a list of blocks over the limit names the list and its total ---------------------------------
+
+@pytest.mark.parametrize("spec, max_hosts, words", [
+    ("127.0.0.0/24,127.0.1.0/20", None, ["4,352 addresses", "more than 4,096", "--max-hosts 4352"]),
+    ("127.0.0.0/16,127.1.0.0/16", 65536, ["131,072 addresses", "at most 65,536"]),
+    ("127.0.0.0/24,127.0.1.1-20", 256, ["276 addresses", "more than 256", "--max-hosts 276"]),
+])
+def test_a_list_over_the_host_limit_gets_a_true_message(spec, max_hosts, words):
+    """Before: 'has 65,536 addresses; more than 0 needs --max-hosts 65536' (already given)."""
+    from scanner.errors import NetworkSpecError
+
+    with pytest.raises(NetworkSpecError) as caught:
+        parse_targets(spec, **({"max_hosts": max_hosts} if max_hosts else {}))
+    message = str(caught.value)
+    assert all(word in message for word in words), message
+    assert "more than 0 " not in message
