@@ -20,6 +20,7 @@ printed and written: the report file first, so a closed or broken stdout never l
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -328,7 +329,8 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         if problem:
             key, folder = problem
             shown = clip(args.output.replace("\x00", ""), PATH_ECHO_LIMIT)
-            return _fail(env, tr.t("report.path_problem", path=shown, detail=tr.t(key, folder=folder)), EXIT_USAGE)
+            detail = tr.t(key, folder=clip(folder, PATH_ECHO_LIMIT))   # the folder is typed input too
+            return _fail(env, tr.t("report.path_problem", path=shown, detail=detail), EXIT_USAGE)
     packet_limit = None
     if args.packets is not None:  # --packets [N]: checked before anything is sent
         from lessons.wire import parse_packet_count
@@ -454,6 +456,11 @@ def _output_problem(path: str) -> Optional[tuple]:
     if not path.strip() or "\x00" in path:
         return "report.no_name", ""
     path = os.path.expanduser(path)
+    try:
+        os.lstat(path)
+    except OSError as error:   # found now, not after a long scan
+        if error.errno == errno.ENAMETOOLONG:
+            return "report.name_too_long", ""
     if is_link_loop(path):   # a -> b -> a: there is no file to write, and the link must not be replaced
         return "report.link_loop", ""
     if is_planted_link(path):   # /tmp/report.txt -> /etc/shadow, left there by someone else

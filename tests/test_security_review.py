@@ -281,3 +281,39 @@ def test_a_list_over_the_host_limit_gets_a_true_message(spec, max_hosts, words):
     message = str(caught.value)
     assert all(word in message for word in words), message
     assert "more than 0 " not in message
+
+
+# --- -o echoes: the folder is clipped and cleaned; a too-long name is found before scanning ------
+
+def _scan_o(home, output):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, program_env
+
+    return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "scan", "127.0.0.1", "-p", "1", "-o",
+                           output], cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          env=program_env(home), timeout=60)
+
+
+def test_o_missing_folder_with_escapes_is_echoed_clean_and_clipped(isolated_home, tmp_path):
+    """Before: 'the folder .../a\\x1b]52;c;...\\x07 does not exist' reached the terminal raw (OSC 52
+    writes the clipboard), and a 5000-character folder came back whole."""
+    proc = _scan_o(isolated_home, str(tmp_path / ("a\x1b]52;c;aGk=\x07b\x1b[2J" + "z" * 5000) / "x"))
+    assert proc.returncode == 2
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+    assert len(proc.stderr) < 600 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_o_name_too_long_is_refused_before_scanning(isolated_home, tmp_path):
+    proc = _scan_o(isolated_home, str(tmp_path / ("n" * 300)))
+    assert proc.returncode == 2 and "too long" in proc.stderr
+    assert "Scanning" not in proc.stdout   # before: scanned first, then 'File name too long'
+
+
+def test_echo_of_a_non_utf8_file_name_never_names_another_file():
+    from scanner.errors import clip
+
+    undecodable = b"r\xff.txt".decode("utf-8", "surrogateescape")
+    assert clip(undecodable) != "r.txt" and clip(undecodable).startswith("r") and "\ufffd" in clip(undecodable)
+    assert clip("a\x1b[2Jb\x07c") == "abc"
