@@ -246,8 +246,13 @@ sys.argv = [sys.argv[1]] + sys.argv[2:]
 with open(sys.argv[0]) as source:
     code = compile(source.read(), sys.argv[0], "exec")
 sys.path.insert(0, __import__("os").path.dirname(sys.argv[0]))
-sys.stderr.write("python is up\n"); sys.stderr.flush()
-exec(code, {"__name__": "__main__", "__file__": sys.argv[0]})
+try:
+    sys.stderr.write("python is up\n"); sys.stderr.flush()
+    exec(code, {"__name__": "__main__", "__file__": sys.argv[0]})
+except KeyboardInterrupt as interrupt:
+    if interrupt.__traceback__.tb_next is not None:
+        raise   # raised inside main.py: the test must see it
+    sys.exit(130)   # landed in this starter's own lines, before main.py's first line ran
 """
 
 
