@@ -35,7 +35,8 @@ from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
 from scanner.inputs import parse_max_hosts, parse_ports, parse_retries, parse_targets, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
-from scanner.report import is_link_loop, is_own_output, is_planted_link, not_regular_file, signals_held, to_csv, to_json, write_atomically
+from scanner.report import (is_link_loop, is_own_output, is_planted_link, not_regular_file,
+                             signals_held, to_csv, to_json, write_atomically)
 from scanner.results import Reason
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -85,7 +85,9 @@ def engine_options(retries: Optional[int]) -> dict:
 
 def is_shortage(error: BaseException) -> bool:
     """Out of threads or memory (``ulimit -v``, RLIMIT_NPROC): the computer's limit, not the network's answer."""
-    return isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and "can't start new thread" in str(error))
+    if isinstance(error, MemoryError):
+        return True
+    return isinstance(error, RuntimeError) and "can't start new thread" in str(error)
 
 
 def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading.Event,
