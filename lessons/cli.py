@@ -362,8 +362,9 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
 
     show_progress = args.format == "text" and hasattr(env.stderr, "isatty") and env.stderr.isatty()
     if args.format == "text":
-        env.write_wrapped(tr.count("scan.starting", len(ports), target=target.text, address=target.address,
-                                   spec=short_spec(ports), timeout=tr.decimal(str(timeout))))
+        starting = tr.count("scan.starting", len(ports), target=target.text, address=target.address,
+                            spec=short_spec(ports), timeout=tr.decimal(str(timeout)))
+        write_or_silence(env, lambda: env.write_wrapped(starting))
     capture = None
     if args.packets is not None and not args.udp:
         from lessons.wire import packet_lines, results_by_probe, show_packets, start_capture
@@ -425,6 +426,17 @@ def _print_results(report, args, env: Environment, tr: Translator) -> bool:
             env.write_wrapped(summary_line(report, tr))
             for note in engine_notes(report, tr):
                 env.write_wrapped(note)
+        return True
+    except (BrokenPipeError, ValueError):   # ValueError: a closed stream
+        _silence_stdout()
+        return False
+
+
+def write_or_silence(env: Environment, write) -> bool:
+    """Run ``write`` (a line before the scan); a reader that is already gone (``| true``) costs
+    the screen output, never the scan or its report file.  False when stdout is gone."""
+    try:
+        write()
         return True
     except (BrokenPipeError, ValueError):   # ValueError: a closed stream
         _silence_stdout()

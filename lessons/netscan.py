@@ -231,9 +231,15 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
     text = args.format == "text"
     show_progress = text and hasattr(env.stderr, "isatty") and env.stderr.isatty()
     if text:
-        env.write_wrapped(tr.count("net.starting", len(ports), target=clip(targets.text, 60), addresses=len(targets.targets),
-                                   spec=short_spec(ports), timeout=str(timeout)))
-        env.write_wrapped(tr.t("net.discovering", ports=",".join(map(str, DISCOVERY_PORTS))) if ping else tr.t("net.no_ping"), "hint")
+        from lessons.cli import write_or_silence
+
+        def starting() -> None:
+            env.write_wrapped(tr.count("net.starting", len(ports), target=clip(targets.text, 60),
+                                       addresses=len(targets.targets), spec=short_spec(ports), timeout=str(timeout)))
+            env.write_wrapped(tr.t("net.discovering", ports=",".join(map(str, DISCOVERY_PORTS))) if ping
+                              else tr.t("net.no_ping"), "hint")
+
+        write_or_silence(env, starting)   # a reader already gone costs the screen, never the report
     bar = ProgressBar(env.stderr, tr, env.columns, enabled=show_progress)
     scan_host = _scan_udp_host if getattr(args, "udp", False) else None
     capture = None

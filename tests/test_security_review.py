@@ -317,3 +317,32 @@ def test_echo_of_a_non_utf8_file_name_never_names_another_file():
     undecodable = b"r\xff.txt".decode("utf-8", "surrogateescape")
     assert clip(undecodable) != "r.txt" and clip(undecodable).startswith("r") and "\ufffd" in clip(undecodable)
     assert clip("a\x1b[2Jb\x07c") == "abc"
+
+
+# --- stdout's reader gone before the first line: the scan still runs and its report is saved -------
+
+@pytest.mark.skipif(not hasattr(os, "pipe"), reason="needs os.pipe")
+@pytest.mark.parametrize("target", ["127.0.0.1", "127.0.0.1-2"])
+def test_report_is_saved_when_stdouts_reader_is_gone_before_the_first_line(isolated_home, tmp_path, target):
+    """scan ... -o r.txt | true: before, the first line's EPIPE ended the program with exit 0
+    before scanning, and no report was written."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, program_env
+
+    report = tmp_path / "r.json"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        with Listener() as listener:
+            proc = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "scan", target, "-p",
+                                   str(listener.port), "-o", str(report)], cwd=ROOT, stdin=subprocess.DEVNULL,
+                                  stdout=write_end, stderr=subprocess.PIPE, text=True, env=program_env(isolated_home),
+                                  timeout=60)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    saved = json.loads(report.read_text())
+    ports = saved["ports"] if "ports" in saved else saved["hosts"][0]["ports"]
+    assert ports[0]["state"] == "open"
