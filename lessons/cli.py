@@ -20,6 +20,7 @@ printed and written: the report file first, so a closed or broken stdout never l
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -34,7 +35,8 @@ from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
 from scanner.inputs import parse_max_hosts, parse_ports, parse_retries, parse_targets, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
-from scanner.report import not_regular_file, signals_held, to_csv, to_json, write_atomically
+from scanner.report import (is_link_loop, is_own_output, is_planted_link, not_regular_file,
+                             signals_held, to_csv, to_json, write_atomically)
 from scanner.results import Reason
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -328,7 +330,8 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         if problem:
             key, folder = problem
             shown = clip(args.output.replace("\x00", ""), PATH_ECHO_LIMIT)
-            return _fail(env, tr.t("report.path_problem", path=shown, detail=tr.t(key, folder=folder)), EXIT_USAGE)
+            detail = tr.t(key, folder=clip(folder, PATH_ECHO_LIMIT))   # the folder is typed input too
+            return _fail(env, tr.t("report.path_problem", path=shown, detail=detail), EXIT_USAGE)
     packet_limit = None
     if args.packets is not None:  # --packets [N]: checked before anything is sent
         from lessons.wire import parse_packet_count
@@ -359,8 +362,9 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
 
     show_progress = args.format == "text" and hasattr(env.stderr, "isatty") and env.stderr.isatty()
     if args.format == "text":
-        env.write_wrapped(tr.count("scan.starting", len(ports), target=target.text, address=target.address,
-                                   spec=short_spec(ports), timeout=tr.decimal(str(timeout))))
+        starting = tr.count("scan.starting", len(ports), target=target.text, address=target.address,
+                            spec=short_spec(ports), timeout=tr.decimal(str(timeout)))
+        write_or_silence(env, lambda: env.write_wrapped(starting))
     capture = None
     if args.packets is not None and not args.udp:
         from lessons.wire import packet_lines, results_by_probe, show_packets, start_capture
@@ -428,6 +432,17 @@ def _print_results(report, args, env: Environment, tr: Translator) -> bool:
         return False
 
 
+def write_or_silence(env: Environment, write) -> bool:
+    """Run ``write`` (a line before the scan); a reader that is already gone (``| true``) costs
+    the screen output, never the scan or its report file.  False when stdout is gone."""
+    try:
+        write()
+        return True
+    except (BrokenPipeError, ValueError):   # ValueError: a closed stream
+        _silence_stdout()
+        return False
+
+
 def _silence_stdout() -> None:
     """Send further output (and the interpreter's final flush) to the null device."""
     try:
@@ -454,6 +469,15 @@ def _output_problem(path: str) -> Optional[tuple]:
     if not path.strip() or "\x00" in path:
         return "report.no_name", ""
     path = os.path.expanduser(path)
+    try:
+        os.lstat(path)
+    except OSError as error:   # found now, not after a long scan
+        if error.errno == errno.ENAMETOOLONG:
+            return "report.name_too_long", ""
+    if is_link_loop(path):   # a -> b -> a: there is no file to write, and the link must not be replaced
+        return "report.link_loop", ""
+    if is_planted_link(path):   # /tmp/report.txt -> /etc/shadow, left there by someone else
+        return "report.unsafe_link", ""
     folder = os.path.dirname(os.path.realpath(path))   # a link's target folder gets the file
     if not os.path.isdir(folder):
         return "report.no_folder", folder
@@ -461,6 +485,8 @@ def _output_problem(path: str) -> Optional[tuple]:
         return "report.is_folder", folder
     if not_regular_file(path):   # /dev/null, a FIFO, a socket: a report never replaces one
         return "report.not_regular", folder
+    if is_own_output(path):   # -o /dev/stdout > out.txt: the printed results would lose their file
+        return "report.own_output", folder
     if not os.access(folder, os.W_OK):
         return "report.no_permission", folder
     return None

@@ -11,6 +11,8 @@ from __future__ import annotations
 import collections
 import datetime
 import os
+import threading
+import time
 from typing import List, Optional
 
 from lessons.i18n import Translator
@@ -153,23 +155,67 @@ def _scan_udp_host(target, ports, timeout, *, workers, stop, progress, **_engine
     return scan_udp(target, ports, timeout, stop=stop, progress=progress, workers=min(workers, DEFAULT_UDP_WORKERS))
 
 
-def _read_banners(network: NetworkReport) -> None:
-    """--banners on a network: the same second pass as for one host, host after host."""
-    from scanner.banners import grab_banners
+def _read_banners(network: NetworkReport, progress=None) -> None:
+    """--banners on a network: the same second pass as for one host, host after host.
+
+    The whole pass shares one deadline (as for one host: it grows with the number of open
+    ports and is capped), so many hosts with silent open ports cost half a minute, not
+    half a minute each.  ``progress(done, total, found)`` covers every host together.
+    """
+    from scanner import banners
     from scanner.report import with_banners
 
+    work = []
     for host in network.up:
         report = host.report
         open_ports = [r.port for r in report.results if r.state is PortState.OPEN] if report else []
-        if not open_ports or not report.complete:
-            continue
-        try:
-            found = grab_banners(host.address, host.target.family, open_ports,
-                                 timeout=max(1.0, min(3.0, report.final_timeout * 4)), host_header=host.address)
-        except KeyboardInterrupt:  # keep the scan's results; only the banners are lost
-            network.interrupted = True
-            return
-        host.report = with_banners(report, found)
+        if open_ports and report.complete:
+            work.append((host, open_ports, max(1.0, min(3.0, report.final_timeout * 4))))
+    total = sum(len(ports) for _host, ports, _timeout in work)
+    if not total:
+        return
+    budget = banners.pass_budget(total, max(timeout for _host, _ports, timeout in work))
+    expired, current = threading.Event(), {"stop": None}
+
+    def expire() -> None:
+        expired.set()
+        if current["stop"] is not None:
+            current["stop"].set()
+
+    timer = threading.Timer(budget, expire)
+    timer.daemon = True
+    done_before, found_before = 0, 0
+    try:
+        timer.start()
+        for host, open_ports, timeout in work:
+            stop = current["stop"] = threading.Event()
+            if expired.is_set():
+                break
+
+            def host_progress(done, _total, found, _base=(done_before, found_before)):
+                if progress:
+                    progress(_base[0] + done, total, _base[1] + found)
+
+            report, started = host.report, time.monotonic()
+            try:
+                found = banners.grab_banners(host.address, host.target.family, open_ports, timeout=timeout,
+                                             host_header=host.address, progress=host_progress, stop=stop)
+            except KeyboardInterrupt:  # keep the scan's results; only the banners are lost
+                network.interrupted = True
+                report.banners_skipped = True
+                return
+            except (RuntimeError, MemoryError) as error:   # no thread for the banner pass: the scan is kept
+                from scanner.discovery import is_shortage
+
+                if not is_shortage(error):
+                    raise
+                network.shortage = network.shortage or error
+                return
+            host.report = with_banners(report, found)
+            host.report.banner_seconds = round(time.monotonic() - started, 3)
+            done_before, found_before = done_before + len(open_ports), found_before + len(found)
+    finally:
+        timer.cancel()
 
 
 def command_scan_network(args, env: Environment, tr: Translator, targets: TargetSet, ports: tuple,
@@ -185,9 +231,15 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
     text = args.format == "text"
     show_progress = text and hasattr(env.stderr, "isatty") and env.stderr.isatty()
     if text:
-        env.write_wrapped(tr.count("net.starting", len(ports), target=clip(targets.text, 60), addresses=len(targets.targets),
-                                   spec=short_spec(ports), timeout=str(timeout)))
-        env.write_wrapped(tr.t("net.discovering", ports=",".join(map(str, DISCOVERY_PORTS))) if ping else tr.t("net.no_ping"), "hint")
+        from lessons.cli import write_or_silence
+
+        def starting() -> None:
+            env.write_wrapped(tr.count("net.starting", len(ports), target=clip(targets.text, 60),
+                                       addresses=len(targets.targets), spec=short_spec(ports), timeout=str(timeout)))
+            env.write_wrapped(tr.t("net.discovering", ports=",".join(map(str, DISCOVERY_PORTS))) if ping
+                              else tr.t("net.no_ping"), "hint")
+
+        write_or_silence(env, starting)   # a reader already gone costs the screen, never the report
     bar = ProgressBar(env.stderr, tr, env.columns, enabled=show_progress)
     scan_host = _scan_udp_host if getattr(args, "udp", False) else None
     capture = None
@@ -206,7 +258,11 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
             capture.stop()
     network.consent = consent
     if args.banners and scan_host is None and not network.interrupted:
-        _read_banners(network)
+        banner_bar = ProgressBar(env.stderr, tr, env.columns, enabled=show_progress)
+        try:
+            _read_banners(network, banner_bar.update)
+        finally:
+            banner_bar.finish()
     if scan_host is not None:
         network.protocol = "udp"
 
@@ -238,6 +294,10 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
         return _fail(env, write_error, EXIT_USAGE)
     if args.output and args.output != "-" and text and printed:
         env.write(tr.t("report.saved", path=clip(args.output, PATH_ECHO_LIMIT)), "ok")
+    if network.shortage is not None:   # out of threads or memory: what was found is printed and saved above
+        from lessons.cli import EXIT_UNREACHABLE, _resource_detail
+
+        return _fail(env, tr.t("cli.out_of_resources", detail=_resource_detail(network.shortage)), EXIT_UNREACHABLE)
     if network.interrupted:
         from lessons.cli import _interrupted_code, _interrupted_message
 

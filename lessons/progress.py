@@ -162,7 +162,10 @@ def _locked(path: str):
     try:
         import fcntl
 
-        handle = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o600)
+        # O_NOFOLLOW: a link planted at the lock's name must not make us create (as root,
+        # perhaps) whatever file it points to.
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+        handle = os.open(path + ".lock", flags, 0o600)
         if not stat.S_ISREG(os.fstat(handle).st_mode):
             os.close(handle)
             handle = None

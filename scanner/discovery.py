@@ -23,9 +23,9 @@ every address.
 
 from __future__ import annotations
 
-import concurrent.futures
 import enum
 import inspect
+import queue
 import threading
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
@@ -69,6 +69,7 @@ class Discovery:
     hosts: list                      # HostStatus for every target, in the order given
     complete: bool                   # False when stopped before every host was probed
     interrupted: bool = False        # Ctrl+C stopped it
+    shortage: Optional[BaseException] = None   # out of threads or memory: the hosts left are not-probed
 
     @property
     def up(self) -> list:
@@ -80,6 +81,66 @@ def engine_options(retries: Optional[int]) -> dict:
     if retries is None:
         return {}
     return {"retries": retries} if "retries" in inspect.signature(scan).parameters else {}
+
+
+def is_shortage(error: BaseException) -> bool:
+    """Out of threads or memory (``ulimit -v``, RLIMIT_NPROC): the computer's limit, not the network's answer."""
+    if isinstance(error, MemoryError):
+        return True
+    return isinstance(error, RuntimeError) and "can't start new thread" in str(error)
+
+
+def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading.Event,
+                   tick: Optional[Callable[[], None]] = None, tick_seconds: float = 0.1) -> list:
+    """``job(item)`` for every item on up to ``at_once`` threads: as many as the computer gives.
+
+    Returns ``[(item, error)]`` for the jobs that raised (nothing is lost silently).  When
+    fewer threads start than asked (``ulimit -v``, RLIMIT_NPROC) the ones that did start do
+    all the work; only when not even one starts is the shortage raised.  Ctrl+C sets
+    ``stop``, waits for the threads (each job watches ``stop``) and is raised again.
+    """
+    work: "queue.SimpleQueue" = queue.SimpleQueue()
+    for item in items:
+        work.put(item)
+    failures: list = []
+
+    def worker() -> None:
+        while not stop.is_set():
+            try:
+                item = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                job(item)
+            except BaseException as error:   # kept for the caller: raised or reported there
+                failures.append((item, error))
+                if not isinstance(error, Exception):   # e.g. KeyboardInterrupt: this thread ends,
+                    return                             # the others finish their host first
+
+    threads = []
+    for _ in range(max(1, min(at_once, len(items)))):
+        thread = threading.Thread(target=worker, name="scan-host", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:
+            if not threads:   # not even one: nothing could ever do the work
+                raise
+            break             # go on with the threads that started
+        threads.append(thread)
+    try:
+        while True:
+            alive = [thread for thread in threads if thread.is_alive()]
+            if not alive:
+                break
+            alive[0].join(tick_seconds)
+            if tick:
+                tick()
+    except KeyboardInterrupt:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        raise
+    return failures
 
 
 def judge(target: Target, results: Sequence) -> HostStatus:
@@ -117,31 +178,47 @@ def discover(targets: Sequence[Target], timeout: TimeoutSetting = TimeoutSetting
     stop = stop or threading.Event()
     at_once = max(1, min(len(targets), MAX_HOSTS_AT_ONCE, open_file_budget() // max(1, len(ports))))
     statuses: dict = {}
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="discover")
-    interrupted = False
+    interrupted, shortage = False, None
 
-    def one(index: int, target: Target) -> None:
+    def one(item) -> None:
+        index, target = item
         if stop.is_set():
             return
         statuses[index] = probe_host(target, timeout, ports, retries, stop)
 
+    def tick() -> None:
+        if progress:
+            progress(len(statuses), len(targets), sum(s.state is HostState.UP for s in statuses.values()))
+
     try:
-        futures = [pool.submit(one, index, target) for index, target in enumerate(targets)]
-        pending = set(futures)
-        while pending:
-            _done, pending = concurrent.futures.wait(pending, timeout=0.1)
-            if progress:
-                progress(len(statuses), len(targets), sum(s.state is HostState.UP for s in statuses.values()))
-        for future in futures:
-            future.result()  # an engine error is raised here, not lost
+        failures = run_in_threads(one, list(enumerate(targets)), at_once, stop, tick)
+        for _item, error in failures:
+            if not is_shortage(error):
+                raise error   # an engine error is raised here, not lost
+        # Hosts whose probe found no thread or memory: once more, one at a time, with
+        # the other threads gone; what still fails stays "not-probed" and is reported.
+        for item, _error in sorted(failures, key=lambda failure: failure[0][0]):
+            if stop.is_set():
+                break
+            try:
+                one(item)
+            except Exception as error:
+                if not is_shortage(error):
+                    raise
+                shortage = error
+                break
+        tick()
     except KeyboardInterrupt:  # keep what was found: the caller reports it as partial
         interrupted = True
         stop.set()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except Exception as error:
+        if not is_shortage(error) or not statuses:
+            raise
+        shortage = error   # not even one thread: keep what was found, say why the rest is missing
     hosts = [statuses.get(index) or HostStatus(target, HostState.DOWN, "not-probed")
              for index, target in enumerate(targets)]
-    return Discovery(hosts, complete=all(h.reason != "not-probed" for h in hosts), interrupted=interrupted)
+    return Discovery(hosts, complete=all(h.reason != "not-probed" for h in hosts), interrupted=interrupted,
+                     shortage=shortage)
 
 
 def assume_up(targets: Sequence[Target]) -> Discovery:

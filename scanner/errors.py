@@ -77,8 +77,18 @@ def printable(text: str) -> str:
     text = ESCAPE_SEQUENCE.sub("", text)
     if text.isprintable():
         return text
-    return "".join(" " if char in "\t\r\n" else char for char in text
-                   if char in "\t\r\n" or unicodedata.category(char)[0] != "C")
+    # A byte that was not UTF-8 (a file name, surrogate-escaped) shows as U+FFFD, so the
+    # echo never names a different file ("r\xff.txt" is not "r.txt").
+    kept = []
+    for char in text:
+        kind = unicodedata.category(char)
+        if char in "\t\r\n":
+            kept.append(" ")
+        elif kind == "Cs":
+            kept.append("\ufffd")
+        elif kind[0] != "C":
+            kept.append(char)
+    return "".join(kept)
 
 
 def clip(text: str, limit: int = ECHO_LIMIT) -> str:

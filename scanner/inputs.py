@@ -203,7 +203,7 @@ def parse_targets(text: str, *, max_hosts: int = DEFAULT_MAX_HOSTS, prefer_ipv6:
     for item in (part.strip() for part in text.split(",")) if "," in text else (text,):
         if not item:
             continue
-        for target in _parse_one_target(item, max_hosts - len(found), prefer_ipv6, resolver):
+        for target in _parse_one_target(item, _Room(text, len(found), max_hosts), prefer_ipv6, resolver):
             found.setdefault(target.address, target)
         if len(found) > max_hosts:
             raise NetworkSpecError("network.too_many", text=text, count=f"{len(found)}+", maximum=max_hosts,
@@ -213,7 +213,14 @@ def parse_targets(text: str, *, max_hosts: int = DEFAULT_MAX_HOSTS, prefer_ipv6:
     return TargetSet(text=text, targets=tuple(found.values()))
 
 
-def _parse_one_target(item: str, room: int, prefer_ipv6: bool, resolver: Resolver) -> list:
+class _Room:
+    """How many more addresses a list may take: the whole spec, what it has so far, the limit."""
+
+    def __init__(self, spec: str, already: int, max_hosts: int) -> None:
+        self.spec, self.already, self.max_hosts = spec, already, max_hosts
+
+
+def _parse_one_target(item: str, room: "_Room", prefer_ipv6: bool, resolver: Resolver) -> list:
     if "/" in item and _strip_url(item) is None:
         return _parse_block(item, room)
     if RANGE_PATTERN.match(item):
@@ -227,7 +234,7 @@ def _address_target(ip) -> Target:
                   family=socket.AF_INET6 if ip.version == 6 else socket.AF_INET, all_addresses=(address,))
 
 
-def _parse_block(item: str, room: int) -> list:
+def _parse_block(item: str, room: "_Room") -> list:
     address_text, _, prefix_text = item.partition("/")
     address = _parse_ip_literal(address_text.strip("[]"))
     if address is None or "%" in address_text:
@@ -244,7 +251,7 @@ def _parse_block(item: str, room: int) -> list:
     return [_address_target(ip) for ip in network]
 
 
-def _parse_range(item: str, room: int) -> list:
+def _parse_range(item: str, room: "_Room") -> list:
     first_text, _, last_text = item.partition("-")
     first = _parse_ip_literal(first_text)
     if first is None or first.version != 4:
@@ -267,11 +274,21 @@ def _parse_range(item: str, room: int) -> list:
     return [_address_target(ipaddress.IPv4Address(base + n)) for n in range(first_number, last_number + 1)]
 
 
-def _check_size(item: str, count: int, room: int) -> None:
+def _check_size(item: str, count: int, room: "_Room") -> None:
+    """Refuse a block or range that is too big on its own, or together with the list's earlier items.
+
+    In a list the message names the whole list and its total ("a,b has 4,352 addresses;
+    more than 4,096 needs --max-hosts 4352"), never the room left ("more than 0").
+    """
     if count > MAX_HOSTS_LIMIT:
         raise NetworkSpecError("network.too_big", text=item, count=f"{count:,}", maximum=f"{MAX_HOSTS_LIMIT:,}")
-    if count > room:
-        raise NetworkSpecError("network.too_many", text=item, count=f"{count:,}", maximum=f"{room:,}", needed=count)
+    total = room.already + count
+    named = room.spec if room.already else item
+    if total > MAX_HOSTS_LIMIT:
+        raise NetworkSpecError("network.too_big", text=named, count=f"{total:,}", maximum=f"{MAX_HOSTS_LIMIT:,}")
+    if total > room.max_hosts:
+        raise NetworkSpecError("network.too_many", text=named, count=f"{total:,}", maximum=f"{room.max_hosts:,}",
+                               needed=total)
 
 
 # --- ports -----------------------------------------------------------------------------

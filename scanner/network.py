@@ -17,14 +17,14 @@ Setting ``stop`` or pressing Ctrl+C keeps everything found so far: the result th
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
-from scanner.discovery import DISCOVERY_PORTS, Discovery, HostState, HostStatus, assume_up, discover, engine_options
+from scanner.discovery import (DISCOVERY_PORTS, Discovery, HostState, HostStatus, assume_up, discover, engine_options,
+                               is_shortage, run_in_threads)
 from scanner.engine import DEFAULT_WORKERS, open_file_budget, scan
 from scanner.inputs import TargetSet, TimeoutSetting
 from scanner.results import PortState, ScanReport, Target
@@ -72,6 +72,7 @@ class NetworkReport:
     protocol: str = "tcp"
     consent: Optional[dict] = None
     hosts_at_once: int = 1
+    shortage: Optional[BaseException] = None   # out of threads or memory: hosts left without a report
 
     @property
     def up(self) -> list:
@@ -138,23 +139,40 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
         reports[status.address] = scan_host(status.target, ports, timeout, workers=per_host, stop=stop,
                                             progress=host_progress, **engine_options(retries))
 
-    if up_hosts and not stop.is_set():
+    shortage = found.shortage
+    if up_hosts and not stop.is_set() and shortage is None:
         total = len(up_hosts) * len(ports)
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="scan-host")
+
+        def tick() -> None:
+            if progress:
+                progress(sum(done_by_host.values()), total, sum(open_by_host.values()))
+
         try:
-            futures = [pool.submit(scan_one, status) for status in up_hosts]
-            pending = set(futures)
-            while pending:
-                _done, pending = concurrent.futures.wait(pending, timeout=0.1)
-                if progress:
-                    progress(sum(done_by_host.values()), total, sum(open_by_host.values()))
-            for future in futures:
-                future.result()  # an engine error is raised here, not lost
+            failures = run_in_threads(scan_one, up_hosts, at_once, stop, tick)
+            for _status, error in failures:
+                if not is_shortage(error):
+                    raise error  # an engine error is raised here, not lost
+            # A host whose scan found no thread or memory while others ran: again, alone.
+            # What still fails keeps no report, and the shortage is reported with the rest.
+            order = {status.address: index for index, status in enumerate(up_hosts)}
+            for status, _error in sorted(failures, key=lambda failure: order[failure[0].address]):
+                if stop.is_set():
+                    break
+                try:
+                    scan_one(status)
+                except Exception as error:
+                    if not is_shortage(error):
+                        raise
+                    shortage = error
+                    break
+            tick()
         except KeyboardInterrupt:  # keep every host finished so far
             interrupted = True
             stop.set()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except Exception as error:
+            if not is_shortage(error):
+                raise
+            shortage = error   # not even one thread for the hosts: discovery's answers are kept
 
     hosts = [HostReport(status.target, status.state, status.reason, reports.get(status.address), status.port)
              for status in found.hosts]
@@ -164,7 +182,7 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
         spec=spec, hosts=hosts, ports_requested=ports, timeout=str(timeout), workers=workers,
         started=started_wall.isoformat(timespec="seconds"), elapsed_seconds=round(time.monotonic() - started, 3),
         complete=complete, interrupted=interrupted, ping=ping, discovery_ports=tuple(discovery_ports),
-        hosts_at_once=at_once,
+        hosts_at_once=at_once, shortage=shortage,
     )
 
 

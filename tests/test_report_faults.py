@@ -94,6 +94,39 @@ def test_o_dash_means_stdout(isolated_home, tmp_path):
     assert not os.path.exists(os.path.join(ROOT, "-"))
 
 
+@pytest.mark.skipif(not POSIX, reason="symbolic links and /proc/self/fd are POSIX")
+def test_o_refuses_a_link_loop_and_keeps_the_links(isolated_home, tmp_path):
+    first, second = tmp_path / "loop1", tmp_path / "loop2"
+    os.symlink(second, first)
+    os.symlink(first, second)
+    proc = run(isolated_home, "scan", "127.0.0.1", "-p", "1", "-o", str(first))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "loop" in proc.stderr
+    assert os.path.islink(first) and os.path.islink(second)   # before: loop1 became a regular file
+    with pytest.raises(OSError):
+        write_atomically(str(first), "report")
+    assert os.path.islink(first) and leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not POSIX, reason="/dev/stdout is POSIX")
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/stderr", "link"])
+def test_o_refuses_the_file_the_programs_own_output_goes_to(isolated_home, tmp_path, name):
+    """scan -o /dev/stdout > out.txt used to rename the report over out.txt: the printed
+    results then went to a file with no name."""
+    if name == "link":
+        name = str(tmp_path / "to-stdout")
+        os.symlink("/dev/stdout", name)
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        proc = subprocess.run([sys.executable, MAIN, "scan", "127.0.0.1", "-p", "1", "-o", name], cwd=ROOT,
+                              stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=program_env(isolated_home),
+                              timeout=60)
+    message = err.read_text()
+    assert proc.returncode == 2, message
+    assert len(message.strip().splitlines()) == 1 and "-o -" in message and "Traceback" not in message
+    assert leftovers(tmp_path) == []
+
+
 def test_write_atomically_refuses_a_device_even_when_called_directly(tmp_path):
     fifo = tmp_path / "pipe"
     if not POSIX:
@@ -214,8 +247,13 @@ sys.argv = [sys.argv[1]] + sys.argv[2:]
 with open(sys.argv[0]) as source:
     code = compile(source.read(), sys.argv[0], "exec")
 sys.path.insert(0, __import__("os").path.dirname(sys.argv[0]))
-sys.stderr.write("python is up\n"); sys.stderr.flush()
-exec(code, {"__name__": "__main__", "__file__": sys.argv[0]})
+try:
+    sys.stderr.write("python is up\n"); sys.stderr.flush()
+    exec(code, {"__name__": "__main__", "__file__": sys.argv[0]})
+except KeyboardInterrupt as interrupt:
+    if interrupt.__traceback__.tb_next is not None:
+        raise   # raised inside main.py: the test must see it
+    sys.exit(130)   # landed in this starter's own lines, before main.py's first line ran
 """
 
 

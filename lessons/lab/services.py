@@ -9,7 +9,7 @@ all the waiting, for every connection at once, in one thread.
 **Fair under a class.**  Forty students scanning one lab at once must all be served, and
 one of them holding hundreds of connections open must not lock the others out:
 
-* a cap per client address (``PER_CLIENT``) well below the total (``MAX_CONNECTIONS``),
+* a cap per client (an IPv4 address or an IPv6 /64: ``PER_CLIENT``) well below the total (``MAX_CONNECTIONS``),
   and a cap per service (``PER_SERVICE``);
 * when the lab or a service is full, a newcomer is still let in and the *greediest*
   client (the one holding the most connections) loses its oldest one instead;
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import re
 import threading
 import time
@@ -124,6 +125,26 @@ class Fairness:
                     self.count -= 1
 
 
+def client_key(address: str) -> str:
+    """Who a connection belongs to, for the caps: one IPv4 address, or one IPv6 /64.
+
+    One IPv6 machine usually holds a whole /64 (privacy addresses, SLAAC) and can pick a new
+    source address for every connection; counted address by address it would hold the whole
+    lab with one connection each and never be "the greediest".  An IPv4-mapped address is
+    its IPv4 address.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        if not ip.is_loopback:
+            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 # --- TCP services --------------------------------------------------------------------------------
 
 class LabStream(asyncio.Protocol):
@@ -151,7 +172,7 @@ class LabStream(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         peer = transport.get_extra_info("peername")
-        self.client = peer[0] if peer else "?"
+        self.client = client_key(peer[0]) if peer else "?"
         now = time.monotonic()
         self.lifetime_end = now + LIFETIME_SECONDS
         self.deadline = min(now + self.idle_seconds, self.lifetime_end)
@@ -398,9 +419,10 @@ class UdpGuard:
             return False
         if len(self.buckets) > UDP_TRACKED_SOURCES:
             self.buckets.clear()
-        bucket = self.buckets.get(host)
+        source = client_key(host)   # one IPv6 machine may send from every address of its /64
+        bucket = self.buckets.get(source)
         if bucket is None:
-            bucket = self.buckets[host] = TokenBucket(UDP_RATE_PER_SOURCE, UDP_BURST_PER_SOURCE, now)
+            bucket = self.buckets[source] = TokenBucket(UDP_RATE_PER_SOURCE, UDP_BURST_PER_SOURCE, now)
         if not bucket.take(now) or not self.total.take(now):
             self.dropped += 1
             return False
