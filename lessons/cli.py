@@ -384,18 +384,8 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
         if capture is not None:
             capture.stop()
 
-    # The file first, with signals held until it is in place: a closed or broken stdout,
-    # or SIGTERM while printing, can no longer cost the report.
-    write_error = None
-    if args.output and args.output != "-":
-        with signals_held():
-            try:
-                text = report_text(report, tr, _file_format(args.output, args.format), args.all)
-                write_atomically(os.path.expanduser(args.output), text)
-            except OSError as error:
-                write_error = tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT),
-                                   detail=error.strerror or error)
-    printed = _print_results(report, args, env, tr)
+    write_error = save_report_first(args, tr, lambda file_format: report_text(report, tr, file_format, args.all))
+    printed = write_or_silence(env, lambda: _print_results(report, args, env, tr))
     if capture is not None and printed:  # after the results; on stderr when stdout carries JSON or CSV
         show_packets(env, packet_lines(capture, results_by_probe(report), tr, packet_limit), args.format)
     if write_error:
@@ -413,28 +403,40 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     return EXIT_OK
 
 
-def _print_results(report, args, env: Environment, tr: Translator) -> bool:
-    """The results on stdout; False when stdout is closed or its reader went away (| head)."""
-    try:
-        if args.format == "json":
-            env.write(to_json(report, args.all), end="")
-        elif args.format == "csv":
-            env.write(to_csv(report, args.all), end="")
-        else:
-            for line in results_table(report, env, tr, include_closed=args.all):
-                env.write(line)
-            env.write_wrapped(summary_line(report, tr))
-            for note in engine_notes(report, tr):
-                env.write_wrapped(note)
-        return True
-    except (BrokenPipeError, ValueError):   # ValueError: a closed stream
-        _silence_stdout()
-        return False
+def _print_results(report, args, env: Environment, tr: Translator) -> None:
+    """The results on stdout, in the chosen format."""
+    if args.format == "json":
+        env.write(to_json(report, args.all), end="")
+    elif args.format == "csv":
+        env.write(to_csv(report, args.all), end="")
+    else:
+        for line in results_table(report, env, tr, include_closed=args.all):
+            env.write(line)
+        env.write_wrapped(summary_line(report, tr))
+        for note in engine_notes(report, tr):
+            env.write_wrapped(note)
+
+
+def save_report_first(args, tr: Translator, text_for) -> Optional[str]:
+    """Write ``-o``'s file before anything is printed; the one-line error, or None.
+
+    Signals are held until the file is in place, so a closed or broken stdout, or SIGTERM
+    while printing, can no longer cost the report.  ``text_for(file_format)`` makes its text.
+    """
+    if not args.output or args.output == "-":
+        return None
+    with signals_held():
+        try:
+            write_atomically(os.path.expanduser(args.output), text_for(_file_format(args.output, args.format)))
+        except OSError as error:
+            return tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT), detail=error.strerror or error)
+    return None
 
 
 def write_or_silence(env: Environment, write) -> bool:
-    """Run ``write`` (a line before the scan); a reader that is already gone (``| true``) costs
-    the screen output, never the scan or its report file.  False when stdout is gone."""
+    """Run ``write`` (printing to stdout); a reader that is already gone (``| head``, ``| true``)
+    or a closed stdout costs the screen output, never the scan or its report file.  False when
+    stdout is gone."""
     try:
         write()
         return True

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import datetime
-import os
 import threading
 import time
 from typing import List, Optional
@@ -23,7 +22,7 @@ from scanner.errors import clip
 from scanner.inputs import TargetSet, TimeoutSetting
 from scanner.network import NetworkReport, scan_network
 from scanner.results import PortState
-from scanner.report import listed_results, network_to_csv, network_to_json, signals_held, write_atomically
+from scanner.report import listed_results, network_to_csv, network_to_json
 
 DOWN_LISTED_MAX = 8     # more hosts down than this are summed up by reason, not listed
 
@@ -266,25 +265,11 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
     if scan_host is not None:
         network.protocol = "udp"
 
-    # The file first, with signals held until it is in place (as for one host): a closed or
-    # broken stdout, or SIGTERM while printing, can no longer cost the report.
-    from lessons.cli import PATH_ECHO_LIMIT, _file_format, _silence_stdout
+    from lessons.cli import PATH_ECHO_LIMIT, save_report_first, write_or_silence
 
-    write_error = None
-    if args.output and args.output != "-":
-        with signals_held():
-            try:
-                body = network_report_text(network, tr, _file_format(args.output, args.format), args.all)
-                write_atomically(os.path.expanduser(args.output), body)
-            except OSError as error:
-                write_error = tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT),
-                                   detail=error.strerror or error)
-    try:
-        _print_network(network, args, env, tr)
-        printed = True
-    except (BrokenPipeError, ValueError):   # ValueError: a closed stream
-        _silence_stdout()
-        printed = False
+    write_error = save_report_first(args, tr, lambda file_format: network_report_text(network, tr, file_format,
+                                                                                        args.all))
+    printed = write_or_silence(env, lambda: _print_network(network, args, env, tr))
     if capture is not None and printed:  # after the results; on stderr when stdout carries JSON or CSV
         from lessons.wire import packet_lines, results_by_probe, show_packets
 

@@ -60,8 +60,8 @@ import time
 from typing import Callable, Iterable, Optional
 
 from scanner.inputs import TimeoutSetting, is_loopback_address
-from scanner.probe import (IN_PROGRESS_CODES, MAX_SELF_CONNECT_RETRIES, REFUSED_CODES, RESET_CODES,
-                           RESOURCE_CODES, classify, is_self_connected)
+from scanner.probe import (IN_PROGRESS_CODES, MAX_SELF_CONNECT_RETRIES, REFUSED_CODES, RESOURCE_CODES,
+                           classify, is_self_connected)
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.services import service_name
 from scanner.timing import FixedTimeout, Pacer, RetryPolicy, RttEstimator

@@ -62,6 +62,7 @@ ENGLISH_MESSAGES = {
                           "like 192.168.56.1-20."),
     "network.range_reversed": "The range {text} runs backwards: write the smaller number first, like {low}-{high}.",
     "network.bad_max_hosts": "--max-hosts must be a whole number from 1 to {maximum}.",
+    "network.empty_item": "'{text}' has an empty item between commas: is an address missing? Write 127.0.0.2,127.0.0.5.",
 }
 
 

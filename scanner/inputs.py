@@ -201,8 +201,8 @@ def parse_targets(text: str, *, max_hosts: int = DEFAULT_MAX_HOSTS, prefer_ipv6:
         raise TargetError("target.empty")
     found: dict = {}
     for item in (part.strip() for part in text.split(",")) if "," in text else (text,):
-        if not item:
-            continue
+        if not item:   # "a,,b" or "a,": usually a typo, refused like an empty item in a port list
+            raise NetworkSpecError("network.empty_item", text=text)
         for target in _parse_one_target(item, _Room(text, len(found), max_hosts), prefer_ipv6, resolver):
             found.setdefault(target.address, target)
         if len(found) > max_hosts:

@@ -81,6 +81,8 @@ def test_a_name_or_a_single_address_is_still_one_target():
     ("127.0.0.1-127.0.1.3", "network.bad_range"),
     ("999.1.1.0/24", "network.bad_block"),
     ("example.com/index.html", "target.url"),
+    ("127.0.0.1,,127.0.0.2", "network.empty_item"),
+    ("127.0.0.1,", "network.empty_item"),
 ])
 def test_bad_network_specs_get_one_learner_readable_sentence(text, code):
     with pytest.raises(TargetError) as caught:
