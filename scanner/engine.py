@@ -628,9 +628,7 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
     try:
         while True:
             # One round: the workers run until every port has an answer or used up its tries.
-            pool = state.workers = [_Worker(state, per_thread) for _ in range(thread_count)]
-            for worker in pool:
-                worker.start()
+            pool = state.workers = _start_workers(state, per_thread, thread_count)
             while any(worker.is_alive() for worker in pool):
                 deadline = time.monotonic() + progress_interval
                 for worker in pool:  # returns as soon as every worker is done
@@ -666,6 +664,24 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
         except KeyboardInterrupt:
             interrupted = True
             stop.set()
+
+
+def _start_workers(state: _ScanState, per_thread: int, count: int) -> list:
+    """Start ``count`` worker threads; with fewer threads to be had (a low RLIMIT_NPROC or
+    memory limit), scan with those that started: the ports are shared, so none is lost.
+    Only when not one thread starts is "can't start new thread" the caller's to report."""
+    started: list = []
+    for _ in range(count):
+        worker = _Worker(state, per_thread)
+        try:
+            worker.start()
+        except RuntimeError:
+            worker.selector.close()
+            if not started:
+                raise
+            break
+        started.append(worker)
+    return started
 
 
 def _report(target, ports, unique_count, timeout, timer, workers, started_wall, started, finished, silent, state, pacer,

@@ -736,3 +736,24 @@ def test_two_tries_of_one_port_answering_together_count_once():
         assert not worker.in_flight and not worker.siblings
     finally:
         worker.selector.close()
+
+
+def test_a_scan_runs_on_the_threads_it_could_start(monkeypatch):
+    """A low thread limit (RLIMIT_NPROC, little memory) lets only the first worker start: the scan still ends exact."""
+    import scanner.engine as engine_module
+
+    real_start, calls = engine_module._Worker.start, []
+
+    def start_once(worker):
+        calls.append(worker)
+        if len(calls) > 1:
+            raise RuntimeError("can't start new thread")
+        real_start(worker)
+
+    monkeypatch.setattr(engine_module._Worker, "start", start_once)
+    with Listener() as listener:
+        ports = tuple(sorted({listener.port} | set(range(1, 2001))))
+        report = scan(parse_target("127.0.0.1"), ports, TimeoutSetting(1.0))
+    assert report.complete and len(calls) >= 2 and len(report.results) == len(ports)
+    states = {r.port: r.state for r in report.results}
+    assert states[listener.port] is PortState.OPEN
