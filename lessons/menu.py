@@ -477,6 +477,7 @@ class Menu:
                 lines.append(line)
             else:  # a long name or IPv6 address: folded, never run off the screen
                 lines += env.wrap(line, rest="  ")
+        lines += self.engine_note_lines([host.report for host in network.up])
         if env.on_screen and len(lines) > env.height - 2:   # the totals on the same screen as the hosts, if it helps
             lines = [""] + [line for line in lines if line]
         map_lines = network_port_map(network, env, tr, max_rows=max(4, env.height - 8)) if network.up else []
@@ -619,10 +620,26 @@ class Menu:
                                              total=len(report.ports_requested)), "warning")
         table = results_table(report, env, self.tr)
         blocks = pager.line_blocks(lines) + pager.line_blocks(table) + \
-            pager.line_blocks(self.env.wrap(summary_line(report, self.tr)))
+            pager.line_blocks(self.env.wrap(summary_line(report, self.tr))) + \
+            pager.line_blocks(self.engine_note_lines([report]))
         map_lines = port_map(report, env, self.tr) if len(report.ports_requested) >= PORT_MAP_MINIMUM else []
         meaning = self.explain_lines(report, teach, lab_hint=not replayed)
         self.results_pages(blocks, map_lines, meaning)
+
+    def engine_note_lines(self, reports: list) -> List[str]:
+        """What the engine noticed (lost packets, a rate-limited target), as the command line says it."""
+        from types import SimpleNamespace
+
+        from lessons.cli import engine_notes
+
+        reports = [report for report in reports if report is not None]
+        if not reports:
+            return []
+        limits = [r.rate_limit_per_second for r in reports if getattr(r, "rate_limit_per_second", None)]
+        seen = SimpleNamespace(retried=sum(getattr(r, "retried", 0) or 0 for r in reports),
+                               rate_limit_per_second=min(limits) if limits else None,
+                               protocol=getattr(reports[0], "protocol", "tcp"))
+        return [line for note in engine_notes(seen, self.tr) for line in self.env.wrap(note, "hint")]
 
     def results_pages(self, blocks: list, map_lines: List[str], meaning: List[Block]) -> None:
         """The results on one screen; the port map and "what this means" on the next (presenter: one each)."""

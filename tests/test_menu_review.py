@@ -1,0 +1,42 @@
+"""Findings of a review of the menu as a learner meets it, each pinned by a scripted test.
+
+(The visible-screen ones are in ``test_screen_tmux.py``.)
+"""
+
+import io
+
+from lessons.i18n import Translator
+from lessons.menu import Menu
+from lessons.terminal import Environment
+from scanner.results import PortResult, PortState, Reason, ScanReport, Target
+
+
+def scripted(language="en", lines=()):
+    stdout = io.StringIO()
+    env = Environment(stdin=io.StringIO("".join(line + "\n" for line in lines)), stdout=stdout, stderr=stdout,
+                      colour=False, language=language)
+    return Menu(env, Translator(language)), stdout
+
+
+def lossy_report(retried=3, rate=None) -> ScanReport:
+    target = Target("127.0.0.1", "127.0.0.1", "127.0.0.1", 2)
+    results = [PortResult(port, PortState.CLOSED, Reason.CONN_REFUSED) for port in range(1, 21)]
+    return ScanReport(target, tuple(range(1, 21)), results, "0.5", 0.5, 100, "2026-01-01T00:00:00+00:00", 0.1,
+                      True, retried=retried, rate_limit_per_second=rate)
+
+
+def test_the_menu_says_what_the_engine_noticed_after_the_summary_like_the_command_line():
+    for language, retry_words, rate_words in (("en", "3 ports answered only on a retry", "~500 RSTs"),
+                                              ("id", "3 port baru menjawab", "~500")):
+        menu, out = scripted(language)
+        menu.show_results(lossy_report(retried=3, rate=500), teach=False)
+        screen = " ".join(out.getvalue().split())
+        assert retry_words in screen and rate_words in screen, screen
+        summary = screen.index("(0 open" if language == "en" else "(0 terbuka")
+        assert summary < screen.index(retry_words)
+
+
+def test_a_clean_scan_gets_no_engine_note():
+    menu, out = scripted()
+    menu.show_results(lossy_report(retried=0), teach=False)
+    assert "retry" not in out.getvalue() and "RSTs" not in out.getvalue()
