@@ -100,8 +100,7 @@ def lab_menu(menu) -> None:
         if menu.lab is None:
             return
         env.write("")
-        lab_table(menu.lab, env, menu.tr)
-        env.write_wrapped(menu.tr.t("lab.running_menu"), "hint")
+        show_lab(menu, "lab.running_menu")
     while True:
         tr = menu.tr
         choice = menu.choose(tr.t("lab.menu.title"), [
@@ -113,7 +112,7 @@ def lab_menu(menu) -> None:
         if choice == "1":
             scan_the_lab(menu)
         elif choice == "2":
-            lab_table(menu.lab, env, tr)
+            show_lab(menu)
         elif choice == "3":
             menu.show_lesson("server-side")
             menu.pause()
@@ -126,6 +125,22 @@ def lab_menu(menu) -> None:
             return
         else:
             env.error(tr.t("menu.unknown_choice", choice=clip(choice)))
+
+
+def show_lab(menu, hint_key: str = "") -> None:
+    """The lab's table (and a hint below it): paged on a terminal, so its title and first ports
+    are read before the lab menu pushes them off the top of the window."""
+    env, tr = menu.env, menu.tr
+    if not env.on_screen:
+        lab_table(menu.lab, env, tr)
+        if hint_key:
+            env.write_wrapped(tr.t(hint_key), "hint")
+        return
+    shown = Lines(env)
+    lab_table(menu.lab, shown, tr)
+    if hint_key:
+        shown.write_wrapped(tr.t(hint_key), "hint")
+    menu.page(pager.line_blocks(shown.lines))
 
 
 def lab_ports(lab, services) -> tuple:
@@ -145,18 +160,23 @@ def scan_the_lab(menu) -> None:
     report = menu.walk(teach=False, preset=preset, offer_save=False)
     if report is None:
         return
-    grade(compare(report, lab), env, tr)
+    # On a terminal the grading is paged, so nothing scrolls away unread; the UDP part stays in one piece.
+    graded, udp = (Lines(env), Lines(env)) if env.on_screen else (env, env)
+    grade(compare(report, lab), graded, tr)
     udp_ports = tuple(s.port for s in lab.services if s.protocol == "udp")
     if udp_ports and report.complete:
         from scanner.udp import scan_udp
 
-        env.write("")
-        env.write_wrapped(tr.t("lab.udp_intro", ports=", ".join(map(str, udp_ports))), "heading")
+        graded.write("")
+        udp.write_wrapped(tr.t("lab.udp_intro", ports=", ".join(map(str, udp_ports))), "heading")
         udp_report = scan_udp(preset["host"], udp_ports, TimeoutSetting(1.0))
         for result in udp_report.results:
-            env.write(f"  {result.port}/udp  " + env.paint(tr.state(result.state), result.state.value)
-                      + f"  ({result.reason.value})")
-        grade(compare(udp_report, lab), env, tr)
+            udp.write(f"  {result.port}/udp  " + env.paint(tr.state(result.state), result.state.value)
+                      + f"  ({tr.reason(result.reason.value)})")
+        grade(compare(udp_report, lab), udp, tr)
+    if env.on_screen:
+        blocks = pager.line_blocks(graded.lines) + pager.line_blocks(udp.lines, keep_together=True)
+        menu.page(blocks, finish=False, reserve=3)   # the save question goes below
     menu.offer_save(report)
 
 
@@ -214,6 +234,9 @@ class Lines:
 
     def write(self, text: str = "", role=None, end: str = "\n") -> None:
         self.lines.append(self.env.paint(text, role) if role else text)
+
+    def paint(self, text: str, role) -> str:
+        return self.env.paint(text, role)
 
     def write_wrapped(self, text: str, role=None, first: str = "", rest: str = "") -> None:
         self.lines += self.env.wrap(text, role, first, rest)

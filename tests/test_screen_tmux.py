@@ -270,19 +270,11 @@ def test_practice_network_grading_is_read_screen_by_screen_at_80x24(isolated_hom
     screens = []
     with Screen(isolated_home, LANG=words["lang"], LANGUAGE="") as screen:
         screen.wait_for(words["choice"])
-        screen.type("4")
-        screen.wait_for(net["scan"], words["choice"])
+        open_the_lab(screen, words)
         screen.type("5")
         screen.wait_for("[y/N]")
         screen.type("y")
-        shown = screen.wait_for_any(*PAGER_PROMPTS, "(Enter:")
-        for _ in range(12):   # Enter at every pause until the save question: each pause is one screen
-            screens.append(shown)
-            if words["save"] in shown:
-                break
-            screen.type("")
-            screen.wait_gone(shown)
-            shown = screen.wait_for_any(*PAGER_PROMPTS, "(Enter:", words["save"])
+        screens = walk_to_the_save_question(screen, words)   # each pause is one screen
         screen.type("")
         screen.wait_for(net["scan"], words["choice"])
     assert words["save"] in screens[-1]
@@ -293,3 +285,78 @@ def test_practice_network_grading_is_read_screen_by_screen_at_80x24(isolated_hom
     assert net["spare"] in screens[-1]                                    # the last host stays above the question
     assert sum(page.count(net["match"]) for page in screens) == 4         # every named host, each seen once
     assert all(len(page.splitlines()) <= 24 for page in screens)
+
+
+LAB_WORDS = {
+    "en": {"title": "Practice lab on 127.0.0.1", "menu": "1  Scan the practice lab",
+           "grading": "Checking your scan against the lab's known answer", "udp": "And UDP:"},
+    "id": {"title": "Lab latihan di 127.0.0.1", "menu": "1  Pindai lab latihan",
+           "grading": "Memeriksa hasil pemindaian Anda dengan jawaban lab", "udp": "Lalu UDP:"},
+}
+
+
+def open_the_lab(screen, words) -> str:
+    """Main menu 4: the lab's table waits for Enter (its title and first port on screen), then the lab menu."""
+    language = "id" if words is WORDS["id"] else "en"
+    screen.type("4")
+    table = screen.wait_for(LAB_WORDS[language]["title"], "/tcp")
+    last_page = ("-- end", "-- selesai", words["enter"])
+    shown = screen.wait_for_any(*PAGER_PROMPTS)        # one page, or two when other labs hold its ports
+    for _ in range(4):
+        if any(prompt in shown for prompt in last_page):
+            break
+        screen.type("")
+        screen.wait_gone(shown)
+        shown = screen.wait_for_any(*PAGER_PROMPTS)
+    screen.type("")
+    screen.wait_for(LAB_WORDS[language]["menu"], words["choice"])
+    return table
+
+
+def walk_to_the_save_question(screen, words, most: int = 12) -> list:
+    """Enter at every pause until the save question; every screen seen on the way."""
+    screens = []
+    shown = screen.wait_for("(Enter:")   # a scan's first pause (a prompt above it may be an older one)
+    for _ in range(most):
+        screens.append(shown)
+        if words["save"] in shown:
+            break
+        screen.type("")
+        screen.wait_gone(shown)
+        shown = screen.wait_for_any(*PAGER_PROMPTS, "(Enter:", words["save"])
+    return screens
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_lab_table_and_its_grading_are_read_screen_by_screen_at_80x24(isolated_home, language):
+    words, lab = WORDS[language], LAB_WORDS[language]
+    with Screen(isolated_home, LANG=words["lang"], LANGUAGE="") as screen:
+        screen.wait_for(words["choice"])
+        table = open_the_lab(screen, words)              # the table's title was not pushed off by the menu
+        assert re.search(r"^80\d\d/tcp ", table, re.MULTILINE)
+        screen.type("1")
+        screen.wait_for("[y/N]")
+        screen.type("y")
+        screens = walk_to_the_save_question(screen, words)
+        screen.type("")
+        screen.wait_for(lab["menu"], words["choice"])
+        screen.type("2")                                 # "show what the lab holds": paged the same way
+        screen.wait_for(lab["title"], "/tcp")
+        screen.wait_for_any(*PAGER_PROMPTS)
+    grading = [page for page in screens if lab["grading"] in page]
+    assert grading and re.search(r"^- \d+/tcp ", grading[0], re.MULTILINE)   # the title with its first port
+    udp = [page for page in screens if lab["udp"] in page]
+    assert udp and len(re.findall(r"^  \d+/udp ", udp[0], re.MULTILINE)) == 2   # the UDP part is one piece
+    assert all(len(page.splitlines()) <= 24 for page in screens)
+
+
+def test_a_typo_at_the_first_language_question_gets_one_line_and_the_question_again(isolated_home):
+    with Screen(isolated_home, LANG="C.UTF-8", LANGUAGE="") as screen:
+        screen.wait_for("Pilih bahasa")
+        screen.type("3")
+        asked = screen.wait_for("'3': type 1 for English or 2 for Bahasa Indonesia / ketik 1 atau 2.")
+        assert asked.count("Pilih bahasa") == 2
+        screen.type("2")
+        screen.wait_for("Pilihan Anda:")
+        screen.type("0")
+        screen.wait_for("[exit 0]")
