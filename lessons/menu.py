@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime
 import errno
 import os
-import re
 import socket
 import textwrap
 import threading
@@ -53,7 +52,6 @@ from scanner.results import PortState, Reason, ScanReport
 PORT_MAP_MINIMUM = 16
 SLOW_MOTION_PACE = 0.8   # seconds between replayed probes on a screen: one thing at a time
 COUNTDOWN_AFTER = 0.3    # a probe still silent after this long gets a visible countdown
-ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def parse_host(text: str):
@@ -753,21 +751,7 @@ class Menu:
                 self.pause()
 
     def _columns(self, rows: List[tuple]) -> List[str]:
-        """Rows of (prefix, title); two columns when one would not fit the window."""
-        plain = [prefix + title for prefix, title in rows]
-        if not self.env.on_screen or len(rows) <= self.env.height - 2:
-            return plain
-        half = (len(rows) + 1) // 2
-        column = (self.env.width - 1) // 2
-        lines = []
-        for left, right in zip(rows[:half], rows[half:] + [("", "")]):
-            room = column - len(ANSI_CODES.sub("", left[0])) - 1
-            text = left[1] if len(left[1]) <= room else left[1][: room - 3] + "..."
-            pad = column - len(ANSI_CODES.sub("", left[0])) - len(text)
-            right_room = column - len(ANSI_CODES.sub("", right[0])) - 1
-            right_text = right[1] if len(right[1]) <= right_room else right[1][: right_room - 3] + "..."
-            lines.append(left[0] + text + " " * pad + right[0] + right_text)
-        return lines
+        return pager.columns(self.env, rows)
 
 
 class _ConsentRefused(Exception):

@@ -14,6 +14,7 @@ without a terminal keeps its short pages with a pause between them.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, List, Sequence, Union
 
 from lessons.render import Block
@@ -21,6 +22,7 @@ from lessons.terminal import Environment
 
 PRESENTER_PAGE_LINES = 14   # a projector screen without a terminal to measure
 MIN_PAGE_LINES = 4
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def line_blocks(lines: Sequence[str], keep_together: bool = False) -> List[Block]:
@@ -162,4 +164,23 @@ def short_form(blocks: List[Block], budget: int) -> tuple:
 def _trim(lines: List[str]) -> List[str]:
     while lines and lines[-1] == "":
         lines.pop()
+    return lines
+
+
+def columns(env: Environment, rows: List[tuple]) -> List[str]:
+    """A list of (prefix, title) rows; two columns on a terminal when one would not fit the window,
+    so a list of every lesson never pushes its own title off the top (titles too long are cut with ...)."""
+    plain = [prefix + title for prefix, title in rows]
+    if not env.on_screen or len(rows) <= env.height - 2:
+        return plain
+    half = (len(rows) + 1) // 2
+    column = (env.width - 1) // 2
+    lines = []
+    for left, right in zip(rows[:half], rows[half:] + [("", "")]):
+        room = column - len(ANSI_CODES.sub("", left[0])) - 1
+        text = left[1] if len(left[1]) <= room else left[1][: room - 3] + "..."
+        pad = column - len(ANSI_CODES.sub("", left[0])) - len(text)
+        right_room = column - len(ANSI_CODES.sub("", right[0])) - 1
+        right_text = right[1] if len(right[1]) <= right_room else right[1][: right_room - 3] + "..."
+        lines.append(left[0] + text + " " * pad + right[0] + right_text)
     return lines

@@ -360,3 +360,23 @@ def test_a_typo_at_the_first_language_question_gets_one_line_and_the_question_ag
         screen.wait_for("Pilihan Anda:")
         screen.type("0")
         screen.wait_for("[exit 0]")
+
+
+QUIZ_WORDS = {"en": {"title": "Quiz: choose a lesson", "unknown": "There is no lesson 'nope'"},
+              "id": {"title": "Kuis: pilih pelajaran", "unknown": "Tidak ada pelajaran 'nope'"}}
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_quiz_list_fits_the_screen_and_a_wrong_name_stays_visible(isolated_home, language):
+    words, quiz = WORDS[language], QUIZ_WORDS[language]
+    last = len(catalog.lesson_ids(language))
+    with Screen(isolated_home, LANG=words["lang"], LANGUAGE="") as screen:
+        screen.wait_for(words["choice"])
+        screen.type("5")
+        listed = screen.wait_for(quiz["title"], words["library"])
+        assert re.search(r"^\s+1  ", listed, re.MULTILINE) and re.search(rf"\s{last}  ", listed)   # first and last
+        screen.type("nope")
+        shown = screen.wait_for(quiz["unknown"], words["library"])
+        assert quiz["title"] in shown                      # the one-line message, the list and the question
+        screen.type("")
+        screen.wait_for(words["choice"])
