@@ -131,11 +131,22 @@ class Menu:
             self.env.write(f"  {self.env.paint(key, 'key')}  {label}")
         return self.ask(self.tr.t("menu.choose")).lower()
 
-    def show_code(self, lines: List[str]) -> None:
-        self.env.write(self.tr.t("code.heading"), "heading")
+    def code_lines(self, lines: List[str]) -> List[str]:
+        """The "Show the code" box as screen lines: a comment too wide for a narrow window goes on as a
+        comment (the terminal would cut it mid-word)."""
+        env = self.env
+        out = env.wrap(self.tr.t("code.heading"), "heading")
         for line in lines:
-            self.env.write("  " + line, "code")
-        self.env.write("")
+            if len(line) + 2 < env.width:
+                out.append(env.paint("  " + line, "code"))
+            else:
+                rest = "  # " if line.lstrip().startswith("#") else "      "
+                out += env.wrap(line, "code", first="  ", rest=rest)
+        return out + [""]
+
+    def show_code(self, lines: List[str]) -> None:
+        for line in self.code_lines(lines):
+            self.env.write(line)
 
     # -- main menu -----------------------------------------------------------------
     def entries(self) -> List[tuple]:
@@ -260,7 +271,7 @@ class Menu:
         used = 0
         if self.pending_code:
             self.show_code(self.pending_code)
-            used += len(self.pending_code) + 2
+            used += len(self.code_lines(self.pending_code))
         env.write(self.tr.t("walk.step_title", number=index + 1, total=total), "heading")
         keys = self.tr.t("walk.keys")
         statement = self.consent_statement(answers) if step.name == "consent" else ""

@@ -162,6 +162,9 @@ class Environment:
         if len(prompt) > self.width - PROMPT_ROOM:
             head, tail = "", prompt
             for match in SENTENCE_END.finditer(prompt):
+                inside_brackets = prompt[:match.end()].count("(") > prompt[:match.end()].count(")")
+                if inside_brackets:   # "(Enter: watch ...)" is one phrase: never "(Enter:" alone on a line
+                    continue
                 if len(prompt) - match.end() <= self.width - PROMPT_ROOM:
                     head, tail = prompt[:match.end()], prompt[match.end():].lstrip()
                     break

@@ -380,3 +380,18 @@ def test_the_quiz_list_fits_the_screen_and_a_wrong_name_stays_visible(isolated_h
         assert quiz["title"] in shown                      # the one-line message, the list and the question
         screen.type("")
         screen.wait_for(words["choice"])
+
+
+def test_at_60_columns_code_comments_and_pause_prompts_fold_between_words(isolated_home):
+    with Screen(isolated_home, LANG="en_US.UTF-8", LANGUAGE="", width=60) as screen:
+        screen.wait_for("Your choice:")
+        screen.type("1")
+        screen.wait_for("[1/4]")
+        screen.type("")
+        step = screen.wait_for("[2/4]")
+        assert "'scanner-internals')" in step                      # the heading folded, not cut mid-word
+        assert "  # needed" in step                                  # a long comment goes on as a comment
+        for answer in ("", "", "y"):
+            screen.type(answer)
+        paused = screen.wait_for("(Enter: watch one port")           # "(Enter:" never alone on its line
+        assert all(len(line) < 60 for line in paused.splitlines())
