@@ -503,10 +503,15 @@ class Menu:
         return network
 
     def network_slow_motion(self, network, teach: bool) -> bool:
-        """Slow motion on one host of the network: the first up host with an open port, else the first up host."""
+        """Slow motion on one host of the network: the one that shows the most kinds of port (open,
+        closed, filtered), an open port first, so a class sees as much as one host can show."""
         scanned = [host for host in network.up if host.report is not None and host.report.results]
-        chosen = next((host for host in scanned if host.report.by_state(PortState.OPEN)), None) or \
-            (scanned[0] if scanned else None)
+
+        def shows(host) -> tuple:
+            counts = host.report.counts()
+            return (sum(1 for state in ("open", "closed", "filtered") if counts.get(state)), bool(counts.get("open")))
+
+        chosen = max(scanned, key=shows) if scanned else None   # max keeps the first of equals
         if chosen is None:
             self.say("slow.network_none", "hint")
             return False

@@ -98,7 +98,7 @@ def network_port_map(network: NetworkReport, env: Environment, tr: Translator, m
     columns = max(8, min(64, env.width - 2 - label))
     per_cell = -(-len(ports) // columns)
     cells_wanted = -(-len(ports) // per_cell)
-    lines = [env.paint(tr.t("map.network_title", low=ports[0], high=ports[-1], per_cell=per_cell), "heading")]
+    lines = [env.paint(tr.count("map.network_title", per_cell, low=ports[0], high=ports[-1], per_cell=per_cell), "heading")]
     for host in network.hosts[:max_rows]:
         if host.report is None:
             lines.append(f"{host.address:<{label}} " + env.paint(f"{host.state.value} ({host.reason})", "hint"))

@@ -40,3 +40,49 @@ def test_a_clean_scan_gets_no_engine_note():
     menu, out = scripted()
     menu.show_results(lossy_report(retried=0), teach=False)
     assert "retry" not in out.getvalue() and "RSTs" not in out.getvalue()
+
+
+def test_no_screen_text_says_port_s_or_probe_s():
+    import json
+    import os
+
+    from tests.conftest import ROOT
+
+    for language in ("en", "id"):
+        with open(os.path.join(ROOT, "lessons", "content", language, "ui.json"), encoding="utf-8") as handle:
+            strings = json.load(handle)
+        assert not [key for key, value in strings.items() if "(s)" in value], language
+
+
+def test_network_slow_motion_replays_the_host_that_shows_the_most_kinds_of_port():
+    import socket
+
+    import pytest
+
+    from tests.servers import Listener
+
+    try:
+        second = Listener("127.0.0.2")
+    except OSError as error:
+        pytest.skip(f"127.0.0.2 is not usable here ({error})")
+    quiet = socket.socket()   # a full accept queue on 127.0.0.2: its SYNs are dropped, like a firewall's
+    fillers = []
+    with Listener() as first, second:
+        try:
+            quiet.bind(("127.0.0.2", 0))
+            quiet.listen(0)
+            for _ in range(2):
+                filler = socket.socket()
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.2", quiet.getsockname()[1]))
+                fillers.append(filler)
+            silent = quiet.getsockname()[1]
+            ports = sorted({first.port, second.port, silent})
+            menu, out = scripted("en", ["1", "127.0.0.1-2", ",".join(map(str, ports)), "0.3", "y", "", "0"])
+            menu.run()
+        finally:
+            for sock in fillers + [quiet]:
+                sock.close()
+    screen = out.getvalue()
+    assert "Replayed on one of the 2 hosts that are up: 127.0.0.2." in screen   # open, closed and filtered there
+    assert f"s.connect_ex(('127.0.0.2', {silent}))  # -> 11 EAGAIN" in screen
