@@ -589,6 +589,8 @@ class Menu:
         return True
 
     def _duration(self, seconds: float) -> str:
+        if seconds < 0.00005:   # "0.0 ms" would say it took no time at all
+            return "< " + self.tr.decimal(0.1, 1) + " ms"
         if seconds < 1:
             return self.tr.decimal(seconds * 1000, 1) + " ms"
         return self.tr.decimal(seconds, 1) + " s"
@@ -608,7 +610,13 @@ class Menu:
             left = max(0.0, seconds - (time.monotonic() - started))
             if worker.is_alive() and time.monotonic() - started >= COUNTDOWN_AFTER:
                 text = "  " + self.tr.t("slow.countdown", seconds=self.tr.decimal(left, 1))
-                text = text[: max(0, self.env.columns() - column - 1)]
+                room = max(0, self.env.columns() - column - 1)
+                if len(text) > room:   # a narrow window: drop the "(Ctrl+C ...)" aside, or say only the seconds
+                    text = text.split(" (")[0]
+                    if len(text) > room:
+                        text = "  " + self.tr.decimal(left, 1) + " s"
+                    if len(text) > room:
+                        text = ""
                 self.env.stdout.write(text + "\b" * len(text))  # the cursor stays where the answer goes
                 self.env.stdout.flush()
                 shown = text
@@ -713,11 +721,12 @@ class Menu:
 
         formats = {"t": ("text", "txt"), "j": ("json", "json"), "c": ("csv", "csv")}
         while True:
-            choice = self.ask(self.tr.t("save.question")).lower()
+            typed = self.ask(self.tr.t("save.question"))
+            choice = typed.lower()
             if choice in ("", "n", "no", "tidak"):
                 return
             if choice not in formats:
-                self.say("save.unknown", "error", choice=clip(choice))
+                self.say("save.unknown", "error", choice=clip(typed))   # what was typed, not its lower case
                 continue
             file_format, ending = formats[choice]
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -86,3 +86,16 @@ def test_network_slow_motion_replays_the_host_that_shows_the_most_kinds_of_port(
     screen = out.getvalue()
     assert "Replayed on one of the 2 hosts that are up: 127.0.0.2." in screen   # open, closed and filtered there
     assert f"s.connect_ex(('127.0.0.2', {silent}))  # -> 11 EAGAIN" in screen
+
+
+def test_a_wrong_save_choice_is_quoted_as_typed():
+    menu, out = scripted("en", ["X", ""])
+    menu.offer_save(lossy_report(retried=0))
+    assert "'X' is not one of t, j, c" in out.getvalue()
+
+
+def test_an_instant_answer_is_not_said_to_take_no_time():
+    for language, expected in (("en", "< 0.1 ms"), ("id", "< 0,1 ms")):
+        menu, _out = scripted(language)
+        assert menu._duration(0.00001) == expected
+        assert menu._duration(0.0003) == ("0.3 ms" if language == "en" else "0,3 ms")

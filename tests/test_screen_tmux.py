@@ -6,6 +6,7 @@ projector and an Indonesian learner would meet it.
 """
 
 import random
+import time
 import re
 import subprocess
 import sys
@@ -395,3 +396,23 @@ def test_at_60_columns_code_comments_and_pause_prompts_fold_between_words(isolat
             screen.type(answer)
         paused = screen.wait_for("(Enter: watch one port")           # "(Enter:" never alone on its line
         assert all(len(line) < 60 for line in paused.splitlines())
+
+
+def test_the_slow_motion_countdown_is_cut_between_words_in_a_narrow_window(isolated_home):
+    # 62 columns: the countdown's room ends inside a word ("... 1.2 s le")
+    with FilteredPort() as filtered, Screen(isolated_home, LANG="en_US.UTF-8", LANGUAGE="", width=62) as screen:
+        screen.wait_for("Your choice:")
+        for answer in ("1", "127.0.0.1", str(filtered.port), "2", "y"):
+            screen.type(answer)
+            time.sleep(0.3)
+        screen.wait_for("(Enter: watch")
+        screen.type("")
+        countdown = re.compile(r"\)\)  +(no answer yet, )?\d\.\d s")
+        seen = []
+        for _ in range(100):
+            seen = [line for line in screen.text().splitlines() if countdown.search(line)]
+            if seen:
+                break
+            time.sleep(0.02)
+        assert seen, "no countdown beside the silent probe"
+        assert len(seen[0]) < 62 and seen[0].rstrip().endswith((" s", " left", "skips)")), seen[0]
