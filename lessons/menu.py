@@ -135,7 +135,9 @@ class Menu:
         """The "Show the code" box as screen lines: a comment too wide for a narrow window goes on as a
         comment (the terminal would cut it mid-word)."""
         env = self.env
-        out = env.wrap(self.tr.t("code.heading"), "heading")
+        engine = "scanner-internals"   # named as the library lists it, in the learner's language
+        out = env.wrap(self.tr.t("code.heading", title=self.tr.lesson_title(engine),
+                                 number=catalog.lesson_ids(self.tr.language).index(engine) + 1), "heading")
         for line in lines:
             if len(line) + 2 < env.width:
                 out.append(env.paint("  " + line, "code"))

@@ -99,3 +99,14 @@ def test_an_instant_answer_is_not_said_to_take_no_time():
         menu, _out = scripted(language)
         assert menu._duration(0.00001) == expected
         assert menu._duration(0.0003) == ("0.3 ms" if language == "en" else "0,3 ms")
+
+
+def test_show_the_code_names_the_engine_lesson_by_number_and_title_in_the_learners_language():
+    from lessons import catalog
+
+    for language, title in (("en", "Inside this scanner"), ("id", "Di dalam pemindai ini")):
+        menu, out = scripted(language)
+        menu.show_code(["s.settimeout(0.5)"])
+        number = catalog.lesson_ids(language).index("scanner-internals") + 1
+        assert f"{number}, '{title}')" in out.getvalue()
+        assert "'scanner-internals'" not in out.getvalue()
