@@ -110,3 +110,10 @@ def test_show_the_code_names_the_engine_lesson_by_number_and_title_in_the_learne
         number = catalog.lesson_ids(language).index("scanner-internals") + 1
         assert f"{number}, '{title}')" in out.getvalue()
         assert "'scanner-internals'" not in out.getvalue()
+
+
+def test_indonesian_network_results_gloss_why_a_host_is_up(tmp_path):
+    menu, out = scripted("id", ["1", "127.0.0.1-2", "1-20", "0,3", "y", "", "0"])
+    menu.run()
+    screen = out.getvalue()
+    assert "Host 127.0.0.1 aktif (conn-refused (ditolak), dari port 22)" in screen
