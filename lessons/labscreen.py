@@ -26,7 +26,7 @@ from lessons.lab.network import NETWORK_LAYOUT, alias_command
 LAB_SCAN_TIMEOUT = "0.5"
 
 
-def lab_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
+def lab_table(lab: PracticeLab, env: Environment, tr: Translator, network: bool = True) -> None:
     hosts = ", ".join(lab.hosts)
     env.write_wrapped(tr.t("lab.title", hosts=hosts), "heading")
     env.write(env.paint(f"{tr.t('lab.column.port'):<11} {tr.t('table.state'):<11} {tr.t('table.service'):<9} "
@@ -38,7 +38,8 @@ def lab_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
         # "closed" and "filtered" are states, not services: nothing runs there to name.
         name = "-" if service.service in ("closed", "filtered") else service.service
         env.write(f"{port:<11} {state} {name:<9} {what}")
-    network_table(lab, env, tr)
+    if network:
+        network_table(lab, env, tr)
     for note in lab.notes:
         env.write_wrapped(tr.t(f"lab.note.{note.code}", **note.params), "warning")
 
@@ -78,11 +79,21 @@ def command_lab(args, env: Environment, tr: Translator) -> int:
     if lab is None:
         return 2
     try:
-        lab_table(lab, env, tr)
-        env.write("")
+        # On a terminal it is paged, the title first and how to use the lab on the first page.
+        table, running, network = (Lines(env), Lines(env), Lines(env)) if env.on_screen else (env, env, env)
+        lab_table(lab, table, tr, network=False)
+        table.write("")
         tcp_ports = [s.port for s in lab.services if s.protocol == "tcp"]
         host = lab.hosts[0] if not lab.hosts[0] in ("0.0.0.0", "::") else "127.0.0.1"
-        env.write_wrapped(tr.t("lab.running_cli", host=host, low=min(tcp_ports), high=max(tcp_ports)), "ok")
+        running.write_wrapped(tr.t("lab.running_cli", host=host, low=min(tcp_ports), high=max(tcp_ports)), "ok")
+        network_table(lab, network, tr)
+        if env.on_screen:
+            def ask(prompt: str) -> str:
+                answer = env.read_line(prompt)
+                return "q" if answer is None else answer   # Ctrl+D: show no more pages; the lab keeps running
+
+            blocks = table.blocks() + pager.line_blocks(running.lines, keep_together=True) + network.blocks()
+            pager.show(env, blocks, ask, tr, finish=False, reserve=1)
         while lab.running:
             time.sleep(0.2)
     except KeyboardInterrupt:
@@ -140,7 +151,7 @@ def show_lab(menu, hint_key: str = "") -> None:
     lab_table(menu.lab, shown, tr)
     if hint_key:
         shown.write_wrapped(tr.t(hint_key), "hint")
-    menu.page(pager.line_blocks(shown.lines))
+    menu.page(shown.blocks())
 
 
 def lab_ports(lab, services) -> tuple:
@@ -175,7 +186,7 @@ def scan_the_lab(menu) -> None:
                       + f"  ({tr.reason(result.reason.value)})")
         grade(compare(udp_report, lab), udp, tr)
     if env.on_screen:
-        blocks = pager.line_blocks(graded.lines) + pager.line_blocks(udp.lines, keep_together=True)
+        blocks = graded.blocks() + pager.line_blocks(udp.lines, keep_together=True)
         menu.page(blocks, finish=False, reserve=3)   # the save question goes below
     menu.offer_save(report)
 
@@ -220,7 +231,7 @@ def scan_the_network(menu) -> None:
         blocks += pager.line_blocks(graded.lines, keep_together=True)
     graded = Lines(env)
     grade_outside(result, graded, tr)
-    blocks += pager.line_blocks(graded.lines)
+    blocks += graded.blocks()
     menu.page(blocks, finish=False, reserve=3)   # the save question goes below
     menu.offer_save(report)
 
@@ -231,15 +242,24 @@ class Lines:
     def __init__(self, env: Environment) -> None:
         self.env = env
         self.lines: list = []
+        self.groups: list = []   # one per write: a page break never splits a sentence
 
     def write(self, text: str = "", role=None, end: str = "\n") -> None:
         self.lines.append(self.env.paint(text, role) if role else text)
+        self.groups.append(self.lines[-1:])
+
+    def blocks(self) -> list:
+        from lessons.render import Block
+
+        return [Block(group, "blank" if group == [""] else "text") for group in self.groups]
 
     def paint(self, text: str, role) -> str:
         return self.env.paint(text, role)
 
     def write_wrapped(self, text: str, role=None, first: str = "", rest: str = "") -> None:
-        self.lines += self.env.wrap(text, role, first, rest)
+        wrapped = self.env.wrap(text, role, first, rest)
+        self.lines += wrapped
+        self.groups.append(wrapped)
 
 
 def grade(result, env: Environment, tr: Translator) -> None:

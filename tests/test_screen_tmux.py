@@ -416,3 +416,14 @@ def test_the_slow_motion_countdown_is_cut_between_words_in_a_narrow_window(isola
             time.sleep(0.02)
         assert seen, "no countdown beside the silent probe"
         assert len(seen[0]) < 62 and seen[0].rstrip().endswith((" s", " left", "skips)")), seen[0]
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_lab_command_shows_its_title_and_how_to_use_it_on_the_first_screen(isolated_home, language):
+    running = {"en": "The lab is running.", "id": "Lab sedang berjalan."}[language]
+    with Screen(isolated_home, "lab", "--lang", language, "--base-port", "0") as screen:
+        first = screen.wait_for(LAB_WORDS[language]["title"].split(" 127")[0], running)
+        assert re.search(r"^\d+/tcp ", first, re.MULTILINE)
+        screen.wait_for_any(*PAGER_PROMPTS, "Ctrl+C")
+        screen._tmux("send-keys", "-t", screen.name, "C-c")
+        screen.wait_for("[exit 0]")
