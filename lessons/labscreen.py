@@ -11,6 +11,7 @@ found each address up, then its ports.
 from __future__ import annotations
 
 import ipaddress
+import textwrap
 import time
 
 from lessons.i18n import Translator
@@ -37,11 +38,22 @@ def lab_table(lab: PracticeLab, env: Environment, tr: Translator, network: bool 
         what = tr.t(f"lab.service.{service.service}.{service.protocol}")
         # "closed" and "filtered" are states, not services: nothing runs there to name.
         name = "-" if service.service in ("closed", "filtered") else service.service
-        env.write(f"{port:<11} {state} {name:<9} {what}")
+        indent = 11 + 1 + 11 + 1 + 9 + 1   # a narrow window folds the last column under itself, between words
+        folded = textwrap.wrap(what, max(12, env_width(env) - 1 - indent), break_on_hyphens=False) or [""]
+        env.write(f"{port:<11} {state} {name:<9} {folded[0]}")
+        for line in folded[1:]:
+            env.write(" " * indent + line)
     if network:
         network_table(lab, env, tr)
     for note in lab.notes:
         env.write_wrapped(tr.t(f"lab.note.{note.code}", **note.params), "warning")
+
+
+def env_width(env) -> int:
+    """The window's width for an ``Environment`` or the ``Lines`` collecting for one."""
+    env = getattr(env, "env", env)
+    env.refresh()
+    return env.width
 
 
 def network_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:

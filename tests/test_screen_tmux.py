@@ -317,7 +317,8 @@ def open_the_lab(screen, words) -> str:
 def walk_to_the_save_question(screen, words, most: int = 12) -> list:
     """Enter at every pause until the save question; every screen seen on the way."""
     screens = []
-    shown = screen.wait_for("(Enter:")   # a scan's first pause (a prompt above it may be an older one)
+    # a scan's first pause or page (a "press Enter" above it may be an older one)
+    shown = screen.wait_for_any("(Enter:", "-- page 1", "-- halaman 1")
     for _ in range(most):
         screens.append(shown)
         if words["save"] in shown:
@@ -427,3 +428,24 @@ def test_the_lab_command_shows_its_title_and_how_to_use_it_on_the_first_screen(i
         screen.wait_for_any(*PAGER_PROMPTS, "Ctrl+C")
         screen._tmux("send-keys", "-t", screen.name, "C-c")
         screen.wait_for("[exit 0]")
+
+
+def test_at_60_columns_the_lab_table_folds_and_its_title_stays_above_a_two_line_page_prompt(isolated_home):
+    with Screen(isolated_home, LANG="id_ID.UTF-8", LANGUAGE="", width=60) as screen:
+        screen.wait_for("Pilihan Anda:")
+        screen.type("4")
+        first = screen.wait_for("Lab latihan di 127.0.0.1", "-- halaman 1 dari")
+        assert first.splitlines()[0].startswith("Lab latihan di 127.0.0.1")      # nothing pushed off the top
+        assert re.search(r"^ {34}\S", first, re.MULTILINE)                       # the last column folds under itself
+
+
+def test_at_60_columns_a_lesson_page_keeps_its_title_above_the_folded_page_prompt(isolated_home):
+    title = catalog.load_lesson("firewalls", "id").title
+    number = catalog.lesson_ids("id").index("firewalls") + 1
+    with Screen(isolated_home, LANG="id_ID.UTF-8", LANGUAGE="", width=60) as screen:
+        screen.wait_for("Pilihan Anda:")
+        screen.type("3")
+        screen.wait_for(WORDS["id"]["library"])
+        screen.type(str(number))
+        page = screen.wait_for("-- halaman 1 dari")
+        assert page.splitlines()[0].startswith(title), page
