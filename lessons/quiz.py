@@ -133,6 +133,7 @@ def choose_and_run(env: Environment, tr: Translator, ask, lesson_name: Optional[
                    show_lesson=None) -> None:
     """Pick a lesson (by number or name) and run its quiz; Enter goes back."""
     problem = None   # a wrong choice, said below the list (on a terminal the list is redrawn first)
+    stopped = False  # a quiz left with q: said below the list too
     while True:
         if lesson_name is None:
             scores = store().quiz_scores()
@@ -150,9 +151,11 @@ def choose_and_run(env: Environment, tr: Translator, ask, lesson_name: Optional[
                 rows.append((f" {number:>3}  ", title + mark))
             for line in pager.columns(env, rows):   # two columns when one would scroll the title away
                 env.write(line)
+            if stopped and env.on_screen:
+                env.write(tr.t("quiz.stopped"), "hint")
             if problem and env.on_screen:
                 env.error(problem)
-            problem = None
+            problem, stopped = None, False
             lesson_name = ask(tr.t("quiz.choose"))
             if lesson_name.strip().lower() in ("", "q", "b", "0"):
                 return
@@ -170,7 +173,9 @@ def choose_and_run(env: Environment, tr: Translator, ask, lesson_name: Optional[
         try:
             run_quiz(env, tr, lesson_id, ask, show_lesson)
         except QuizEnded:
-            env.write(tr.t("quiz.stopped"), "hint")
+            stopped = True
+            if not env.on_screen:
+                env.write(tr.t("quiz.stopped"), "hint")
 
 
 def quiz_menu(menu) -> None:

@@ -449,3 +449,15 @@ def test_at_60_columns_a_lesson_page_keeps_its_title_above_the_folded_page_promp
         screen.type(str(number))
         page = screen.wait_for("-- halaman 1 dari")
         assert page.splitlines()[0].startswith(title), page
+
+
+def test_a_quiz_left_with_q_says_so_below_the_redrawn_list(isolated_home):
+    with Screen(isolated_home, LANG="en_US.UTF-8", LANGUAGE="") as screen:
+        screen.wait_for("Your choice:")
+        screen.type("5")
+        screen.wait_for(QUIZ_WORDS["en"]["title"])
+        screen.type("handshake")
+        screen.wait_for(WORDS["en"]["answer"])
+        screen.type("q")
+        shown = screen.wait_for("Quiz stopped.", WORDS["en"]["library"])
+        assert QUIZ_WORDS["en"]["title"] in shown
