@@ -11,6 +11,7 @@ found each address up, then its ports.
 from __future__ import annotations
 
 import ipaddress
+import textwrap
 import time
 
 from lessons.i18n import Translator
@@ -26,7 +27,7 @@ from lessons.lab.network import NETWORK_LAYOUT, alias_command
 LAB_SCAN_TIMEOUT = "0.5"
 
 
-def lab_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
+def lab_table(lab: PracticeLab, env: Environment, tr: Translator, network: bool = True) -> None:
     hosts = ", ".join(lab.hosts)
     env.write_wrapped(tr.t("lab.title", hosts=hosts), "heading")
     env.write(env.paint(f"{tr.t('lab.column.port'):<11} {tr.t('table.state'):<11} {tr.t('table.service'):<9} "
@@ -37,10 +38,22 @@ def lab_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
         what = tr.t(f"lab.service.{service.service}.{service.protocol}")
         # "closed" and "filtered" are states, not services: nothing runs there to name.
         name = "-" if service.service in ("closed", "filtered") else service.service
-        env.write(f"{port:<11} {state} {name:<9} {what}")
-    network_table(lab, env, tr)
+        indent = 11 + 1 + 11 + 1 + 9 + 1   # a narrow window folds the last column under itself, between words
+        folded = textwrap.wrap(what, max(12, env_width(env) - 1 - indent), break_on_hyphens=False) or [""]
+        env.write(f"{port:<11} {state} {name:<9} {folded[0]}")
+        for line in folded[1:]:
+            env.write(" " * indent + line)
+    if network:
+        network_table(lab, env, tr)
     for note in lab.notes:
         env.write_wrapped(tr.t(f"lab.note.{note.code}", **note.params), "warning")
+
+
+def env_width(env) -> int:
+    """The window's width for an ``Environment`` or the ``Lines`` collecting for one."""
+    env = getattr(env, "env", env)
+    env.refresh()
+    return env.width
 
 
 def network_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
@@ -78,11 +91,21 @@ def command_lab(args, env: Environment, tr: Translator) -> int:
     if lab is None:
         return 2
     try:
-        lab_table(lab, env, tr)
-        env.write("")
+        # On a terminal it is paged, the title first and how to use the lab on the first page.
+        table, running, network = (Lines(env), Lines(env), Lines(env)) if env.on_screen else (env, env, env)
+        lab_table(lab, table, tr, network=False)
+        table.write("")
         tcp_ports = [s.port for s in lab.services if s.protocol == "tcp"]
         host = lab.hosts[0] if not lab.hosts[0] in ("0.0.0.0", "::") else "127.0.0.1"
-        env.write_wrapped(tr.t("lab.running_cli", host=host, low=min(tcp_ports), high=max(tcp_ports)), "ok")
+        running.write_wrapped(tr.t("lab.running_cli", host=host, low=min(tcp_ports), high=max(tcp_ports)), "ok")
+        network_table(lab, network, tr)
+        if env.on_screen:
+            def ask(prompt: str) -> str:
+                answer = env.read_line(prompt)
+                return "q" if answer is None else answer   # Ctrl+D: show no more pages; the lab keeps running
+
+            blocks = table.blocks() + pager.line_blocks(running.lines, keep_together=True) + network.blocks()
+            pager.show(env, blocks, ask, tr, finish=False, reserve=1)
         while lab.running:
             time.sleep(0.2)
     except KeyboardInterrupt:
@@ -100,8 +123,7 @@ def lab_menu(menu) -> None:
         if menu.lab is None:
             return
         env.write("")
-        lab_table(menu.lab, env, menu.tr)
-        env.write_wrapped(menu.tr.t("lab.running_menu"), "hint")
+        show_lab(menu, "lab.running_menu")
     while True:
         tr = menu.tr
         choice = menu.choose(tr.t("lab.menu.title"), [
@@ -113,7 +135,7 @@ def lab_menu(menu) -> None:
         if choice == "1":
             scan_the_lab(menu)
         elif choice == "2":
-            lab_table(menu.lab, env, tr)
+            show_lab(menu)
         elif choice == "3":
             menu.show_lesson("server-side")
             menu.pause()
@@ -126,6 +148,22 @@ def lab_menu(menu) -> None:
             return
         else:
             env.error(tr.t("menu.unknown_choice", choice=clip(choice)))
+
+
+def show_lab(menu, hint_key: str = "") -> None:
+    """The lab's table (and a hint below it): paged on a terminal, so its title and first ports
+    are read before the lab menu pushes them off the top of the window."""
+    env, tr = menu.env, menu.tr
+    if not env.on_screen:
+        lab_table(menu.lab, env, tr)
+        if hint_key:
+            env.write_wrapped(tr.t(hint_key), "hint")
+        return
+    shown = Lines(env)
+    lab_table(menu.lab, shown, tr)
+    if hint_key:
+        shown.write_wrapped(tr.t(hint_key), "hint")
+    menu.page(shown.blocks())
 
 
 def lab_ports(lab, services) -> tuple:
@@ -145,18 +183,23 @@ def scan_the_lab(menu) -> None:
     report = menu.walk(teach=False, preset=preset, offer_save=False)
     if report is None:
         return
-    grade(compare(report, lab), env, tr)
+    # On a terminal the grading is paged, so nothing scrolls away unread; the UDP part stays in one piece.
+    graded, udp = (Lines(env), Lines(env)) if env.on_screen else (env, env)
+    grade(compare(report, lab), graded, tr)
     udp_ports = tuple(s.port for s in lab.services if s.protocol == "udp")
     if udp_ports and report.complete:
         from scanner.udp import scan_udp
 
-        env.write("")
-        env.write_wrapped(tr.t("lab.udp_intro", ports=", ".join(map(str, udp_ports))), "heading")
+        graded.write("")
+        udp.write_wrapped(tr.t("lab.udp_intro", ports=", ".join(map(str, udp_ports))), "heading")
         udp_report = scan_udp(preset["host"], udp_ports, TimeoutSetting(1.0))
         for result in udp_report.results:
-            env.write(f"  {result.port}/udp  " + env.paint(tr.state(result.state), result.state.value)
-                      + f"  ({result.reason.value})")
-        grade(compare(udp_report, lab), env, tr)
+            udp.write(f"  {result.port}/udp  " + env.paint(tr.state(result.state), result.state.value)
+                      + f"  ({tr.reason(result.reason.value)})")
+        grade(compare(udp_report, lab), udp, tr)
+    if env.on_screen:
+        blocks = graded.blocks() + pager.line_blocks(udp.lines, keep_together=True)
+        menu.page(blocks, finish=False, reserve=3)   # the save question goes below
     menu.offer_save(report)
 
 
@@ -200,7 +243,7 @@ def scan_the_network(menu) -> None:
         blocks += pager.line_blocks(graded.lines, keep_together=True)
     graded = Lines(env)
     grade_outside(result, graded, tr)
-    blocks += pager.line_blocks(graded.lines)
+    blocks += graded.blocks()
     menu.page(blocks, finish=False, reserve=3)   # the save question goes below
     menu.offer_save(report)
 
@@ -211,12 +254,24 @@ class Lines:
     def __init__(self, env: Environment) -> None:
         self.env = env
         self.lines: list = []
+        self.groups: list = []   # one per write: a page break never splits a sentence
 
     def write(self, text: str = "", role=None, end: str = "\n") -> None:
         self.lines.append(self.env.paint(text, role) if role else text)
+        self.groups.append(self.lines[-1:])
+
+    def blocks(self) -> list:
+        from lessons.render import Block
+
+        return [Block(group, "blank" if group == [""] else "text") for group in self.groups]
+
+    def paint(self, text: str, role) -> str:
+        return self.env.paint(text, role)
 
     def write_wrapped(self, text: str, role=None, first: str = "", rest: str = "") -> None:
-        self.lines += self.env.wrap(text, role, first, rest)
+        wrapped = self.env.wrap(text, role, first, rest)
+        self.lines += wrapped
+        self.groups.append(wrapped)
 
 
 def grade(result, env: Environment, tr: Translator) -> None:

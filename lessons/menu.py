@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime
 import errno
 import os
-import re
 import socket
 import textwrap
 import threading
@@ -53,7 +52,6 @@ from scanner.results import PortState, Reason, ScanReport
 PORT_MAP_MINIMUM = 16
 SLOW_MOTION_PACE = 0.8   # seconds between replayed probes on a screen: one thing at a time
 COUNTDOWN_AFTER = 0.3    # a probe still silent after this long gets a visible countdown
-ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def parse_host(text: str):
@@ -133,11 +131,24 @@ class Menu:
             self.env.write(f"  {self.env.paint(key, 'key')}  {label}")
         return self.ask(self.tr.t("menu.choose")).lower()
 
-    def show_code(self, lines: List[str]) -> None:
-        self.env.write(self.tr.t("code.heading"), "heading")
+    def code_lines(self, lines: List[str]) -> List[str]:
+        """The "Show the code" box as screen lines: a comment too wide for a narrow window goes on as a
+        comment (the terminal would cut it mid-word)."""
+        env = self.env
+        engine = "scanner-internals"   # named as the library lists it, in the learner's language
+        out = env.wrap(self.tr.t("code.heading", title=self.tr.lesson_title(engine),
+                                 number=catalog.lesson_ids(self.tr.language).index(engine) + 1), "heading")
         for line in lines:
-            self.env.write("  " + line, "code")
-        self.env.write("")
+            if len(line) + 2 < env.width:
+                out.append(env.paint("  " + line, "code"))
+            else:
+                rest = "  # " if line.lstrip().startswith("#") else "      "
+                out += env.wrap(line, "code", first="  ", rest=rest)
+        return out + [""]
+
+    def show_code(self, lines: List[str]) -> None:
+        for line in self.code_lines(lines):
+            self.env.write(line)
 
     # -- main menu -----------------------------------------------------------------
     def entries(self) -> List[tuple]:
@@ -262,7 +273,7 @@ class Menu:
         used = 0
         if self.pending_code:
             self.show_code(self.pending_code)
-            used += len(self.pending_code) + 2
+            used += len(self.code_lines(self.pending_code))
         env.write(self.tr.t("walk.step_title", number=index + 1, total=total), "heading")
         keys = self.tr.t("walk.keys")
         statement = self.consent_statement(answers) if step.name == "consent" else ""
@@ -477,6 +488,7 @@ class Menu:
                 lines.append(line)
             else:  # a long name or IPv6 address: folded, never run off the screen
                 lines += env.wrap(line, rest="  ")
+        lines += self.engine_note_lines([host.report for host in network.up])
         if env.on_screen and len(lines) > env.height - 2:   # the totals on the same screen as the hosts, if it helps
             lines = [""] + [line for line in lines if line]
         map_lines = network_port_map(network, env, tr, max_rows=max(4, env.height - 8)) if network.up else []
@@ -493,10 +505,15 @@ class Menu:
         return network
 
     def network_slow_motion(self, network, teach: bool) -> bool:
-        """Slow motion on one host of the network: the first up host with an open port, else the first up host."""
+        """Slow motion on one host of the network: the one that shows the most kinds of port (open,
+        closed, filtered), an open port first, so a class sees as much as one host can show."""
         scanned = [host for host in network.up if host.report is not None and host.report.results]
-        chosen = next((host for host in scanned if host.report.by_state(PortState.OPEN)), None) or \
-            (scanned[0] if scanned else None)
+
+        def shows(host) -> tuple:
+            counts = host.report.counts()
+            return (sum(1 for state in ("open", "closed", "filtered") if counts.get(state)), bool(counts.get("open")))
+
+        chosen = max(scanned, key=shows) if scanned else None   # max keeps the first of equals
         if chosen is None:
             self.say("slow.network_none", "hint")
             return False
@@ -574,6 +591,8 @@ class Menu:
         return True
 
     def _duration(self, seconds: float) -> str:
+        if seconds < 0.00005:   # "0.0 ms" would say it took no time at all
+            return "< " + self.tr.decimal(0.1, 1) + " ms"
         if seconds < 1:
             return self.tr.decimal(seconds * 1000, 1) + " ms"
         return self.tr.decimal(seconds, 1) + " s"
@@ -593,7 +612,13 @@ class Menu:
             left = max(0.0, seconds - (time.monotonic() - started))
             if worker.is_alive() and time.monotonic() - started >= COUNTDOWN_AFTER:
                 text = "  " + self.tr.t("slow.countdown", seconds=self.tr.decimal(left, 1))
-                text = text[: max(0, self.env.columns() - column - 1)]
+                room = max(0, self.env.columns() - column - 1)
+                if len(text) > room:   # a narrow window: drop the "(Ctrl+C ...)" aside, or say only the seconds
+                    text = text.split(" (")[0]
+                    if len(text) > room:
+                        text = "  " + self.tr.decimal(left, 1) + " s"
+                    if len(text) > room:
+                        text = ""
                 self.env.stdout.write(text + "\b" * len(text))  # the cursor stays where the answer goes
                 self.env.stdout.flush()
                 shown = text
@@ -619,10 +644,26 @@ class Menu:
                                              total=len(report.ports_requested)), "warning")
         table = results_table(report, env, self.tr)
         blocks = pager.line_blocks(lines) + pager.line_blocks(table) + \
-            pager.line_blocks(self.env.wrap(summary_line(report, self.tr)))
+            pager.line_blocks(self.env.wrap(summary_line(report, self.tr))) + \
+            pager.line_blocks(self.engine_note_lines([report]))
         map_lines = port_map(report, env, self.tr) if len(report.ports_requested) >= PORT_MAP_MINIMUM else []
         meaning = self.explain_lines(report, teach, lab_hint=not replayed)
         self.results_pages(blocks, map_lines, meaning)
+
+    def engine_note_lines(self, reports: list) -> List[str]:
+        """What the engine noticed (lost packets, a rate-limited target), as the command line says it."""
+        from types import SimpleNamespace
+
+        from lessons.cli import engine_notes
+
+        reports = [report for report in reports if report is not None]
+        if not reports:
+            return []
+        limits = [r.rate_limit_per_second for r in reports if getattr(r, "rate_limit_per_second", None)]
+        seen = SimpleNamespace(retried=sum(getattr(r, "retried", 0) or 0 for r in reports),
+                               rate_limit_per_second=min(limits) if limits else None,
+                               protocol=getattr(reports[0], "protocol", "tcp"))
+        return [line for note in engine_notes(seen, self.tr) for line in self.env.wrap(note, "hint")]
 
     def results_pages(self, blocks: list, map_lines: List[str], meaning: List[Block]) -> None:
         """The results on one screen; the port map and "what this means" on the next (presenter: one each)."""
@@ -682,11 +723,12 @@ class Menu:
 
         formats = {"t": ("text", "txt"), "j": ("json", "json"), "c": ("csv", "csv")}
         while True:
-            choice = self.ask(self.tr.t("save.question")).lower()
+            typed = self.ask(self.tr.t("save.question"))
+            choice = typed.lower()
             if choice in ("", "n", "no", "tidak"):
                 return
             if choice not in formats:
-                self.say("save.unknown", "error", choice=clip(choice))
+                self.say("save.unknown", "error", choice=clip(typed))   # what was typed, not its lower case
                 continue
             file_format, ending = formats[choice]
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -736,21 +778,7 @@ class Menu:
                 self.pause()
 
     def _columns(self, rows: List[tuple]) -> List[str]:
-        """Rows of (prefix, title); two columns when one would not fit the window."""
-        plain = [prefix + title for prefix, title in rows]
-        if not self.env.on_screen or len(rows) <= self.env.height - 2:
-            return plain
-        half = (len(rows) + 1) // 2
-        column = (self.env.width - 1) // 2
-        lines = []
-        for left, right in zip(rows[:half], rows[half:] + [("", "")]):
-            room = column - len(ANSI_CODES.sub("", left[0])) - 1
-            text = left[1] if len(left[1]) <= room else left[1][: room - 3] + "..."
-            pad = column - len(ANSI_CODES.sub("", left[0])) - len(text)
-            right_room = column - len(ANSI_CODES.sub("", right[0])) - 1
-            right_text = right[1] if len(right[1]) <= right_room else right[1][: right_room - 3] + "..."
-            lines.append(left[0] + text + " " * pad + right[0] + right_text)
-        return lines
+        return pager.columns(self.env, rows)
 
 
 class _ConsentRefused(Exception):

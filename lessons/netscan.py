@@ -55,8 +55,8 @@ def host_lines(network: NetworkReport, env: Environment, tr: Translator, include
     lines: List[str] = []
     for host in network.up:
         name = host.address if host.target.text == host.address else f"{host.target.text} ({host.address})"
-        reason = host.reason if host.reason_port is None else tr.t("net.reason_port", reason=host.reason,
-                                                                      port=host.reason_port)
+        reason = tr.reason(host.reason)   # glossed where the language needs it (ditolak, tanpa jawaban)
+        reason = reason if host.reason_port is None else tr.t("net.reason_port", reason=reason, port=host.reason_port)
         report = host.report
         if report is not None and report.complete and not listed_results(report, include_closed):
             # Nothing to list: one line, so a /24 of quiet hosts still fits a screen or two.
@@ -80,7 +80,7 @@ def down_lines(network: NetworkReport, tr: Translator) -> List[str]:
     if not down:
         return []
     if len(down) <= DOWN_LISTED_MAX:
-        return [tr.t("net.host_down", host=host.address, reason=host.reason) for host in down]
+        return [tr.t("net.host_down", host=host.address, reason=tr.reason(host.reason)) for host in down]
     reasons = collections.Counter(host.reason for host in down)
     detail = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
     return [tr.t("net.hosts_down", count=len(down), reasons=detail)]
@@ -99,7 +99,7 @@ def network_port_map(network: NetworkReport, env: Environment, tr: Translator, m
     columns = max(8, min(64, env.width - 2 - label))
     per_cell = -(-len(ports) // columns)
     cells_wanted = -(-len(ports) // per_cell)
-    lines = [env.paint(tr.t("map.network_title", low=ports[0], high=ports[-1], per_cell=per_cell), "heading")]
+    lines = [env.paint(tr.count("map.network_title", per_cell, low=ports[0], high=ports[-1], per_cell=per_cell), "heading")]
     for host in network.hosts[:max_rows]:
         if host.report is None:
             lines.append(f"{host.address:<{label}} " + env.paint(f"{host.state.value} ({host.reason})", "hint"))

@@ -14,6 +14,7 @@ without a terminal keeps its short pages with a pause between them.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, List, Sequence, Union
 
 from lessons.render import Block
@@ -21,6 +22,7 @@ from lessons.terminal import Environment
 
 PRESENTER_PAGE_LINES = 14   # a projector screen without a terminal to measure
 MIN_PAGE_LINES = 4
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def line_blocks(lines: Sequence[str], keep_together: bool = False) -> List[Block]:
@@ -30,19 +32,27 @@ def line_blocks(lines: Sequence[str], keep_together: bool = False) -> List[Block
     return [Block([line], "blank" if line == "" else "text") for line in lines]
 
 
-def paginate(blocks: List[Block], height: int) -> List[tuple]:
-    """Pages as (first block, block after the last) for a page of ``height`` lines."""
+def rows(block: Block, width: int = 0) -> int:
+    """Screen rows a block takes: a line wider than the window (a wide table in a narrow
+    window) is wrapped by the terminal onto more than one row."""
+    if not width:
+        return len(block.lines)
+    return sum(max(1, -(-len(ANSI_CODES.sub("", line)) // width)) for line in block.lines)
+
+
+def paginate(blocks: List[Block], height: int, width: int = 0) -> List[tuple]:
+    """Pages as (first block, block after the last) for a page of ``height`` rows of ``width`` columns."""
     height = max(MIN_PAGE_LINES, height)
     pages, start = [], 0
     while start < len(blocks):
         while start < len(blocks) - 1 and blocks[start].kind in ("blank", "page"):
             start += 1  # a page never starts with an empty line
         used, end = 0, start
-        while end < len(blocks) and used + len(blocks[end].lines) <= height:
+        while end < len(blocks) and used + rows(blocks[end], width) <= height:
             if blocks[end].kind == "page" and end > start:
                 break  # the author's page break
 
-            used += len(blocks[end].lines)
+            used += rows(blocks[end], width)
             end += 1
         if end == start:
             end = start + 1  # one block taller than the window: it gets a page of its own
@@ -98,12 +108,21 @@ def show(env: Environment, content: Content, ask: Callable[[str], str], tr, *, f
     history: List[int] = []   # where the earlier pages started, for b
     while True:
         env.refresh()
-        body = env.height - 1
-        blocks = split_tall(render(), body - reserve)
+        number = len(history) + 1
+
+        def asked(key: str) -> int:   # a page's question may fold onto two rows in a narrow window
+            return len(env.fold_prompt(tr.t(key, page=number, pages=number + 1))[0]) + 1
+
+        body = env.height - asked("pager.more" if number == 1 else "pager.more_back")
+        blocks = split_tall(render(), env.height - 1 - reserve)
         position = min(position, max(0, len(blocks) - 1))
-        ahead = paginate(blocks[position:], body)
+        columns = env.columns() if env.follow_terminal else 0   # what the terminal wraps takes more rows
+        ahead = paginate(blocks[position:], body, columns)
         if len(ahead) == 1 and not finish:  # the caller's prompt goes below: keep its room free
-            ahead = paginate(blocks[position:], body - reserve)
+            ahead = paginate(blocks[position:], env.height - 1 - reserve, columns)
+        elif len(ahead) == 1:   # the last page: its own question
+            ahead = paginate(blocks[position:], env.height - asked("pager.end" if history else "menu.press_enter"),
+                             columns)
         start, end = position + ahead[0][0], position + ahead[0][1]
         last = len(ahead) == 1
         number, pages = len(history) + 1, len(history) + len(ahead)
@@ -162,4 +181,23 @@ def short_form(blocks: List[Block], budget: int) -> tuple:
 def _trim(lines: List[str]) -> List[str]:
     while lines and lines[-1] == "":
         lines.pop()
+    return lines
+
+
+def columns(env: Environment, rows: List[tuple]) -> List[str]:
+    """A list of (prefix, title) rows; two columns on a terminal when one would not fit the window,
+    so a list of every lesson never pushes its own title off the top (titles too long are cut with ...)."""
+    plain = [prefix + title for prefix, title in rows]
+    if not env.on_screen or len(rows) <= env.height - 2:
+        return plain
+    half = (len(rows) + 1) // 2
+    column = (env.width - 1) // 2
+    lines = []
+    for left, right in zip(rows[:half], rows[half:] + [("", "")]):
+        room = column - len(ANSI_CODES.sub("", left[0])) - 1
+        text = left[1] if len(left[1]) <= room else left[1][: room - 3] + "..."
+        pad = column - len(ANSI_CODES.sub("", left[0])) - len(text)
+        right_room = column - len(ANSI_CODES.sub("", right[0])) - 1
+        right_text = right[1] if len(right[1]) <= right_room else right[1][: right_room - 3] + "..."
+        lines.append(left[0] + text + " " * pad + right[0] + right_text)
     return lines

@@ -15,7 +15,7 @@ import string
 import unicodedata
 from typing import Optional
 
-from lessons import catalog
+from lessons import catalog, pager
 from lessons.i18n import Translator
 from lessons.progress import store
 from lessons.render import render_lesson
@@ -68,7 +68,7 @@ def run_quiz(env: Environment, tr: Translator, lesson_id: str, ask, show_lesson=
             env.write_wrapped(tr.t("quiz.wrong", answer=right_text), "error")
         env.write_wrapped(question.explanation)
         if env.on_screen:  # the explanation is where the learning happens: it stays until Enter
-            ask(tr.t("quiz.next"))
+            ask(tr.t("quiz.next" if number < len(questions) else "quiz.next_score"))
     env.write("")
     env.write(tr.t("quiz.score", score=score, total=len(questions)), "heading")
     progress = store()
@@ -132,6 +132,8 @@ def _ask_question(env, tr, ask, show_lesson, lesson_id, title, number, total, qu
 def choose_and_run(env: Environment, tr: Translator, ask, lesson_name: Optional[str] = None,
                    show_lesson=None) -> None:
     """Pick a lesson (by number or name) and run its quiz; Enter goes back."""
+    problem = None   # a wrong choice, said below the list (on a terminal the list is redrawn first)
+    stopped = False  # a quiz left with q: said below the list too
     while True:
         if lesson_name is None:
             scores = store().quiz_scores()
@@ -141,27 +143,39 @@ def choose_and_run(env: Environment, tr: Translator, ask, lesson_name: Optional[
             else:
                 env.write("")
             env.write(tr.t("quiz.choose_title"), "heading")
+            rows = []
             for number, lesson_id in enumerate(catalog.lesson_ids(tr.language), 1):
                 title = catalog.load_lesson(lesson_id, tr.language).title
                 result = scores.get(lesson_id)
-                mark = f"  [{result['best']}/{result['total']}]" if result else ""
-                env.write(f" {number:>3}  {title}{env.paint(mark, 'ok')}")
+                mark = f" [{result['best']}/{result['total']}]" if result else ""
+                rows.append((f" {number:>3}  ", title + mark))
+            for line in pager.columns(env, rows):   # two columns when one would scroll the title away
+                env.write(line)
+            if stopped and env.on_screen:
+                env.write(tr.t("quiz.stopped"), "hint")
+            if problem and env.on_screen:
+                env.error(problem)
+            problem, stopped = None, False
             lesson_name = ask(tr.t("quiz.choose"))
             if lesson_name.strip().lower() in ("", "q", "b", "0"):
                 return
         lesson_id = catalog.find_lesson(lesson_name, tr.language)
         if lesson_id is None:
-            env.error(tr.t("lessons.unknown_menu", name=clip(lesson_name.strip())))
+            problem = tr.t("lessons.unknown_menu", name=clip(lesson_name.strip()))
+        elif not catalog.load_quiz(lesson_id, tr.language):
+            problem = tr.t("quiz.none", lesson=tr.lesson_title(lesson_id))
+        if problem:
+            if not env.on_screen:
+                env.error(problem)
             lesson_name = None
             continue
         lesson_name = None
-        if not catalog.load_quiz(lesson_id, tr.language):
-            env.write(tr.t("quiz.none", lesson=lesson_id), "error")
-            continue
         try:
             run_quiz(env, tr, lesson_id, ask, show_lesson)
         except QuizEnded:
-            env.write(tr.t("quiz.stopped"), "hint")
+            stopped = True
+            if not env.on_screen:
+                env.write(tr.t("quiz.stopped"), "hint")
 
 
 def quiz_menu(menu) -> None:

@@ -80,9 +80,13 @@ def first_run_language(env, guess: str) -> str:
         return guess
     from lessons.i18n import load_strings
 
-    prompt = load_strings(guess).get("language.choose", "1/2: ")
+    strings = load_strings(guess)
+    prompt = strings.get("language.choose", "1/2: ")
     for _attempt in range(2):
-        answer = (env.read_line(prompt) or "").strip().lower()
+        answer = env.read_line(prompt)
+        if answer is None:   # Ctrl+D: the menu will see the end of input too
+            return guess
+        answer = answer.strip().lower()
         if answer in ("", "1"):
             language = "en"
         elif answer == "2":
@@ -90,8 +94,11 @@ def first_run_language(env, guess: str) -> str:
         else:
             try:
                 language = normalise_language(answer)
-            except ValueError:
+            except ValueError:   # both languages: we do not know yet which one the learner reads
+                env.write_wrapped(strings["language.unclear"].format(answer=clip(answer)), "error")
                 continue
         store().set_setting("language", language)
         return language
+    if guess == "en":
+        env.write_wrapped(strings["language.fallback"], "hint")
     return guess

@@ -150,6 +150,22 @@ class Environment:
         self.write_wrapped(text, "error")
 
     # -- reading ---------------------------------------------------------------------
+    def fold_prompt(self, prompt: str) -> tuple:
+        """(lines printed above, the last line) of a prompt folded to the window, as ``read_line`` shows it."""
+        if len(prompt) <= self.width - PROMPT_ROOM:
+            return [], prompt
+        head, tail = "", prompt
+        for match in SENTENCE_END.finditer(prompt):
+            inside_brackets = prompt[:match.end()].count("(") > prompt[:match.end()].count(")")
+            if inside_brackets:   # "(Enter: watch ...)" is one phrase: never "(Enter:" alone on a line
+                continue
+            if len(prompt) - match.end() <= self.width - PROMPT_ROOM:
+                head, tail = prompt[:match.end()], prompt[match.end():].lstrip()
+                break
+        lines = textwrap.wrap(head, self.width - 1, break_on_hyphens=False) if head else []
+        tail_lines = textwrap.wrap(tail, self.width - PROMPT_ROOM, break_on_hyphens=False) or [""]
+        return lines + tail_lines[:-1], tail_lines[-1] + " "
+
     def read_line(self, prompt: str) -> Optional[str]:
         """One line from the learner, or None at end of input (Ctrl+D).
 
@@ -159,17 +175,9 @@ class Environment:
         so a list of choices is never cut in the middle.
         """
         self.refresh()
-        if len(prompt) > self.width - PROMPT_ROOM:
-            head, tail = "", prompt
-            for match in SENTENCE_END.finditer(prompt):
-                if len(prompt) - match.end() <= self.width - PROMPT_ROOM:
-                    head, tail = prompt[:match.end()], prompt[match.end():].lstrip()
-                    break
-            lines = textwrap.wrap(head, self.width - 1, break_on_hyphens=False) if head else []
-            tail_lines = textwrap.wrap(tail, self.width - PROMPT_ROOM, break_on_hyphens=False) or [""]
-            for line in lines + tail_lines[:-1]:
-                self.write(line, "prompt")
-            prompt = tail_lines[-1] + " "
+        above, prompt = self.fold_prompt(prompt)
+        for line in above:
+            self.write(line, "prompt")
         self.stdout.write(self.paint(prompt, "prompt"))
         self.stdout.flush()
         line = self.stdin.readline()

@@ -234,10 +234,11 @@ def test_refused_consent_in_a_terminal_makes_no_connection(isolated_home):
 def test_quiz_command_in_bahasa_indonesia(isolated_home):
     child = start(isolated_home, "quiz", "ports", "--lang", "id")
     child.expect("Kuis")
-    for _ in range(3):
+    for number in range(3):
         child.expect(r"\(.*q = ")
         child.sendline("a")
-        child.expect(r"Enter: pertanyaan berikutnya")  # the explanation stays until Enter
+        # the explanation stays until Enter; after the last question, Enter shows the score
+        child.expect(r"Enter: pertanyaan berikutnya" if number < 2 else r"Enter: lihat skor")
         child.sendline("")
     child.expect("tekan Enter")
     child.sendline("")

@@ -6,6 +6,7 @@ projector and an Indonesian learner would meet it.
 """
 
 import random
+import time
 import re
 import subprocess
 import sys
@@ -270,19 +271,11 @@ def test_practice_network_grading_is_read_screen_by_screen_at_80x24(isolated_hom
     screens = []
     with Screen(isolated_home, LANG=words["lang"], LANGUAGE="") as screen:
         screen.wait_for(words["choice"])
-        screen.type("4")
-        screen.wait_for(net["scan"], words["choice"])
+        open_the_lab(screen, words)
         screen.type("5")
         screen.wait_for("[y/N]")
         screen.type("y")
-        shown = screen.wait_for_any(*PAGER_PROMPTS, "(Enter:")
-        for _ in range(12):   # Enter at every pause until the save question: each pause is one screen
-            screens.append(shown)
-            if words["save"] in shown:
-                break
-            screen.type("")
-            screen.wait_gone(shown)
-            shown = screen.wait_for_any(*PAGER_PROMPTS, "(Enter:", words["save"])
+        screens = walk_to_the_save_question(screen, words)   # each pause is one screen
         screen.type("")
         screen.wait_for(net["scan"], words["choice"])
     assert words["save"] in screens[-1]
@@ -293,3 +286,178 @@ def test_practice_network_grading_is_read_screen_by_screen_at_80x24(isolated_hom
     assert net["spare"] in screens[-1]                                    # the last host stays above the question
     assert sum(page.count(net["match"]) for page in screens) == 4         # every named host, each seen once
     assert all(len(page.splitlines()) <= 24 for page in screens)
+
+
+LAB_WORDS = {
+    "en": {"title": "Practice lab on 127.0.0.1", "menu": "1  Scan the practice lab",
+           "grading": "Checking your scan against the lab's known answer", "udp": "And UDP:"},
+    "id": {"title": "Lab latihan di 127.0.0.1", "menu": "1  Pindai lab latihan",
+           "grading": "Memeriksa hasil pemindaian Anda dengan jawaban lab", "udp": "Lalu UDP:"},
+}
+
+
+def open_the_lab(screen, words) -> str:
+    """Main menu 4: the lab's table waits for Enter (its title and first port on screen), then the lab menu."""
+    language = "id" if words is WORDS["id"] else "en"
+    screen.type("4")
+    table = screen.wait_for(LAB_WORDS[language]["title"], "/tcp")
+    last_page = ("-- end", "-- selesai", words["enter"])
+    shown = screen.wait_for_any(*PAGER_PROMPTS)        # one page, or two when other labs hold its ports
+    for _ in range(4):
+        if any(prompt in shown for prompt in last_page):
+            break
+        screen.type("")
+        screen.wait_gone(shown)
+        shown = screen.wait_for_any(*PAGER_PROMPTS)
+    screen.type("")
+    screen.wait_for(LAB_WORDS[language]["menu"], words["choice"])
+    return table
+
+
+def walk_to_the_save_question(screen, words, most: int = 12) -> list:
+    """Enter at every pause until the save question; every screen seen on the way."""
+    screens = []
+    # a scan's first pause or page (a "press Enter" above it may be an older one)
+    shown = screen.wait_for_any("(Enter:", "-- page 1", "-- halaman 1")
+    for _ in range(most):
+        screens.append(shown)
+        if words["save"] in shown:
+            break
+        screen.type("")
+        screen.wait_gone(shown)
+        shown = screen.wait_for_any(*PAGER_PROMPTS, "(Enter:", words["save"])
+    return screens
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_lab_table_and_its_grading_are_read_screen_by_screen_at_80x24(isolated_home, language):
+    words, lab = WORDS[language], LAB_WORDS[language]
+    with Screen(isolated_home, LANG=words["lang"], LANGUAGE="") as screen:
+        screen.wait_for(words["choice"])
+        table = open_the_lab(screen, words)              # the table's title was not pushed off by the menu
+        assert re.search(r"^80\d\d/tcp ", table, re.MULTILINE)
+        screen.type("1")
+        screen.wait_for("[y/N]")
+        screen.type("y")
+        screens = walk_to_the_save_question(screen, words)
+        screen.type("")
+        screen.wait_for(lab["menu"], words["choice"])
+        screen.type("2")                                 # "show what the lab holds": paged the same way
+        screen.wait_for(lab["title"], "/tcp")
+        screen.wait_for_any(*PAGER_PROMPTS)
+    grading = [page for page in screens if lab["grading"] in page]
+    assert grading and re.search(r"^- \d+/tcp ", grading[0], re.MULTILINE)   # the title with its first port
+    udp = [page for page in screens if lab["udp"] in page]
+    assert udp and len(re.findall(r"^  \d+/udp ", udp[0], re.MULTILINE)) == 2   # the UDP part is one piece
+    assert all(len(page.splitlines()) <= 24 for page in screens)
+
+
+def test_a_typo_at_the_first_language_question_gets_one_line_and_the_question_again(isolated_home):
+    with Screen(isolated_home, LANG="C.UTF-8", LANGUAGE="") as screen:
+        screen.wait_for("Pilih bahasa")
+        screen.type("3")
+        asked = screen.wait_for("'3': type 1 for English or 2 for Bahasa Indonesia / ketik 1 atau 2.")
+        assert asked.count("Pilih bahasa") == 2
+        screen.type("2")
+        screen.wait_for("Pilihan Anda:")
+        screen.type("0")
+        screen.wait_for("[exit 0]")
+
+
+QUIZ_WORDS = {"en": {"title": "Quiz: choose a lesson", "unknown": "There is no lesson 'nope'"},
+              "id": {"title": "Kuis: pilih pelajaran", "unknown": "Tidak ada pelajaran 'nope'"}}
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_quiz_list_fits_the_screen_and_a_wrong_name_stays_visible(isolated_home, language):
+    words, quiz = WORDS[language], QUIZ_WORDS[language]
+    last = len(catalog.lesson_ids(language))
+    with Screen(isolated_home, LANG=words["lang"], LANGUAGE="") as screen:
+        screen.wait_for(words["choice"])
+        screen.type("5")
+        listed = screen.wait_for(quiz["title"], words["library"])
+        assert re.search(r"^\s+1  ", listed, re.MULTILINE) and re.search(rf"\s{last}  ", listed)   # first and last
+        screen.type("nope")
+        shown = screen.wait_for(quiz["unknown"], words["library"])
+        assert quiz["title"] in shown                      # the one-line message, the list and the question
+        screen.type("")
+        screen.wait_for(words["choice"])
+
+
+def test_at_60_columns_code_comments_and_pause_prompts_fold_between_words(isolated_home):
+    with Screen(isolated_home, LANG="en_US.UTF-8", LANGUAGE="", width=60) as screen:
+        screen.wait_for("Your choice:")
+        screen.type("1")
+        screen.wait_for("[1/4]")
+        screen.type("")
+        step = screen.wait_for("[2/4]")
+        assert "this scanner')" in step                           # the heading folded, not cut mid-word
+        assert "  # needed" in step                                  # a long comment goes on as a comment
+        for answer in ("", "", "y"):
+            screen.type(answer)
+        paused = screen.wait_for("(Enter: watch one port")           # "(Enter:" never alone on its line
+        assert all(len(line) < 60 for line in paused.splitlines())
+
+
+def test_the_slow_motion_countdown_is_cut_between_words_in_a_narrow_window(isolated_home):
+    # 62 columns: the countdown's room ends inside a word ("... 1.2 s le")
+    with FilteredPort() as filtered, Screen(isolated_home, LANG="en_US.UTF-8", LANGUAGE="", width=62) as screen:
+        screen.wait_for("Your choice:")
+        for answer in ("1", "127.0.0.1", str(filtered.port), "2", "y"):
+            screen.type(answer)
+            time.sleep(0.3)
+        screen.wait_for("(Enter: watch")
+        screen.type("")
+        countdown = re.compile(r"\)\)  +(no answer yet, )?\d\.\d s")
+        seen = []
+        for _ in range(100):
+            seen = [line for line in screen.text().splitlines() if countdown.search(line)]
+            if seen:
+                break
+            time.sleep(0.02)
+        assert seen, "no countdown beside the silent probe"
+        assert len(seen[0]) < 62 and seen[0].rstrip().endswith((" s", " left", "skips)")), seen[0]
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_lab_command_shows_its_title_and_how_to_use_it_on_the_first_screen(isolated_home, language):
+    running = {"en": "The lab is running.", "id": "Lab sedang berjalan."}[language]
+    with Screen(isolated_home, "lab", "--lang", language, "--base-port", "0") as screen:
+        first = screen.wait_for(LAB_WORDS[language]["title"].split(" 127")[0], running)
+        assert re.search(r"^\d+/tcp ", first, re.MULTILINE)
+        screen.wait_for_any(*PAGER_PROMPTS, "Ctrl+C")
+        screen._tmux("send-keys", "-t", screen.name, "C-c")
+        screen.wait_for("[exit 0]")
+
+
+def test_at_60_columns_the_lab_table_folds_and_its_title_stays_above_a_two_line_page_prompt(isolated_home):
+    with Screen(isolated_home, LANG="id_ID.UTF-8", LANGUAGE="", width=60) as screen:
+        screen.wait_for("Pilihan Anda:")
+        screen.type("4")
+        first = screen.wait_for("Lab latihan di 127.0.0.1", "-- halaman 1 dari")
+        assert first.splitlines()[0].startswith("Lab latihan di 127.0.0.1")      # nothing pushed off the top
+        assert re.search(r"^ {34}\S", first, re.MULTILINE)                       # the last column folds under itself
+
+
+def test_at_60_columns_a_lesson_page_keeps_its_title_above_the_folded_page_prompt(isolated_home):
+    title = catalog.load_lesson("firewalls", "id").title
+    number = catalog.lesson_ids("id").index("firewalls") + 1
+    with Screen(isolated_home, LANG="id_ID.UTF-8", LANGUAGE="", width=60) as screen:
+        screen.wait_for("Pilihan Anda:")
+        screen.type("3")
+        screen.wait_for(WORDS["id"]["library"])
+        screen.type(str(number))
+        page = screen.wait_for("-- halaman 1 dari")
+        assert page.splitlines()[0].startswith(title), page
+
+
+def test_a_quiz_left_with_q_says_so_below_the_redrawn_list(isolated_home):
+    with Screen(isolated_home, LANG="en_US.UTF-8", LANGUAGE="") as screen:
+        screen.wait_for("Your choice:")
+        screen.type("5")
+        screen.wait_for(QUIZ_WORDS["en"]["title"])
+        screen.type("handshake")
+        screen.wait_for(WORDS["en"]["answer"])
+        screen.type("q")
+        shown = screen.wait_for("Quiz stopped.", WORDS["en"]["library"])
+        assert QUIZ_WORDS["en"]["title"] in shown
