@@ -31,11 +31,16 @@ class QuizEnded(Exception):
 SEED_VARIABLE = "PORTSCAN_LAB_SEED"  # a fixed shuffle for tests and for a class that answers together
 
 
+MEANINGFUL_SYMBOLS = "^+*/=<>%"   # arithmetic: "2^16-1" must not become "2161"
+
+
 def normalise_answer(text: str) -> str:
     """What the learner typed, for comparing: lower case, spaces and punctuation ignored.
 
-    "SYN-ACK", "syn ack" and "synack." all become "synack"; letters of every script are kept."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
+    "SYN-ACK", "syn ack" and "synack." all become "synack"; letters of every script are kept,
+    and so are the symbols of arithmetic, which change what a number means."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold()
+                   if ch.isalnum() or ch in MEANINGFUL_SYMBOLS)
 
 
 def shuffler(environ=os.environ) -> random.Random:

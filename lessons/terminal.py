@@ -20,6 +20,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import IO, Optional
 
+from scanner.errors import clip
+
 try:
     import colorama
 except ImportError:  # plain text still works without the one dependency
@@ -52,6 +54,7 @@ PRESENTER_ROLES = dict(ROLES, title=("bold", "underline"), code=("bold",), diagr
 SCREEN_WIDTH = 80
 SCREEN_HEIGHT = 24
 NARROWEST = 40     # text is never folded narrower than this, even in a tiny window
+SCRIPTED_ECHO_LIMIT = 200   # a pasted page is echoed as its start
 PROMPT_ROOM = 16  # columns kept free after a prompt for the answer
 CLEAR_SCREEN = "\x1b[H\x1b[2J"  # home + erase the screen (the scrollback is kept)
 SENTENCE_END = re.compile(r"[?.:] ")
@@ -184,6 +187,6 @@ class Environment:
         if not line:
             self.stdout.write("\n")
             return None
-        if not self.interactive:
-            self.stdout.write(line if line.endswith("\n") else line + "\n")  # echo scripted answers
+        if not self.interactive:  # echo scripted answers, clipped and without control sequences
+            self.stdout.write(clip(line.rstrip("\r\n"), SCRIPTED_ECHO_LIMIT) + "\n")
         return line.rstrip("\r\n")

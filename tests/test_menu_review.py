@@ -117,3 +117,24 @@ def test_indonesian_network_results_gloss_why_a_host_is_up(tmp_path):
     menu.run()
     screen = out.getvalue()
     assert "Host 127.0.0.1 aktif (conn-refused (ditolak), dari port 22)" in screen
+
+
+def test_quiz_answers_keep_the_symbols_of_arithmetic():
+    from lessons.quiz import normalise_answer
+
+    assert normalise_answer("SYN-ACK.") == normalise_answer("syn ack") == "synack"
+    assert normalise_answer("2^16-1") != normalise_answer("2161")
+    assert normalise_answer(" 2^16 - 1 ") == normalise_answer("2^16-1")
+
+
+def test_scripted_answers_are_echoed_clipped_and_without_escapes():
+    import io
+
+    from lessons.terminal import Environment
+
+    out = io.StringIO()
+    env = Environment(stdin=io.StringIO("\x1b]52;c;aGk=\x07127.0.0.1" + "x" * 5000 + "\n"), stdout=out)
+    answer = env.read_line("Host: ")
+    assert answer.startswith("\x1b]52")                 # the program itself sees what was typed
+    echoed = out.getvalue()
+    assert "\x1b" not in echoed and "\x07" not in echoed and len(echoed) < 300
