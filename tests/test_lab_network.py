@@ -144,7 +144,7 @@ def test_the_network_grade_reads_host_by_host_with_reasons(net_lab):
     reports = scan_network(net_lab)
     reports[db] = None
     reports["127.42.0.6"] = empty_report("127.42.0.6")
-    for language, up_words in (("en", "is up: right"), ("id", "hidup: benar")):
+    for language, up_words in (("en", "is up: right"), ("id", "aktif: benar")):
         stdout = io.StringIO()
         grade_network(compare_network(reports, net_lab), Environment(stdout=stdout, colour=False),
                       Translator(language))

@@ -260,8 +260,8 @@ NETWORK_WORDS = {
            "grading": "Checking your scan of the practice network", "web": "127.42.0.1 (web server) is up: right",
            "spare": "127.42.0.7 is up with nothing open: right", "match": "Every lab port matches"},
     "id": {"scan": "5  Pindai jaringan latihan", "up": "8 host aktif, 0 tidak aktif", "map": "satu baris per host",
-           "grading": "Memeriksa pemindaian jaringan latihan", "web": "127.42.0.1 (server web) hidup: benar",
-           "spare": "127.42.0.7 hidup tanpa port terbuka: benar", "match": "Semua port lab cocok"},
+           "grading": "Memeriksa pemindaian jaringan latihan", "web": "127.42.0.1 (server web) aktif: benar",
+           "spare": "127.42.0.7 aktif tanpa port terbuka: benar", "match": "Semua port lab cocok"},
 }
 
 
