@@ -411,17 +411,7 @@ class Menu:
         if isinstance(target, TargetSet):
             return self.scan_network_and_explain(answers, teach, offer_save)
         env = self.env
-        if env.on_screen and (teach or self.pending_code):
-            env.clear()
-        if self.pending_code:
-            self.show_code(self.pending_code)
-            self.pending_code = []
-        if teach:
-            if env.on_screen:
-                self.short_lesson("threading", env.height - 12)
-            else:
-                self.show_lesson("threading")
-                self.pause()
+        self.before_the_scan(teach, room_below=12)
         env.write_wrapped(self.tr.count("scan.starting", len(ports), target=target.text, address=target.address,
                                         spec=short_spec(ports), timeout=self.tr.decimal(str(timeout))))
         self.say("walk.ctrl_c", "hint")
@@ -442,6 +432,22 @@ class Menu:
             self.screen_pause()
         return report
 
+    def before_the_scan(self, teach: bool, room_below: int) -> None:
+        """A fresh screen with the last step's code and, when teaching, the threading lesson's
+        start, leaving ``room_below`` lines for the scan's own lines and progress bar."""
+        env = self.env
+        if env.on_screen and (teach or self.pending_code):
+            env.clear()
+        if self.pending_code:
+            self.show_code(self.pending_code)
+            self.pending_code = []
+        if teach:
+            if env.on_screen:
+                self.short_lesson("threading", env.height - room_below)
+            else:
+                self.show_lesson("threading")
+                self.pause()
+
     def scan_network_and_explain(self, answers: dict, teach: bool, offer_save: bool = True):
         """A network: host discovery and the port scans (one progress bar), slow motion on one
         host that is up, then a block per host with the totals; the map, one row per host, next."""
@@ -452,17 +458,7 @@ class Menu:
 
         targets, ports, timeout = answers["host"], answers["ports"], answers["timeout"]
         env, tr = self.env, self.tr
-        if env.on_screen and (teach or self.pending_code):
-            env.clear()
-        if self.pending_code:
-            self.show_code(self.pending_code)
-            self.pending_code = []
-        if teach:
-            if env.on_screen:
-                self.short_lesson("threading", env.height - 14)
-            else:
-                self.show_lesson("threading")
-                self.pause()
+        self.before_the_scan(teach, room_below=14)
         env.write_wrapped(tr.count("net.starting", len(ports), target=clip(targets.text, 60),
                                    addresses=len(targets.targets), spec=short_spec(ports),
                                    timeout=tr.decimal(str(timeout))))
