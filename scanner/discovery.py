@@ -90,6 +90,27 @@ def is_shortage(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and "can't start new thread" in str(error)
 
 
+def run_each(job: Callable, items: Sequence, at_once: int, stop: threading.Event,
+             tick: Optional[Callable[[], None]], order: Callable) -> Optional[BaseException]:
+    """``run_in_threads``, then the jobs that found no thread or memory once more, one at a
+    time with the other threads gone (in ``order``).  Returns the shortage that remained, or
+    None; any other error is raised here, never lost."""
+    failures = run_in_threads(job, items, at_once, stop, tick)
+    for _item, error in failures:
+        if not is_shortage(error):
+            raise error
+    for item, _error in sorted(failures, key=lambda failure: order(failure[0])):
+        if stop.is_set():
+            break
+        try:
+            job(item)
+        except Exception as error:
+            if not is_shortage(error):
+                raise
+            return error
+    return None
+
+
 def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading.Event,
                    tick: Optional[Callable[[], None]] = None, tick_seconds: float = 0.1) -> list:
     """``job(item)`` for every item on up to ``at_once`` threads: as many as the computer gives.
@@ -191,22 +212,8 @@ def discover(targets: Sequence[Target], timeout: TimeoutSetting = TimeoutSetting
             progress(len(statuses), len(targets), sum(s.state is HostState.UP for s in statuses.values()))
 
     try:
-        failures = run_in_threads(one, list(enumerate(targets)), at_once, stop, tick)
-        for _item, error in failures:
-            if not is_shortage(error):
-                raise error   # an engine error is raised here, not lost
-        # Hosts whose probe found no thread or memory: once more, one at a time, with
-        # the other threads gone; what still fails stays "not-probed" and is reported.
-        for item, _error in sorted(failures, key=lambda failure: failure[0][0]):
-            if stop.is_set():
-                break
-            try:
-                one(item)
-            except Exception as error:
-                if not is_shortage(error):
-                    raise
-                shortage = error
-                break
+        # A host whose probe still finds no thread or memory stays "not-probed" and is reported.
+        shortage = run_each(one, list(enumerate(targets)), at_once, stop, tick, order=lambda item: item[0])
         tick()
     except KeyboardInterrupt:  # keep what was found: the caller reports it as partial
         interrupted = True

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from scanner.discovery import (DISCOVERY_PORTS, Discovery, HostState, HostStatus, assume_up, discover, engine_options,
-                               is_shortage, run_in_threads)
+                               is_shortage, run_each)
 from scanner.engine import DEFAULT_WORKERS, open_file_budget, scan
 from scanner.inputs import TargetSet, TimeoutSetting
 from scanner.results import PortState, ScanReport, Target
@@ -148,23 +148,10 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
                 progress(sum(done_by_host.values()), total, sum(open_by_host.values()))
 
         try:
-            failures = run_in_threads(scan_one, up_hosts, at_once, stop, tick)
-            for _status, error in failures:
-                if not is_shortage(error):
-                    raise error  # an engine error is raised here, not lost
-            # A host whose scan found no thread or memory while others ran: again, alone.
-            # What still fails keeps no report, and the shortage is reported with the rest.
+            # A host whose scan still finds no thread or memory keeps no report, and the
+            # shortage is reported with the rest.
             order = {status.address: index for index, status in enumerate(up_hosts)}
-            for status, _error in sorted(failures, key=lambda failure: order[failure[0].address]):
-                if stop.is_set():
-                    break
-                try:
-                    scan_one(status)
-                except Exception as error:
-                    if not is_shortage(error):
-                        raise
-                    shortage = error
-                    break
+            shortage = run_each(scan_one, up_hosts, at_once, stop, tick, order=lambda status: order[status.address])
             tick()
         except KeyboardInterrupt:  # keep every host finished so far
             interrupted = True
