@@ -1,0 +1,76 @@
+"""Findings of the independent reviews, each pinned by a test that failed before its fix."""
+
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lessons.i18n import Translator
+from scanner.errors import TargetError
+from scanner.inputs import parse_target, parse_targets
+from tests.conftest import ROOT, program_env
+
+
+def run_program(home, *args, language="en"):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], capture_output=True,
+                          env=program_env(home, PYTHONIOENCODING="utf-8", LANGUAGE=language), timeout=60)
+
+
+def refusal(parse, text):
+    with pytest.raises(TargetError) as caught:
+        parse(text)
+    return caught.value
+
+
+# 1. Escape sequences around an address: said so, not "127.0.0.1 is not a host name".
+@pytest.mark.parametrize("parse", [parse_target, parse_targets])
+@pytest.mark.parametrize("text", ["\x1b[31m127.0.0.1\x1b[0m", "127.0.0.1\x07", "\x1b]0;x\x07localhost",
+                                  "\x1b[31m127.0.0.0/29"])
+def test_escape_sequences_in_a_host_are_named_as_such(parse, text):
+    error = refusal(parse, text)
+    assert error.code == "target.control_chars"
+    assert "not a host name" not in str(error) and "escape sequences" in str(error)
+    for language in ("en", "id"):
+        message = Translator(language).error(error)
+        assert "\n" not in message and "\x1b" not in message and "{" not in message
+
+
+def test_escape_sequences_on_the_command_line_get_one_line_in_both_languages(isolated_home):
+    for language, word in (("en", "escape sequences"), ("id", "urutan escape")):
+        result = run_program(isolated_home, "scan", "\x1b[31m127.0.0.1\x1b[0m", "-p", "1", language=language)
+        output = (result.stdout + result.stderr).decode()
+        assert result.returncode == 2, output
+        assert word in output and "host name" not in output and "bukan nama host" not in output
+        assert len(output.strip().splitlines()) == 1, output
+
+
+# 2. A very long host name is too long, not "use letters, digits...".
+@pytest.mark.parametrize("text", ["a" * 5000, "a." * 127 + "b", ("x" * 60 + ".") * 5])
+def test_a_host_name_longer_than_dns_allows_is_called_too_long(text):
+    error = refusal(parse_target, text)
+    assert error.code == "target.too_long"
+    assert "253" in str(error) and str(len(text)) in str(error)
+    assert "253" in Translator("id").error(error)
+
+
+def test_a_long_name_that_fits_is_still_judged_by_its_characters():
+    assert refusal(parse_target, "a" * 200 + "!").code == "target.bad_chars"
+
+
+# 6. Shorthand IPv4 forms are refused alike, with the dotted form to write instead.
+@pytest.mark.parametrize("text, address", [("127.1", "127.0.0.1"), ("0x7f.1", "127.0.0.1"),
+                                           ("0x7f000001", "127.0.0.1"), ("1.2.3", "1.2.0.3"),
+                                           ("127.0.0.01", "127.0.0.1")])
+def test_shorthand_ipv4_forms_are_refused_the_same_way(text, address):
+    for parse in (parse_target, parse_targets):
+        error = refusal(parse, text)
+        assert error.code == "target.short_ipv4"
+        assert "a.b.c.d" in str(error) and address in str(error)
+        assert "a.b.c.d" in Translator("id").error(error)
+
+
+def test_numbers_that_no_program_reads_as_an_address_stay_bad_ipv4():
+    assert refusal(parse_target, "999.1.1.1").code == "target.bad_ipv4"
+    assert refusal(parse_target, "999.1").code == "target.bad_ipv4"
