@@ -74,3 +74,33 @@ def test_shorthand_ipv4_forms_are_refused_the_same_way(text, address):
 def test_numbers_that_no_program_reads_as_an_address_stay_bad_ipv4():
     assert refusal(parse_target, "999.1.1.1").code == "target.bad_ipv4"
     assert refusal(parse_target, "999.1").code == "target.bad_ipv4"
+
+
+# 3. The banner pass's bar counts banners read, not open ports, in both languages.
+@pytest.mark.parametrize("language, label, scan_words", [("en", "banners read 1", ("open ", "silent ports")),
+                                                          ("id", "banner terbaca 1", ("terbuka ", "port yang diam"))])
+def test_the_banner_pass_bar_says_it_counts_banners(language, label, scan_words):
+    from lessons.session import run_scan
+    from scanner.inputs import parse_timeout
+    from tests.servers import Listener
+
+    stream = io.StringIO()
+    with Listener(greeting=b"SSH-2.0-test\r\n") as server:
+        report = run_scan(parse_target("127.0.0.1"), (server.port,), parse_timeout("1"), Translator(language),
+                          banners=True, progress_stream=stream, width=80)
+    assert any(result.banner for result in report.results)
+    banner_part = stream.getvalue().split("\n", 2)[-1]   # after the scan's bar and the "Reading..." line
+    assert label in banner_part, stream.getvalue()
+    assert not any(word in banner_part for word in scan_words)
+
+
+def test_the_banner_bar_says_what_it_waits_for():
+    from lessons.output import BANNER_LABELS, ProgressBar
+
+    for language, waiting in (("en", "waiting for silent services"), ("id", "menunggu layanan yang diam")):
+        stream = io.StringIO()
+        bar = ProgressBar(stream, Translator(language), width=80, **BANNER_LABELS)
+        bar.update(1, 3, 1)
+        bar.last_draw = bar.last_change = bar.last_change - 5   # nothing finished for five seconds
+        bar.update(1, 3, 1)
+        assert waiting in stream.getvalue() and "silent ports" not in stream.getvalue()
