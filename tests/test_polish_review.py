@@ -104,3 +104,16 @@ def test_the_banner_bar_says_what_it_waits_for():
         bar.last_draw = bar.last_change = bar.last_change - 5   # nothing finished for five seconds
         bar.update(1, 3, 1)
         assert waiting in stream.getvalue() and "silent ports" not in stream.getvalue()
+
+
+# 4. A bad --base-port or --bind for the lab: one line on stderr, exit 2, like other usage errors.
+@pytest.mark.parametrize("args", [["--base-port", "70000"], ["--base-port", "x"], ["--bind", "8.8.8.8x"],
+                                  ["--bind", "example.com"]])
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_bad_lab_options_get_one_line_on_stderr_and_exit_2(isolated_home, args, language):
+    result = run_program(isolated_home, "lab", *args, language=language)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert result.stdout.decode().strip() == ""
+    assert len(stderr.strip().splitlines()) == 1 and len(stderr.strip()) > 20, stderr
+    assert "Traceback" not in stderr
