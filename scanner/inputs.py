@@ -233,7 +233,7 @@ def parse_targets(text: str, *, max_hosts: int = DEFAULT_MAX_HOSTS, prefer_ipv6:
         for target in _parse_one_target(item, _Room(text, len(found), max_hosts), prefer_ipv6, resolver):
             found.setdefault(target.address, target)
         if len(found) > max_hosts:
-            raise NetworkSpecError("network.too_many", text=text, count=f"{len(found)}+", maximum=max_hosts,
+            raise NetworkSpecError("network.too_many", text=text, count=f"{len(found):,}+", maximum=max_hosts,
                                    needed=min(MAX_HOSTS_LIMIT, len(text.split(","))))
     if not found:
         raise TargetError("target.empty")
