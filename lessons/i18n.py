@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import lru_cache
 from typing import Mapping, Optional
 
@@ -66,6 +67,11 @@ def load_strings(language: str) -> dict:
     return strings
 
 
+# Error parameters that hold a count the scanner grouped in English (scanner/ knows no language).
+GROUPED_PARAMS = ("count", "maximum")
+ENGLISH_GROUPING = re.compile(r"\d{1,3}(?:,\d{3})+\+?")
+
+
 class Translator:
     def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
         self.language = language
@@ -89,8 +95,19 @@ class Translator:
         """The error's message in this language (the English one is the fallback)."""
         key = "error." + error.code
         if key in load_strings(self.language):
-            return self.t(key, **error.params)
+            params = {name: self.grouped(value) if name in GROUPED_PARAMS else value
+                      for name, value in error.params.items()}
+            return self.t(key, **params)
         return str(error)
+
+    def grouped(self, value) -> str:
+        """A count with its thousands marked as this language does: 131,072 in English, 131.072 in Indonesian.
+
+        ``value`` is a number or the English grouping the scanner already wrote ("131,072", "4,097+")."""
+        text = f"{value:,}" if isinstance(value, int) else str(value)
+        if self.language == "id" and ENGLISH_GROUPING.fullmatch(text):
+            return text.replace(",", ".")
+        return text
 
     def state(self, state) -> str:
         return self.t("state." + str(state))

@@ -72,14 +72,20 @@ def network_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
     env.write_wrapped(tr.t("lab.network.down_needs_root"), "hint")
 
 
-def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port="8000"):
-    """Start a lab, or say why not (one line) and return None."""
+def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port="8000", *, command_line=False):
+    """Start a lab, or say why not and return None.
+
+    In the menu the reason is folded on screen; on the command line it is one line on
+    stderr, like every other usage error, so a script can read it."""
     try:
         address, base = parse_bind_address(host), parse_base_port(base_port)
         allow_all = ipaddress.ip_address(address).is_unspecified  # only when typed: never the default
         lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all, network=True).start()
     except PortscanError as error:
-        env.error(tr.error(error))
+        if command_line:
+            env.stderr.write(tr.error(error) + "\n")
+        else:
+            env.error(tr.error(error))
         return None
     if lab.warning_needed:  # warn about an address the lab really listens on
         env.write_wrapped(tr.t("lab.warning_exposed", host=address), "warning")
@@ -87,7 +93,7 @@ def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_po
 
 
 def command_lab(args, env: Environment, tr: Translator) -> int:
-    lab = start_lab(env, tr, args.bind, args.base_port)
+    lab = start_lab(env, tr, args.bind, args.base_port, command_line=True)
     if lab is None:
         return 2
     try:

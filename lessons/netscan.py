@@ -15,7 +15,8 @@ import time
 from typing import List, Optional
 
 from lessons.i18n import Translator
-from lessons.output import ProgressBar, map_cell, map_legend, results_table, short_spec, summary_line
+from lessons.output import (BANNER_LABELS, ProgressBar, map_cell, map_legend, results_table, short_spec,
+                            summary_line)
 from lessons.terminal import Environment
 from scanner.discovery import DISCOVERY_PORTS
 from scanner.errors import clip
@@ -257,7 +258,7 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
             capture.stop()
     network.consent = consent
     if args.banners and scan_host is None and not network.interrupted:
-        banner_bar = ProgressBar(env.stderr, tr, env.columns, enabled=show_progress)
+        banner_bar = ProgressBar(env.stderr, tr, env.columns, enabled=show_progress, **BANNER_LABELS)
         try:
             _read_banners(network, banner_bar.update)
         finally:

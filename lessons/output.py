@@ -140,8 +140,11 @@ class ProgressBar:
     wraps and never jumps.  No estimate is shown until there is something to base it on.
     """
 
-    def __init__(self, stream: IO, tr: Translator, width=80, enabled: bool = True) -> None:
+    def __init__(self, stream: IO, tr: Translator, width=80, enabled: bool = True, *,
+                 found_key: str = "progress.open", waiting_key: str = "progress.waiting") -> None:
+        # The keys say what this pass counts: open ports in a scan, banners read in a banner pass.
         self.stream, self.tr, self.width, self.enabled = stream, tr, width, enabled
+        self.found_key, self.waiting_key = found_key, waiting_key
         self.started = time.monotonic()
         self.last_draw = 0.0
         self.drawn = False
@@ -154,7 +157,7 @@ class ProgressBar:
     def line(self, done: int, total: int, open_found: int, now: float) -> str:
         width = self.columns() - 1  # never the last column: writing there wraps on many terminals
         elapsed = now - self.started
-        waiting = self.tr.t("progress.waiting")
+        waiting = self.tr.t(self.waiting_key)
         if done < total and now - self.last_change > STALL_SECONDS:
             # Only silent ports are left: they finish when their timeout runs out, which
             # a rate-based estimate ("0s") would hide.
@@ -165,8 +168,8 @@ class ProgressBar:
             note = ""
         digits = len(str(total))
         count = f"{done:>{digits}}/{total}"
-        found = self.tr.t("progress.open", count=open_found)
-        found_slot = len(self.tr.t("progress.open", count=9 * 10 ** (digits - 1)))
+        found = self.tr.t(self.found_key, count=open_found)
+        found_slot = len(self.tr.t(self.found_key, count=9 * 10 ** (digits - 1)))
         note_slot = max(len(waiting), len(self.tr.t("progress.eta", eta="59m59s")))
         for parts in ((count, found.ljust(found_slot), note.ljust(note_slot)), (count, found.ljust(found_slot)),
                       (count,), ()):
@@ -195,6 +198,9 @@ class ProgressBar:
         if self.enabled and self.drawn:
             self.stream.write("\n")
             self.stream.flush()
+
+
+BANNER_LABELS = {"found_key": "progress.banners", "waiting_key": "progress.banners_waiting"}
 
 
 def _short_duration(seconds: float) -> str:

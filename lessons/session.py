@@ -13,7 +13,7 @@ import time
 from typing import IO, Optional
 
 from lessons.i18n import Translator
-from lessons.output import ProgressBar
+from lessons.output import BANNER_LABELS, ProgressBar
 from scanner.banners import grab_banners
 from scanner.engine import DEFAULT_WORKERS, scan
 from scanner.inputs import TimeoutSetting
@@ -68,7 +68,7 @@ def run_scan(target: Target, ports: tuple, timeout: TimeoutSetting, tr: Translat
         if open_ports and progress_stream is not None:
             progress_stream.write(tr.count("scan.reading_banners", len(open_ports)) + "\n")
             progress_stream.flush()
-        banner_bar = ProgressBar(progress_stream, tr, width, enabled=progress_stream is not None)
+        banner_bar = ProgressBar(progress_stream, tr, width, enabled=progress_stream is not None, **BANNER_LABELS)
         started = time.monotonic()
         try:
             found = grab_banners(target.address, target.family, open_ports,

@@ -23,6 +23,11 @@ ENGLISH_MESSAGES = {
     "target.bad_ipv4": "{text} is not a valid IPv4 address: each of the four numbers must be 0-255.",
     "target.bad_ipv6": "{text} is not a valid IPv6 address.",
     "target.bad_chars": "{text} is not a host name: use letters, digits, dots and hyphens only.",
+    "target.control_chars": ("The host held control characters or terminal escape sequences (invisible, often "
+                             "from a paste): type it again without them."),
+    "target.too_long": "That host name is {length} characters long: DNS names are at most 253 characters.",
+    "target.short_ipv4": ("{text} is a shortened or hex/octal IPv4 form (some programs read it as {address}): "
+                          "write the address in the usual dotted form a.b.c.d, like {address}."),
     "target.unresolved": "Could not find an address for {text}: check the spelling (socket.gaierror: {detail}).",
     "target.never_exists": "{text} cannot exist: names ending in .invalid are reserved never to resolve (RFC 6761).",
     "target.no_address": "{text} has no IPv4 or IPv6 address to scan.",

@@ -23,13 +23,17 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from scanner.errors import (InputError, LabSetupError, NetworkSpecError, PortSpecError, TargetError,
-                            TimeoutSpecError)
+                            TimeoutSpecError, printable)
 from scanner.results import Target
 from scanner.services import COMMON_PORTS
 
 MAX_PORT = 65535
 ALL_PORTS_WORDS = {"-", "all", "semua"}
 COMMON_PORTS_WORDS = {"common", "umum"}
+HOSTNAME_MAX_LENGTH = 253        # RFC 1035: a whole DNS name, without its final dot
+# What the C library's inet_aton reads as an IPv4 address: one to four numbers, each
+# decimal, octal (leading 0) or hex (0x).  127.1 and 0x7f.1 both mean 127.0.0.1 to it.
+NUMERIC_HOST_PATTERN = re.compile(r"(0[xX][0-9A-Fa-f]*|[0-9]+)(\.(0[xX][0-9A-Fa-f]*|[0-9]+)){0,3}")
 HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$")
 
 MAX_PORT_SPEC_LENGTH = 2000     # longer is a paste accident, not a port list
@@ -81,6 +85,7 @@ def _strip_url(text: str) -> Optional[str]:
 def parse_target(text: str, *, prefer_ipv6: bool = False, resolver: Resolver = socket.getaddrinfo) -> Target:
     """Parse and resolve a host.  Raises ``TargetError`` with a learner-readable message."""
     text = (text or "").strip()
+    _refuse_control_characters(text)
     if not text:
         raise TargetError("target.empty")
     url_host = _strip_url(text)
@@ -100,13 +105,34 @@ def parse_target(text: str, *, prefer_ipv6: bool = False, resolver: Resolver = s
         family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
         return Target(text=text, host=host, address=str(literal), family=family, all_addresses=(str(literal),))
 
+    shorthand = _inet_aton_reading(host)
+    if shorthand is not None:  # 127.1, 0x7f.1: one address, spelled so that only some programs read it
+        raise TargetError("target.short_ipv4", text=host, address=shorthand)
     if re.fullmatch(r"[0-9.]+", host):  # all digits and dots, but not a valid address: 999.1.1.1
         raise TargetError("target.bad_ipv4", text=host)
     if ":" in host:
         raise TargetError("target.bad_ipv6", text=host)
+    if len(host.rstrip(".")) > HOSTNAME_MAX_LENGTH:
+        raise TargetError("target.too_long", length=len(host))
     if not HOSTNAME_PATTERN.match(host):
         raise TargetError("target.bad_chars", text=host)
     return _resolve(text, host, prefer_ipv6, resolver)
+
+
+def _refuse_control_characters(text: str) -> None:
+    """An escape sequence around an address is not part of the host: say so, not "not a host name"."""
+    if printable(text) != text:
+        raise TargetError("target.control_chars")
+
+
+def _inet_aton_reading(host: str) -> Optional[str]:
+    """The dotted address inet_aton would read from a shorthand like 127.1 or 0x7f.1, else None."""
+    if not NUMERIC_HOST_PATTERN.fullmatch(host):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 def _parse_ip_literal(host: str):
@@ -197,6 +223,7 @@ def parse_targets(text: str, *, max_hosts: int = DEFAULT_MAX_HOSTS, prefer_ipv6:
     item any of these) or one host as ``parse_target`` reads it.
     """
     text = (text or "").strip()
+    _refuse_control_characters(text)
     if not text:
         raise TargetError("target.empty")
     found: dict = {}
@@ -206,7 +233,7 @@ def parse_targets(text: str, *, max_hosts: int = DEFAULT_MAX_HOSTS, prefer_ipv6:
         for target in _parse_one_target(item, _Room(text, len(found), max_hosts), prefer_ipv6, resolver):
             found.setdefault(target.address, target)
         if len(found) > max_hosts:
-            raise NetworkSpecError("network.too_many", text=text, count=f"{len(found)}+", maximum=max_hosts,
+            raise NetworkSpecError("network.too_many", text=text, count=f"{len(found):,}+", maximum=max_hosts,
                                    needed=min(MAX_HOSTS_LIMIT, len(text.split(","))))
     if not found:
         raise TargetError("target.empty")

@@ -91,7 +91,7 @@ def test_url_is_refused_with_a_hint(text, suggestion):
 
 @pytest.mark.parametrize("text, code", [
     ("999.1.1.1", "target.bad_ipv4"),
-    ("1.2.3", "target.bad_ipv4"),
+    ("1.2.3", "target.short_ipv4"),
     ("", "target.empty"),
     ("   ", "target.empty"),
     ("1:2:3", "target.bad_ipv6"),
