@@ -21,7 +21,7 @@ This module is only data; ``server`` opens the sockets, ``services`` answers on 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Dict, NamedTuple, Tuple
 
 from scanner.errors import NetworkError
 from scanner.results import PortState
@@ -40,6 +40,22 @@ class LabService:
     description: str                # one English sentence; the UI may translate by (service, protocol)
     wanted_port: int = 0            # the documented port (base + offset); 0 when the kernel chose
     addresses: tuple = ()           # where it answers, e.g. ("127.0.0.1", "::1")
+
+
+class HasServices:
+    """Lookups shared by everything that holds ``services`` (the lab, a practice-network host)."""
+
+    services: tuple
+
+    def service(self, name: str, protocol: str = "tcp") -> LabService:
+        for service in self.services:
+            if service.service == name and service.protocol == protocol:
+                return service
+        raise KeyError(f"{name}/{protocol}")
+
+    def known_answer(self) -> Dict[Tuple[int, str], PortState]:
+        """Named ports only: {(port, protocol): state}; every other port is closed."""
+        return {(s.port, s.protocol): s.expected_state for s in self.services}
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
-from lessons.lab.layout import LabNote, LabService, PlannedService
+from lessons.lab.layout import HasServices, LabNote, PlannedService
 from scanner.results import PortState
 
 NETWORK_BLOCK = "127.42.0.0/29"
@@ -66,7 +66,7 @@ NETWORK_LAYOUT = (
 
 
 @dataclass(frozen=True)
-class NetworkHost:
+class NetworkHost(HasServices):
     """One machine of the practice network and its known answer."""
 
     address: str
@@ -75,15 +75,6 @@ class NetworkHost:
     services: tuple                 # LabService per port the answer names
     expected_up: bool = True        # on loopback every address answers
 
-    def service(self, name: str, protocol: str = "tcp") -> LabService:
-        for service in self.services:
-            if service.service == name and service.protocol == protocol:
-                return service
-        raise KeyError(f"{name}/{protocol}")
-
-    def known_answer(self) -> Dict[Tuple[int, str], PortState]:
-        """Named ports only; every other port of the host is closed."""
-        return {(s.port, s.protocol): s.expected_state for s in self.services}
 
 
 @dataclass

@@ -40,7 +40,8 @@ import threading
 import time
 from typing import Dict, List, Optional, Tuple
 
-from lessons.lab.layout import DEFAULT_BASE_PORT, LAB_LAYOUT, LabNote, LabService, LabStartError, PlannedService
+from lessons.lab.layout import (DEFAULT_BASE_PORT, LAB_LAYOUT, HasServices, LabNote, LabService, LabStartError,
+                                 PlannedService)
 from lessons.lab.services import TCP_SERVICES, Fairness, UdpEchoService, UdpGuard, register_echo_endpoint
 from scanner.errors import LabSetupError
 from scanner.inputs import LAB_BLOCK_SIZE, is_loopback_address, parse_base_port, parse_bind_address
@@ -208,7 +209,7 @@ class ServiceLoop:
 
 # --- the lab ------------------------------------------------------------------------------
 
-class PracticeLab:
+class PracticeLab(HasServices):
     """Real services on loopback with a known answer.  Use as ``with PracticeLab() as lab:``.
 
     With ``network=True`` the same event loop also serves the practice network
@@ -250,15 +251,6 @@ class PracticeLab:
     @property
     def running(self) -> bool:
         return self._loop is not None and self._loop.is_alive()
-
-    def service(self, name: str, protocol: str = "tcp") -> LabService:
-        for service in self.services:
-            if service.service == name and service.protocol == protocol:
-                return service
-        raise KeyError(f"{name}/{protocol}")
-
-    def known_answer(self) -> Dict[Tuple[int, str], PortState]:
-        return {(s.port, s.protocol): s.expected_state for s in self.services}
 
     @property
     def stats(self) -> dict:
