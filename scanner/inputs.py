@@ -428,22 +428,21 @@ def parse_retries(text: Union[str, int, None]) -> Optional[int]:
     text = str(text).strip()
     if text.lower() in AUTO_WORDS:
         return None
-    retries = whole_number(text)
-    if retries is None:
-        raise InputError("retries.not_number", text=text)
-    if not RETRIES_MINIMUM <= retries <= RETRIES_MAXIMUM:
-        raise InputError("retries.out_of_range", minimum=RETRIES_MINIMUM, maximum=RETRIES_MAXIMUM)
-    return retries
+    return _number_in_range(text, "retries", RETRIES_MINIMUM, RETRIES_MAXIMUM)
 
 
 def parse_workers(text: Union[str, int]) -> int:
-    text = str(text).strip()
-    workers = whole_number(text)
-    if workers is None:
-        raise InputError("workers.not_number", text=text)
-    if not WORKERS_MINIMUM <= workers <= WORKERS_MAXIMUM:
-        raise InputError("workers.out_of_range", minimum=WORKERS_MINIMUM, maximum=WORKERS_MAXIMUM)
-    return workers
+    return _number_in_range(str(text).strip(), "workers", WORKERS_MINIMUM, WORKERS_MAXIMUM)
+
+
+def _number_in_range(text: str, what: str, minimum: int, maximum: int) -> int:
+    """A whole number from ``minimum`` to ``maximum``; else ``what``.not_number / .out_of_range."""
+    number = whole_number(text)
+    if number is None:
+        raise InputError(f"{what}.not_number", text=text)
+    if not minimum <= number <= maximum:
+        raise InputError(f"{what}.out_of_range", minimum=minimum, maximum=maximum)
+    return number
 
 
 # --- the practice lab ------------------------------------------------------------------
