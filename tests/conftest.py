@@ -43,3 +43,16 @@ def host(request, lab):
     if request.param not in lab.hosts:
         pytest.skip(f"the lab could not listen on {request.param} here: {lab.notes}")
     return request.param
+
+
+@pytest.fixture
+def second_loopback():
+    """A listener on 127.0.0.2 (Linux routes all of 127.0.0.0/8 to loopback; macOS does not)."""
+    from tests.servers import Listener  # after the sys.path line above
+
+    try:
+        listener = Listener("127.0.0.2")
+    except OSError as error:
+        pytest.skip(f"127.0.0.2 is not usable here ({error}); add a loopback alias to run this")
+    with listener:
+        yield listener

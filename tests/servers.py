@@ -7,7 +7,9 @@ closes every socket it opened.
 
 from __future__ import annotations
 
+import selectors
 import socket
+import struct
 import threading
 from typing import Optional
 
@@ -95,6 +97,52 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+class ResettingListeners:
+    """Listeners that complete the handshake and reset at once (SO_LINGER 0, then close).
+
+    A service that does this is open: the handshake finished.  One thread serves them all.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.socks = []
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(128)
+            sock.setblocking(False)
+            self.socks.append(sock)
+        self.ports = sorted(sock.getsockname()[1] for sock in self.socks)
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        linger = struct.pack("ii", 1, 0)
+        with selectors.DefaultSelector() as selector:
+            for sock in self.socks:
+                selector.register(sock, selectors.EVENT_READ)
+            self.ready.set()
+            while not self._stop.is_set():
+                for key, _events in selector.select(0.05):
+                    try:
+                        conn, _ = key.fileobj.accept()
+                    except OSError:
+                        continue
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    conn.close()  # RST, not FIN
+
+    def __enter__(self) -> "ResettingListeners":
+        self._thread.start()
+        self.ready.wait(5)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for sock in self.socks:
+            sock.close()
 
 
 class SilentHTTPServer:

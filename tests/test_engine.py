@@ -6,7 +6,6 @@ import select
 import selectors
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import textwrap
@@ -21,7 +20,8 @@ from scanner.probe import classify, is_self_connected, probe_port
 from scanner.results import PortState, Reason
 from scanner.timing import FixedTimeout, RttEstimator
 from tests.conftest import ROOT, program_env
-from tests.servers import FilteredPort, Listener, free_port, ipv6_loopback_available, loopback_listening_ports
+from tests.servers import (FilteredPort, Listener, ResettingListeners, free_port, ipv6_loopback_available,
+                           loopback_listening_ports)
 
 LOOPBACK = parse_target("127.0.0.1")
 
@@ -504,52 +504,6 @@ def test_reuse_is_switched_off_where_a_socket_cannot_be_re_armed():
 
 
 # --- nothing found is lost ------------------------------------------------------------------------
-
-class ResettingListeners:
-    """Listeners that complete the handshake and reset at once (SO_LINGER 0, then close).
-
-    A service that does this is open: the handshake finished.  One thread serves them all.
-    """
-
-    def __init__(self, count: int) -> None:
-        self.socks = []
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sock.listen(128)
-            sock.setblocking(False)
-            self.socks.append(sock)
-        self.ports = sorted(sock.getsockname()[1] for sock in self.socks)
-        self.ready = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self) -> None:
-        linger = struct.pack("ii", 1, 0)
-        with selectors.DefaultSelector() as selector:
-            for sock in self.socks:
-                selector.register(sock, selectors.EVENT_READ)
-            self.ready.set()
-            while not self._stop.is_set():
-                for key, _events in selector.select(0.05):
-                    try:
-                        conn, _ = key.fileobj.accept()
-                    except OSError:
-                        continue
-                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-                    conn.close()  # RST, not FIN
-
-    def __enter__(self) -> "ResettingListeners":
-        self._thread.start()
-        self.ready.wait(5)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        for sock in self.socks:
-            sock.close()
-
 
 @POSIX_ONLY
 def test_a_handshake_reset_at_once_is_open_in_a_busy_scan():

@@ -28,17 +28,6 @@ def run_menu(lines, language="en"):
     return code, stdout.getvalue(), menu
 
 
-@pytest.fixture
-def second_loopback():
-    """A listener on 127.0.0.2 (Linux routes all of 127.0.0.0/8 to loopback; macOS does not)."""
-    try:
-        listener = Listener("127.0.0.2")
-    except OSError as error:
-        pytest.skip(f"127.0.0.2 is not usable here ({error}); add a loopback alias to run this")
-    with listener:
-        yield listener
-
-
 def test_guided_walk_scans_a_network_host_by_host(second_loopback, tmp_path):
     port = second_loopback.port
     saved = tmp_path / "net.json"

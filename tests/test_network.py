@@ -134,17 +134,6 @@ def test_indonesian_network_messages(isolated_home):
 
 # --- scanning loopback addresses (no root needed on Linux) ----------------------------------
 
-@pytest.fixture
-def second_loopback():
-    """A listener on 127.0.0.2 (Linux routes all of 127.0.0.0/8 to loopback; macOS does not)."""
-    try:
-        listener = Listener("127.0.0.2")
-    except OSError as error:
-        pytest.skip(f"127.0.0.2 is not usable here ({error}); add a loopback alias to run this")
-    with listener:
-        yield listener
-
-
 def test_scan_network_reports_every_host_with_its_ports(second_loopback):
     with Listener("127.0.0.1") as first:
         ports = (first.port, second_loopback.port)
