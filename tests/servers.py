@@ -14,7 +14,30 @@ import threading
 from typing import Optional
 
 
-class Listener:
+class _ServedInThread:
+    """``_serve`` runs in a thread: started (and ready) on enter, stopped and sockets closed on exit."""
+
+    def _prepare_thread(self) -> None:
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _sockets(self) -> list:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._thread.start()
+        self.ready.wait(5)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for sock in self._sockets():
+            sock.close()
+
+
+class Listener(_ServedInThread):
     """A TCP listener that accepts connections (and optionally greets them) until closed."""
 
     def __init__(self, host: str = "127.0.0.1", greeting: Optional[bytes] = None, backlog: int = 128) -> None:
@@ -25,11 +48,12 @@ class Listener:
         self.host = host
         self.port = self.sock.getsockname()[1]
         self.greeting = greeting
-        self.ready = threading.Event()
         self.accepted = 0
         self.received = b""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._prepare_thread()
+
+    def _sockets(self) -> list:
+        return [self.sock]
 
     def _serve(self) -> None:
         self.sock.settimeout(0.05)
@@ -50,16 +74,6 @@ class Listener:
                         self.received += conn.recv(4096)
                     except OSError:
                         pass
-
-    def __enter__(self) -> "Listener":
-        self._thread.start()
-        self.ready.wait(5)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.sock.close()
 
 
 class FilteredPort:
@@ -99,7 +113,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-class ResettingListeners:
+class ResettingListeners(_ServedInThread):
     """Listeners that complete the handshake and reset at once (SO_LINGER 0, then close).
 
     A service that does this is open: the handshake finished.  One thread serves them all.
@@ -114,9 +128,10 @@ class ResettingListeners:
             sock.setblocking(False)
             self.socks.append(sock)
         self.ports = sorted(sock.getsockname()[1] for sock in self.socks)
-        self.ready = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._prepare_thread()
+
+    def _sockets(self) -> list:
+        return self.socks
 
     def _serve(self) -> None:
         linger = struct.pack("ii", 1, 0)
@@ -133,16 +148,6 @@ class ResettingListeners:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
                     conn.close()  # RST, not FIN
 
-    def __enter__(self) -> "ResettingListeners":
-        self._thread.start()
-        self.ready.wait(5)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        for sock in self.socks:
-            sock.close()
 
 
 class SilentHTTPServer:
