@@ -148,11 +148,12 @@ def network_report_text(network: NetworkReport, tr: Translator, file_format: str
     return network_text_report(network, tr, include_closed)
 
 
-def _scan_udp_host(target, ports, timeout, *, workers, stop, progress, **_engine_options):
+def _scan_udp_host(target, ports, timeout, *, workers, stop, progress, retries=None):
     """The UDP scanner in the engine's shape, for ``scan_network`` (discovery stays TCP)."""
     from scanner.udp import DEFAULT_UDP_WORKERS, scan_udp
 
-    return scan_udp(target, ports, timeout, stop=stop, progress=progress, workers=min(workers, DEFAULT_UDP_WORKERS))
+    return scan_udp(target, ports, timeout, stop=stop, progress=progress, workers=min(workers, DEFAULT_UDP_WORKERS),
+                    retries=retries)
 
 
 def _read_banners(network: NetworkReport, progress=None) -> None:

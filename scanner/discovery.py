@@ -24,7 +24,6 @@ every address.
 from __future__ import annotations
 
 import enum
-import inspect
 import queue
 import threading
 from dataclasses import dataclass
@@ -74,13 +73,6 @@ class Discovery:
     @property
     def up(self) -> list:
         return [host for host in self.hosts if host.state is HostState.UP]
-
-
-def engine_options(retries: Optional[int]) -> dict:
-    """``retries=`` for the engine when it knows the keyword (older engines do not)."""
-    if retries is None:
-        return {}
-    return {"retries": retries} if "retries" in inspect.signature(scan).parameters else {}
 
 
 def is_shortage(error: BaseException) -> bool:
@@ -179,8 +171,7 @@ def judge(target: Target, results: Sequence) -> HostStatus:
 def probe_host(target: Target, timeout: TimeoutSetting, ports: Sequence[int] = DISCOVERY_PORTS,
                retries: Optional[int] = None, stop: Optional[threading.Event] = None) -> HostStatus:
     """Discover one host with a few TCP connects through the engine."""
-    one_thread = {"threads": 1} if "threads" in inspect.signature(scan).parameters else {}
-    report = scan(target, ports, timeout, workers=len(ports), stop=stop, **one_thread, **engine_options(retries))
+    report = scan(target, ports, timeout, workers=len(ports), threads=1, stop=stop, retries=retries)
     if not report.complete and not any(r.reason in UP_REASONS for r in report.results):
         return HostStatus(target, HostState.DOWN, "not-probed")
     return judge(target, report.results)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
-from scanner.discovery import (DISCOVERY_PORTS, Discovery, HostState, HostStatus, assume_up, discover, engine_options,
+from scanner.discovery import (DISCOVERY_PORTS, Discovery, HostState, HostStatus, assume_up, discover,
                                is_shortage, run_each)
 from scanner.engine import DEFAULT_WORKERS, open_file_budget, scan
 from scanner.inputs import TargetSet, TimeoutSetting
@@ -137,7 +137,7 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
             open_by_host[status.address] = open_found
 
         reports[status.address] = scan_host(status.target, ports, timeout, workers=per_host, stop=stop,
-                                            progress=host_progress, **engine_options(retries))
+                                            progress=host_progress, retries=retries)
 
     shortage = found.shortage
     if up_hosts and not stop.is_set() and shortage is None:

@@ -348,3 +348,10 @@ def test_network_port_map_has_one_row_per_host(second_loopback):
     rows = {line.split()[0]: line.split()[1] for line in lines[1:4]}
     assert rows == {"127.0.0.1": "...", "127.0.0.2": "..O", "127.0.0.3": "..."}
     assert all(len(line) <= 80 for line in lines)
+
+
+def test_retries_reach_the_udp_scan_of_every_host():
+    from lessons.netscan import _scan_udp_host
+
+    network = scan_network(parse_targets("127.0.0.1-2"), (9,), FAST, ping=False, retries=0, scan_host=_scan_udp_host)
+    assert [host.report.retries for host in network.hosts] == ["0", "0"]
