@@ -1,6 +1,6 @@
 """Every sentence on screen, in the learner's language.
 
-Strings live in ``lessons/content/<lang>/ui.json`` as ``key -> text`` with ``{name}``
+Strings live in ``lessons/content/<lang>/ui.json`` (and ``ui-<area>.json`` beside it) as ``key -> text`` with ``{name}``
 placeholders, so a translator edits data, not code.  ``Translator.t(key, **values)``
 finds the text in the chosen language; a missing key is a bug that a test catches, not
 something to hide, but at run time we fall back to English rather than crash.
@@ -55,13 +55,26 @@ def normalise_language(code: str) -> str:
     return code
 
 
+def ui_string_files(language: str) -> list:
+    """``ui.json`` first, then every ``ui-<area>.json`` of ``language`` in name order."""
+    names = os.listdir(os.path.join(CONTENT_DIR, language))
+    extra = sorted(name for name in names if name.startswith("ui-") and name.endswith(".json"))
+    return ["ui.json"] + extra
+
+
 @lru_cache(maxsize=None)
 def load_strings(language: str) -> dict:
     """Every string of ``language``.  English error messages live with the errors
     themselves (``scanner.errors``), so the scanner speaks without this package; they are
     merged in here as ``error.<code>``, and other languages translate those keys."""
-    with open(os.path.join(CONTENT_DIR, language, "ui.json"), encoding="utf-8") as stream:
-        strings = json.load(stream)
+    strings: dict = {}
+    for name in ui_string_files(language):   # ui.json, then ui-<area>.json: one file per part of the program
+        with open(os.path.join(CONTENT_DIR, language, name), encoding="utf-8") as stream:
+            part = json.load(stream)
+        twice = sorted(set(part) & set(strings))
+        if twice:
+            raise ValueError(f"{language}/{name} repeats keys: {', '.join(twice[:5])}")
+        strings.update(part)
     if language == DEFAULT_LANGUAGE:
         strings.update({"error." + code: text for code, text in ENGLISH_MESSAGES.items()})
     return strings
