@@ -10,6 +10,8 @@ what they want (and for scripts):
     lesson ID          show one lesson
     lab                start the practice lab on loopback
     quiz [LESSON]      answer questions about a lesson
+    exercises          list the exercises: write your own scanner
+    exercise N [--check|--watch|--hint|--reset|--solution]
 
 Exit codes follow the shell's conventions: 0 done, 1 the target could not be resolved or
 reached (or the computer ran out of threads, memory or files), 2 a usage or input error,
@@ -155,6 +157,9 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     lab.add_argument("--base-port", default="8000", metavar="PORT", help=tr.t("help.base_port"))
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
+    from lessons.ui.commands.exercise import add_parsers as add_exercise_parsers  # lazy: the exercise runner loads only when used
+
+    add_exercise_parsers(commands, common, tr)
     return parser
 
 
@@ -258,6 +263,10 @@ def _main(argv: Optional[List[str]], env: Optional[Environment]) -> int:
             from lessons.quiz import command_quiz
 
             return command_quiz(args.lesson_id, env, tr)
+        if args.command in ("exercises", "exercise"):
+            from lessons.ui.commands.exercise import command_exercise, command_exercises
+
+            return command_exercises(env, tr) if args.command == "exercises" else command_exercise(args, env, tr)
         from lessons.menu import Menu
 
         return Menu(env, tr).run()

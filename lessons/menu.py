@@ -155,10 +155,12 @@ class Menu:
         from lessons.labscreen import lab_menu  # loaded when first shown: a plain scan starts faster
         from lessons.quiz import quiz_menu
         from lessons.settings import settings_menu
+        from lessons.ui.screens.exercises import exercises_menu
 
         return [("1", "menu.guided", self.guided_scan), ("2", "menu.quick", self.quick_scan),
                 ("3", "menu.library", self.library), ("4", "menu.lab", lambda: lab_menu(self)),
-                ("5", "menu.quiz", lambda: quiz_menu(self)), ("6", "menu.settings", lambda: settings_menu(self))]
+                ("5", "menu.quiz", lambda: quiz_menu(self)), ("6", "menu.settings", lambda: settings_menu(self)),
+                ("7", "exercises.menu_entry", lambda: exercises_menu(self))]
 
     def run(self) -> int:
         self.env.write(self.tr.t("menu.welcome"), "title")
