@@ -18,12 +18,13 @@ The comparisons are small functions in ``COMPARES``; ``check.json`` picks one pe
 from __future__ import annotations
 
 import errno
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, List, Optional
 
 from lessons.exercises.catalog import Exercise
-from lessons.exercises.sandbox import ChildRun, run_child
+from lessons.exercises.sandbox import LOAD_SECONDS, ChildRun, run_child
 from lessons.exercises.targets import PracticeTargets, TargetsUnavailable
 
 DEFAULT_LIMITS = {"RLIMIT_NOFILE": 256, "RLIMIT_AS": 1024 * 1024 * 1024, "RLIMIT_NPROC": 256, "RLIMIT_CPU": 60,
@@ -211,8 +212,10 @@ COMPARES = {"equal": compare_equal, "resolved": compare_resolved, "error_message
 
 
 # -- the check -----------------------------------------------------------------------------------
-def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None) -> CheckReport:
+def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None, load_seconds: float = LOAD_SECONDS,
+              wall_seconds: Optional[float] = None) -> CheckReport:
     spec = exercise.check_spec()
+    path = os.path.abspath(path)   # the child runs in the file's folder
     report = CheckReport(exercise, path)
     try:
         targets = PracticeTargets(spec.get("targets", ["open"])).start()
@@ -226,8 +229,9 @@ def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None) -> 
                  for case in spec["cases"]]
         limits = dict(DEFAULT_LIMITS, **spec.get("limits", {}))
         child_cases = [{"call": case["call"], "args": case["args"], "limit": case.get("limit", 3.0)} for case in cases]
-        wall = spec.get("wall_seconds", 5.0 + sum(case["limit"] for case in child_cases))
-        run = run_child(harness_source(), {"file": path, "cases": child_cases, "limits": limits}, wall, environ)
+        wall = wall_seconds or spec.get("wall_seconds", load_seconds + 2.0 + sum(case["limit"] for case in child_cases))
+        run = run_child(harness_source(), {"file": path, "cases": child_cases, "limits": limits}, wall, environ,
+                        load_seconds)
     finally:
         targets.close()
     report.output, report.seconds = run.output, run.seconds
@@ -284,7 +288,7 @@ def _verdict(spec: dict, case: dict, message: Optional[dict]) -> Verdict:
     else:
         verdict.seconds = message.get("seconds", 0.0)
         passed, key, verdict.gave = COMPARES[case.get("compare", "equal")](decode(message.get("result")), expect)
-        mistake = None if passed else mistakes.get(key, key if key in mistakes.values() else "wrong_answer")
+        mistake = None if passed else (mistakes.get(key) or (key if ":" not in key else "wrong_answer"))
         if passed:
             mistake = _measured(case, message)
             if mistake:

@@ -36,6 +36,7 @@ from scanner.errors import printable
 OUTPUT_LIMIT_BYTES = 64 * 1024     # more than this of their printing is read and thrown away
 SHOWN_LINES = 12
 SHOWN_COLUMNS = 76
+LOAD_SECONDS = 5.0                 # their file must be loaded (imported) by then
 PYTHON_FLAGS = ("-I", "-X", "utf8")   # isolated: no PYTHON* variables, no user site, no script folder on the path
 
 
@@ -83,8 +84,12 @@ def _kill_group(process: subprocess.Popen) -> None:
         pass
 
 
-def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Optional[dict] = None) -> ChildRun:
-    """Run the harness with ``spec`` in a fresh child; collect its reports and output."""
+def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Optional[dict] = None,
+              load_seconds: float = LOAD_SECONDS) -> ChildRun:
+    """Run the harness with ``spec`` in a fresh child; collect its reports and output.
+
+    The first report (their file loaded) must come within ``load_seconds``: an endless
+    loop at the top of the file is stopped early, not after every case's time."""
     token = secrets.token_hex(16)
     read_end, write_end = os.pipe()
     spec = dict(spec, fd=write_end, token=token)
@@ -102,7 +107,7 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
     run = ChildRun()
     output, reports_raw = bytearray(), bytearray()
     try:
-        _collect(process, read_end, output, reports_raw, started + wall_seconds, run)
+        _collect(process, read_end, output, reports_raw, (started + load_seconds, started + wall_seconds), run)
     finally:
         _kill_group(process)
         os.close(read_end)
@@ -124,14 +129,15 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
 
 
 def _collect(process: subprocess.Popen, read_end: int, output: bytearray, reports: bytearray,
-             deadline: float, run: ChildRun) -> None:
-    """Read output and reports until both pipes close or the deadline passes."""
+             deadlines: tuple, run: ChildRun) -> None:
+    """Read output and reports until both pipes close or a deadline passes (loaded by, finished by)."""
+    load_deadline, deadline = deadlines
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ, output)
         selector.register(read_end, selectors.EVENT_READ, reports)
         open_pipes = 2
         while open_pipes:
-            left = deadline - time.monotonic()
+            left = (deadline if reports else min(deadline, load_deadline)) - time.monotonic()
             if left <= 0:
                 run.timed_out = True
                 return
