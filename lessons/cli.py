@@ -310,9 +310,14 @@ def command_lesson(name: Optional[str], env: Environment, tr: Translator) -> int
         answer = env.read_line(prompt)
         return "q" if answer is None else answer  # Ctrl+D leaves the pager
 
+    from lessons.ui.screens.exercises import try_it_line
+
     lesson = catalog.load_lesson(lesson_id, tr.language)
     if pager.show(env, lambda: lesson_blocks(lesson, env), ask, tr, finish=False, like_cat=True):
         store().mark_lesson_read(lesson_id)
+        practice = try_it_line(env, tr, lesson_id)   # issue 16: the exercise that practises this lesson
+        if practice:
+            env.write(practice)
     return EXIT_OK
 
 

@@ -121,6 +121,11 @@ class Menu:
             self.env.write("")
         if finished:
             store().mark_lesson_read(lesson_id)
+            from lessons.ui.screens.exercises import try_it_line  # lazy, as the other screens in entries()
+
+            practice = try_it_line(self.env, self.tr, lesson_id)
+            if practice:
+                self.env.write(practice)
         self.show_progress_problem()
 
     def choose(self, title: str, rows: List[tuple]) -> str:

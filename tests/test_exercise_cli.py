@@ -139,3 +139,11 @@ def test_watch_checks_again_on_save_and_ctrl_c_ends_it_with_130(isolated_home):
     assert "changed: checking again" in out
     assert "All 7 checks passed" in out
     assert out.rstrip().endswith("Stopped watching.")
+
+
+def test_a_core_lesson_ends_with_its_exercise(isolated_home):
+    assert run(isolated_home, "lesson", "timeouts").stdout.rstrip().endswith(
+        "Try it: exercise 3 (python3 main.py exercise 3)")
+    assert run(isolated_home, "lesson", "threading", "--lang", "id").stdout.rstrip().endswith(
+        "Coba sendiri: latihan 5 (python3 main.py exercise 5)")
+    assert "Try it" not in run(isolated_home, "lesson", "intro").stdout

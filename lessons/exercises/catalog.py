@@ -26,8 +26,10 @@ from typing import List, Optional
 LANGUAGES = ("en", "id")
 EXERCISE_IDS = ("resolve", "one-port", "silent-port", "port-range", "threads", "banner", "udp", "permission",
                 "selectors")
-PER_LANGUAGE = ("task.{lang}.md", "hints.{lang}.txt")
-SHARED = ("solution.py", "check.json")
+# Each core lesson ends with "Try it: exercise N": the exercise that practises it.
+PRACTICE_AFTER = {"dns": 1, "errors": 1, "sockets": 2, "handshake": 2, "timeouts": 3, "port-states": 3,
+                  "firewalls": 3, "reading-results": 4, "threading": 5, "banners": 6, "udp-scanning": 7,
+                  "ethics": 8, "scanner-internals": 9, "platforms": 9}
 
 
 def _folder():
@@ -89,6 +91,12 @@ def find_exercise(name: str) -> Optional[Exercise]:
                                                            and int(name) == exercise.number):
             return exercise
     return None
+
+
+def exercise_for_lesson(lesson_id: str) -> Optional[Exercise]:
+    """The exercise that practises ``lesson_id``, or None."""
+    number = PRACTICE_AFTER.get(lesson_id)
+    return all_exercises()[number - 1] if number else None
 
 
 def folder_files(exercise: Exercise) -> List[str]:

@@ -21,6 +21,7 @@ from typing import Callable, List, Optional
 from lessons import pager
 from lessons.catalog import Lesson
 from lessons.exercises import CheckReport, Exercise, all_exercises, find_exercise, run_check
+from lessons.exercises.catalog import exercise_for_lesson
 from lessons.exercises.workspace import ensure_starter, learner_file, modified_time, reset
 from lessons.progress import config_folder, store
 from lessons.render import Block, lesson_blocks
@@ -44,6 +45,12 @@ def list_lines(env, tr) -> List[str]:
         short = title.split(": ", 1)[-1]
         lines.append(f"{number:>2}. {short[:52]:<52} [{mark}]")
     return lines
+
+
+def try_it_line(env, tr, lesson_id: str) -> Optional[str]:
+    """"Try it: exercise N ..." under a lesson that has an exercise, or None."""
+    exercise = exercise_for_lesson(lesson_id)
+    return env.paint(tr.t("exercise.try_it", number=exercise.number), "hint") if exercise else None
 
 
 # -- the task page -----------------------------------------------------------------------------
