@@ -157,7 +157,7 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     lab.add_argument("--base-port", default="8000", metavar="PORT", help=tr.t("help.base_port"))
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
-    from lessons.ui.commands.exercise import add_parsers as add_exercise_parsers  # lazy: the exercise runner loads only when used
+    from lessons.ui.commands.exercise import add_parsers as add_exercise_parsers  # issue 16; lazy until lessons/ui/cli.py exists
 
     add_exercise_parsers(commands, common, tr)
     return parser

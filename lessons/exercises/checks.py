@@ -27,7 +27,8 @@ from lessons.exercises.catalog import Exercise
 from lessons.exercises.sandbox import LOAD_SECONDS, ChildRun, run_child
 from lessons.exercises.targets import PracticeTargets, TargetsUnavailable
 
-DEFAULT_LIMITS = {"RLIMIT_NOFILE": 256, "RLIMIT_AS": 1024 * 1024 * 1024, "RLIMIT_NPROC": 256, "RLIMIT_CPU": 60,
+# RLIMIT_NPROC is a margin over what the user already runs (see harness._user_tasks).
+DEFAULT_LIMITS = {"RLIMIT_NOFILE": 256, "RLIMIT_AS": 1024 * 1024 * 1024, "RLIMIT_NPROC": 300, "RLIMIT_CPU": 60,
                   "RLIMIT_CORE": 0}
 REFUSED_PROCESS = "the exercise check does not allow starting new processes"
 

@@ -9,7 +9,8 @@ What it does, in order:
 
 1. read the spec (one JSON argument) and forget it: ``sys.argv`` becomes the learner's file;
 2. lower its own limits where the platform has them: open files (``RLIMIT_NOFILE``),
-   address space (``RLIMIT_AS``), processes (``RLIMIT_NPROC``), CPU seconds, no core file;
+   address space (``RLIMIT_AS``), processes (``RLIMIT_NPROC``: what this user already runs
+   plus a margin), CPU seconds, no core file;
 3. refuse new processes: ``os.fork`` and friends raise ``PermissionError`` (a fork loop
    ends at its first fork, even for root, whom ``RLIMIT_NPROC`` does not stop);
 4. import the learner's file as the module ``learner`` (its ``if __name__ ==
@@ -42,6 +43,8 @@ def _apply_limits(limits):
         return
     for name, value in limits.items():
         which = getattr(resource, name, None)
+        if name == "RLIMIT_NPROC":   # counts every process and thread of this user, not just ours
+            value = _user_tasks() + value if _user_tasks() else None
         if which is None or value is None:
             continue
         try:
@@ -50,6 +53,25 @@ def _apply_limits(limits):
             resource.setrlimit(which, (wanted, wanted))
         except (ValueError, OSError):
             pass
+
+
+def _user_tasks():
+    """How many processes and threads this user runs now (Linux /proc; 0 where unknown).
+
+    RLIMIT_NPROC is a limit for the whole user: a learner with a desktop session may already
+    run hundreds, so the check allows that many plus a margin, never a fixed number."""
+    count, uid = 0, os.getuid()
+    try:
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    if os.stat("/proc/" + pid).st_uid == uid:
+                        count += len(os.listdir("/proc/" + pid + "/task"))
+                except OSError:
+                    pass
+    except OSError:
+        return 0
+    return count
 
 
 def _refuse_processes():

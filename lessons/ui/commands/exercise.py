@@ -20,11 +20,7 @@ import os
 from typing import List
 
 from lessons import pager
-from lessons.exercises import all_exercises, find_exercise
-from lessons.exercises.workspace import learner_file
 from lessons.progress import config_folder
-from lessons.ui.screens.exercises import (list_lines, next_hint_lines, open_exercise, reset_exercise,
-                                          show_check, solution_blocks, solution_open, task_blocks, watch)
 from scanner.errors import clip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -41,7 +37,9 @@ def add_parsers(commands, common: argparse.ArgumentParser, tr) -> None:
 
 
 def command_exercises(env, tr) -> int:
-    for line in list_lines(env, tr):
+    from lessons.ui.screens import exercises as screen  # lazy: building the parser must not load the runner
+
+    for line in screen.list_lines(env, tr):
         env.write(line)
     env.write_wrapped(tr.t("exercises.how_to_open"), "hint")
     return EXIT_OK
@@ -59,6 +57,10 @@ def _show(env, tr, lines: List[str]) -> None:
 
 
 def command_exercise(args, env, tr) -> int:
+    from lessons.exercises import all_exercises, find_exercise  # lazy: as above, only when an exercise is asked for
+    from lessons.exercises.workspace import learner_file
+    from lessons.ui.screens import exercises as screen
+
     if args.exercise_id is None:
         command_exercises(env, tr)
         env.stderr.write(tr.t("exercise.needs_id") + "\n")
@@ -74,34 +76,34 @@ def command_exercise(args, env, tr) -> int:
     action = chosen[0] if chosen else None
     path = learner_file(config_folder(), exercise)
     if action == "hint":
-        _show(env, tr, next_hint_lines(env, tr, exercise))
+        _show(env, tr, screen.next_hint_lines(env, tr, exercise))
         return EXIT_OK
     if action == "solution":
-        pager.show(env, solution_blocks(env, tr, exercise), _pager_ask(env), tr, finish=False, like_cat=True)
-        return EXIT_OK if solution_open(exercise) else EXIT_FAILED
+        pager.show(env, screen.solution_blocks(env, tr, exercise), _pager_ask(env), tr, finish=False, like_cat=True)
+        return EXIT_OK if screen.solution_open(exercise) else EXIT_FAILED
     if action == "reset":
         answer = env.read_line(tr.t("exercise.reset_ask", path=path))
-        for line in reset_exercise(env, tr, exercise, answer):
+        for line in screen.reset_exercise(env, tr, exercise, answer):
             env.write_wrapped(line)
         return EXIT_OK
     if action in ("check", "watch") and not os.path.exists(path):
         env.stderr.write(tr.t("exercise.missing_file", path=path, number=exercise.number) + "\n")
         return EXIT_USAGE
     if action == "check":
-        report = show_check(env, tr, exercise, path, lambda lines: _show(env, tr, lines))
+        report = screen.show_check(env, tr, exercise, path, lambda lines: _show(env, tr, lines))
         return EXIT_OK if report.passed else EXIT_FAILED
     if action == "watch":
         try:
-            watch(env, tr, exercise, path, lambda lines: _show(env, tr, lines))
+            screen.watch(env, tr, exercise, path, lambda lines: _show(env, tr, lines))
         except KeyboardInterrupt:
             env.write("")
             env.write_wrapped(tr.t("exercise.watch_stopped"), "hint")
         return EXIT_INTERRUPTED
     try:
-        path, written = open_exercise(tr, exercise)
+        path, written = screen.open_exercise(tr, exercise)
     except OSError as error:
         env.stderr.write(tr.t("exercise.workspace_problem", detail=error.strerror or error) + "\n")
         return EXIT_FAILED
-    blocks = task_blocks(env, tr, exercise, path, written)
+    blocks = screen.task_blocks(env, tr, exercise, path, written)
     pager.show(env, blocks, _pager_ask(env), tr, finish=False, like_cat=True)
     return EXIT_OK
