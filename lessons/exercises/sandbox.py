@@ -68,16 +68,29 @@ def clean_output(raw: bytes, lines: int = SHOWN_LINES, columns: int = SHOWN_COLU
 
 
 def _kill_group(process: subprocess.Popen) -> None:
-    """End the child's whole process group, then reap the child (never anyone else's process)."""
-    if hasattr(os, "killpg"):
-        for _attempt in range(50):
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                break
-            time.sleep(0.01)   # a member that was mid-fork may have made another: try again
-    else:
+    """End the child's whole process group, reap the child (never anyone else's process).
+
+    The first SIGKILL reaches every member; the leader is then reaped, and the group is
+    signalled again until no member is left (one that was mid-fork may have made another).
+    While the unreaped leader exists the group does too, so the repeat comes after the reap."""
+    if not hasattr(os, "killpg"):
         process.kill()
+        _reap(process)
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    _reap(process)
+    for _attempt in range(50):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.01)
+
+
+def _reap(process: subprocess.Popen) -> None:
     try:
         process.wait(5)
     except subprocess.TimeoutExpired:
