@@ -147,3 +147,15 @@ def test_a_core_lesson_ends_with_its_exercise(isolated_home):
     assert run(isolated_home, "lesson", "threading", "--lang", "id").stdout.rstrip().endswith(
         "Coba sendiri: latihan 5 (python3 main.py exercise 5)")
     assert "Try it" not in run(isolated_home, "lesson", "intro").stdout
+
+
+def test_the_menu_entry_opens_an_exercise_checks_it_and_gives_hints(isolated_home):
+    proc = run(isolated_home, stdin_text="7\n3\nh\nc\ns\n\n0\n0\n")
+    assert proc.returncode == 0
+    out = proc.stdout
+    assert "7  Write your own scanner" in out
+    assert "Exercise 3: a silent port" in out and str(isolated_home / "exercises" / "03-silent-port.py") in out
+    assert "Hint 1 of 3" in out
+    assert "0 of 3 checks passed" in out
+    assert "three failed checks (1 so far)" in out
+    assert out.rstrip().endswith("Keep scanning only what you are allowed to scan.")
