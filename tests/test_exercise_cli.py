@@ -159,3 +159,22 @@ def test_the_menu_entry_opens_an_exercise_checks_it_and_gives_hints(isolated_hom
     assert "0 of 3 checks passed" in out
     assert "three failed checks (1 so far)" in out
     assert out.rstrip().endswith("Keep scanning only what you are allowed to scan.")
+
+
+def test_a_damaged_exercise_record_costs_only_itself(isolated_home):
+    from lessons.progress import ProgressStore   # in-process: the store, not the command line
+
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    path = isolated_home / "progress.json"
+    path.write_text(json.dumps({"version": 1, "lessons_read": ["intro"], "quiz": {}, "settings": {},
+                                "exercises": {"udp": {"passed": True, "checks": 2, "failed": 1, "hints": 0},
+                                              "threads": {"passed": "yes"}, "banner": [1, 2]}}))
+    saved = ProgressStore(str(path))
+    assert saved.exercise_record("udp")["passed"] is True
+    assert saved.exercise_record("threads") == {"passed": False, "checks": 0, "failed": 0, "hints": 0}
+    assert saved.lessons_read() == {"intro"}
+    saved.record_exercise("threads", passed=False)
+    saved.record_exercise("threads", passed=True)
+    saved.record_exercise("threads", passed=False)
+    record = ProgressStore(str(path)).exercise_record("threads")
+    assert record["passed"] is True and record["checks"] == 3 and record["failed"] == 2
