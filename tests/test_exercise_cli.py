@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+from lessons.progress import ProgressStore
 from tests.conftest import ROOT, program_env
 
 MAIN = os.path.join(ROOT, "main.py")
@@ -162,8 +163,6 @@ def test_the_menu_entry_opens_an_exercise_checks_it_and_gives_hints(isolated_hom
 
 
 def test_a_damaged_exercise_record_costs_only_itself(isolated_home):
-    from lessons.progress import ProgressStore   # in-process: the store, not the command line
-
     isolated_home.mkdir(parents=True, exist_ok=True)
     path = isolated_home / "progress.json"
     path.write_text(json.dumps({"version": 1, "lessons_read": ["intro"], "quiz": {}, "settings": {},

@@ -39,6 +39,7 @@ SAMPLE_SECONDS = 0.003
 def _apply_limits(limits):
     try:
         import resource   # not on Windows: there the wall-clock limit and the process tree kill remain
+
     except ImportError:
         return
     for name, value in limits.items():
@@ -48,7 +49,7 @@ def _apply_limits(limits):
         if which is None or value is None:
             continue
         try:
-            soft, hard = resource.getrlimit(which)
+            _soft, hard = resource.getrlimit(which)
             wanted = value if hard == resource.RLIM_INFINITY else min(value, hard)
             resource.setrlimit(which, (wanted, wanted))
         except (ValueError, OSError):
@@ -84,6 +85,7 @@ def _refuse_processes():
             setattr(os, name, refused)
     try:
         import _posixsubprocess   # what subprocess.Popen uses instead of os.fork
+
         _posixsubprocess.fork_exec = refused
     except ImportError:
         pass

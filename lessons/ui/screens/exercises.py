@@ -195,10 +195,9 @@ def reset_exercise(env, tr, exercise: Exercise, answer: Optional[str]) -> List[s
 # -- the menu entry ----------------------------------------------------------------------------
 def exercises_menu(app) -> None:
     """Main menu -> "Write your own scanner": pick an exercise, read it, check it, ask for hints."""
-    env, tr = app.env, app.tr
+    tr = app.tr
     while True:
-        rows = [(str(number), f"{title.split(': ', 1)[-1]}  "
-                 f"[{tr.t('exercises.done') if done else tr.t('exercises.not_done')}]")
+        rows = [(str(number), title.split(": ", 1)[-1] + f"  [{tr.t('exercises.done' if done else 'exercises.not_done')}]")
                 for number, title, done in exercise_rows(tr)]
         choice = app.choose(tr.t("exercises.title"), rows + [("0", tr.t("exercises.back"))])
         if choice in ("", "0", "q", "b"):
