@@ -231,7 +231,9 @@ def exercise_screen(app, exercise: Exercise) -> None:
         elif action == "w":
             try:
                 watch(env, tr, exercise, learner_file(config_folder(), exercise), show)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as interrupt:
+                if type(interrupt) is not KeyboardInterrupt:
+                    raise   # SIGTERM/SIGHUP (a subclass) end the program, not just the watch
                 env.write("")
                 app.say("exercise.watch_stopped", "hint")
         elif action == "h":
