@@ -36,14 +36,18 @@ def key_and_distractors(question):
 
 
 def share(language, predicate):
+    """(share of the multiple-choice questions, the questions hit); a predicate may score a fraction."""
     questions = multiple_choice(language)
-    hits = [(lesson_id, question.text) for lesson_id, question in questions if predicate(question)]
-    return len(hits) / len(questions), hits
+    scores = [(lesson_id, question, float(predicate(question))) for lesson_id, question in questions]
+    hits = [(lesson_id, question.text) for lesson_id, question, score in scores if score]
+    return sum(score for _l, _q, score in scores) / len(questions), hits
 
 
 def longest_wins(question):
+    """What a "pick the longest" guess wins on average: a tie of k longest choices wins 1/k."""
     key, others = key_and_distractors(question)
-    return len(key) >= max(len(text) for text in others)   # a tie counts against the quiz
+    longest = max(len(text) for text in others + [key])
+    return 1 / sum(len(text) == longest for text in others + [key]) if len(key) == longest else 0
 
 
 def much_longer(question):
