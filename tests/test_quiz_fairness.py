@@ -10,6 +10,7 @@ a question keep the key in the same place, so a class that answers together with
 """
 
 import re
+import textwrap
 
 import pytest
 
@@ -23,6 +24,7 @@ LONE_CLAUSE_AT_MOST = 0.10        # share where only the key carries an explanat
 CLAUSE = re.compile(r"[:;]|\((?!\))| - |\b(because|so|since|which|karena|sehingga|jadi|sebab|yang berarti)\b",
                     re.IGNORECASE)
 SCREEN_WIDTH = 80
+SCREEN_HEIGHT = 24
 
 
 def multiple_choice(language):
@@ -146,3 +148,26 @@ def test_every_core_lesson_asks_to_predict_the_screen():
             quoted = [q for q in catalog.load_quiz(lesson_id, language)
                       if q.screen_lines or q.text.startswith(PREDICT_THE_SCREEN[language])]
             assert 1 <= len(quoted) <= 2, (language, lesson_id)
+
+
+def _folded(text, first="", rest=""):
+    # As Environment.wrap folds a sentence on an 80-column screen.
+    return textwrap.wrap(text, SCREEN_WIDTH - 1, initial_indent=first, subsequent_indent=rest,
+                         break_on_hyphens=False) or [""]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_question_and_its_explanation_fit_one_screen(language):
+    """80x24: the question, a quoted screen, the choices, a wrong answer's reply and the explanation."""
+    from lessons.i18n import Translator
+    tr = Translator(language)
+    for lesson_id in catalog.LESSON_ORDER:
+        questions = catalog.load_quiz(lesson_id, language)
+        for number, question in enumerate(questions, 1):
+            lines = 3 + len(_folded(f"{number}. {question.text}", rest="   ")) + len(question.screen_lines)
+            for letter, (text, _right) in zip("abcd", question.choices):
+                lines += len(_folded(f"   {letter}) {text}", rest="      "))
+            key = next((f"d) {text}" for text, right in question.choices if right),
+                       question.answers[0] if question.answers else "")
+            lines += 1 + len(_folded(tr.t("quiz.wrong", answer=key))) + len(_folded(question.explanation)) + 1
+            assert lines <= SCREEN_HEIGHT, (language, lesson_id, number, lines)
