@@ -171,3 +171,19 @@ def test_a_question_and_its_explanation_fit_one_screen(language):
                        question.answers[0] if question.answers else "")
             lines += 1 + len(_folded(tr.t("quiz.wrong", answer=key))) + len(_folded(question.explanation)) + 1
             assert lines <= SCREEN_HEIGHT, (language, lesson_id, number, lines)
+
+
+@pytest.mark.parametrize("seed", ["1", "42", "class-2b"])
+def test_one_seed_puts_the_key_under_the_same_letter_in_both_languages(seed):
+    """As run_quiz shuffles: one Random per attempt, each question's choices in turn."""
+    from lessons.quiz import SEED_VARIABLE, shuffler
+    for lesson_id in catalog.LESSON_ORDER:
+        letters = {}
+        for language in LANGUAGES:
+            order, keys = shuffler({SEED_VARIABLE: seed}), []
+            for question in catalog.load_quiz(lesson_id, language):
+                choices = list(question.choices)
+                order.shuffle(choices)
+                keys.append([right for _text, right in choices].index(True) if choices else None)
+            letters[language] = keys
+        assert letters["en"] == letters["id"], lesson_id
