@@ -14,6 +14,7 @@ import time
 
 from lessons.progress import ProgressStore
 from tests.conftest import ROOT, program_env
+from tests.test_i18n import assert_no_english
 
 MAIN = os.path.join(ROOT, "main.py")
 SOLUTIONS = os.path.join(ROOT, "tests", "exercise_solutions")
@@ -177,3 +178,13 @@ def test_a_damaged_exercise_record_costs_only_itself(isolated_home):
     saved.record_exercise("threads", passed=False)
     record = ProgressStore(str(path)).exercise_record("threads")
     assert record["passed"] is True and record["checks"] == 3 and record["failed"] == 2
+
+
+def test_indonesian_exercise_screens_show_no_english_sentences(isolated_home):
+    run(isolated_home, "exercise", "3", "--lang", "id")
+    (isolated_home / "exercises" / "03-silent-port.py").write_text(
+        open(os.path.join(SOLUTIONS, "wrong", "03-silent-port.py")).read())
+    for args in (["exercises"], ["exercise", "3"], ["exercise", "3", "--check"], ["exercise", "3", "--hint"],
+                 ["exercise", "3", "--solution"], ["exercise", "99"], ["lesson", "timeouts"]):
+        proc = run(isolated_home, *args, "--lang", "id")
+        assert_no_english(proc.stdout + proc.stderr)

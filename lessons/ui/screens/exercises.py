@@ -50,7 +50,8 @@ def list_lines(env, tr) -> List[str]:
 def try_it_line(env, tr, lesson_id: str) -> Optional[str]:
     """"Try it: exercise N ..." under a lesson that has an exercise, or None."""
     exercise = exercise_for_lesson(lesson_id)
-    return env.paint(tr.t("exercise.try_it", number=exercise.number), "hint") if exercise else None
+    return env.paint(tr.t("exercise.try_it", number=exercise.number,
+                                  command=f"python3 main.py exercise {exercise.number}"), "hint") if exercise else None
 
 
 # -- the task page -----------------------------------------------------------------------------
@@ -101,7 +102,8 @@ def verdict_lines(env, tr, report: CheckReport) -> List[str]:
             lines += env.wrap(f"{tr.t('exercise.hint_label')} {tr.t('exercise.hint.' + verdict.mistake)}", "hint",
                               "      ", "        ")
             if verdict.lesson:
-                lines += env.wrap(tr.t("exercise.reread", title=tr.lesson_title(verdict.lesson), lesson=verdict.lesson),
+                lines += env.wrap(tr.t("exercise.reread", title=tr.lesson_title(verdict.lesson),
+                                       command=f"python3 main.py lesson {verdict.lesson}"),
                                   "hint", "      ", "        ")
     for note in report.notes:
         lines += env.wrap(tr.t(f"exercise.note.{note}"), "warning")
