@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from lessons.progress import ProgressStore
+from lessons.ui.progress import ProgressStore
 from tests.conftest import ROOT, program_env
 from tests.test_i18n import assert_no_english
 

@@ -15,9 +15,9 @@ import pytest
 from lessons import catalog
 from lessons.exercises import all_exercises
 from lessons.exercises.catalog import folder_files
-from lessons.i18n import Translator, load_strings
+from lessons.ui.i18n import Translator, load_strings
 from lessons.render import lesson_blocks, split_pages
-from lessons.terminal import Environment
+from lessons.ui.terminal import Environment
 from tests.test_glossary import glossary_rows, rejected_pattern, without_code
 
 EXERCISES = all_exercises()

@@ -15,7 +15,6 @@ import os
 import shutil
 
 from lessons.exercises.catalog import Exercise
-from scanner.report import write_atomically
 
 FOLDER = "exercises"
 
@@ -52,8 +51,22 @@ def reset(home: str, exercise: Exercise, language: str) -> tuple:
         backup = f"{path}.bak-{stamp}"
         shutil.copy2(path, backup)
     os.makedirs(workspace_folder(home), exist_ok=True)
-    write_atomically(path, exercise.starter(language))
+    _replace(path, exercise.starter(language))
     return path, backup
+
+
+def _replace(path: str, text: str) -> None:
+    """Write a new file beside ``path`` and rename it over: the old one or the new one, never half.
+
+    A link at ``path`` is replaced by a plain file, never followed (the backup has its contents)."""
+    temporary = f"{path}.new-{os.getpid()}"
+    try:
+        with open(temporary, "x", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    finally:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
 
 
 def modified_time(path: str) -> float:

@@ -19,8 +19,8 @@ import argparse
 import os
 from typing import List
 
-from lessons import pager
-from lessons.progress import config_folder
+from lessons.ui import pager
+from lessons.ui.progress import config_folder
 from scanner.errors import clip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -57,9 +57,9 @@ def _show(env, tr, lines: List[str]) -> None:
 
 
 def command_exercise(args, env, tr) -> int:
-    from lessons.exercises import all_exercises, find_exercise  # lazy: as above, only when an exercise is asked for
-    from lessons.exercises.workspace import learner_file
-    from lessons.ui.screens import exercises as screen
+    from lessons.exercises import all_exercises, find_exercise   # lazy: the runner, only when an exercise is asked for
+    from lessons.exercises.workspace import learner_file   # lazy: as above
+    from lessons.ui.screens import exercises as screen   # lazy: as above
 
     if args.exercise_id is None:
         command_exercises(env, tr)

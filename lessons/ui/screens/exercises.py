@@ -18,13 +18,13 @@ from __future__ import annotations
 import time
 from typing import Callable, List, Optional
 
-from lessons import pager
 from lessons.catalog import Lesson
 from lessons.exercises import CheckReport, Exercise, all_exercises, find_exercise, run_check
 from lessons.exercises.catalog import exercise_for_lesson
 from lessons.exercises.workspace import ensure_starter, learner_file, modified_time, reset
-from lessons.progress import config_folder, store
 from lessons.render import Block, lesson_blocks
+from lessons.ui import pager
+from lessons.ui.progress import config_folder, store
 
 WATCH_POLL_SECONDS = 0.5
 SOLUTION_AFTER_FAILURES = 3
