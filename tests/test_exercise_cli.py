@@ -188,3 +188,9 @@ def test_indonesian_exercise_screens_show_no_english_sentences(isolated_home):
                  ["exercise", "3", "--solution"], ["exercise", "99"], ["lesson", "timeouts"]):
         proc = run(isolated_home, *args, "--lang", "id")
         assert_no_english(proc.stdout + proc.stderr)
+
+
+def test_the_library_shows_the_lesson_s_exercise_after_it(isolated_home):
+    number = run(isolated_home, "lessons").stdout.split(" timeouts ")[0].split("\n")[-1].strip().rstrip(".")
+    proc = run(isolated_home, stdin_text=f"3\n{number}\n\n0\n0\n")
+    assert "Try it: exercise 3 (python3 main.py exercise 3)" in proc.stdout
