@@ -15,14 +15,16 @@ from lessons.i18n import CONTENT_DIR, DEFAULT_LANGUAGE
 from scanner.inputs import whole_number
 
 # The order a learner meets them in the lessons library: ethics right after the
-# introduction, and every term explained before a later lesson relies on it.
+# introduction, what to type as a target, then what a first scan shows and how to check
+# it (reading-results, practice-lab) before the socket calls behind it; the simple scanner
+# (errors) before the engine (scanner-internals); every term explained before a later
+# lesson relies on it.
 LESSON_ORDER = (
-    "intro", "ethics", "ports", "sockets", "address-families", "socket-types", "dns", "handshake",
-    "client-server", "server-side", "banners", "port-states", "timeouts", "retransmission", "networks",
-    "firewalls", "threading", "scanner-internals", "errors", "reading-results", "unexpected-open-port",
-    "udp-scanning", "practice-lab", "platforms",
+    "intro", "ethics", "targets", "ports", "handshake", "port-states", "reading-results", "practice-lab",
+    "sockets", "address-families", "socket-types", "dns", "client-server", "server-side", "timeouts",
+    "errors", "retransmission", "banners", "threading", "scanner-internals", "networks", "firewalls",
+    "udp-scanning", "unexpected-open-port", "packet-capture", "platforms",
 )
-LESSON_ORDER += ("packet-capture",)  # issue 12: watching the packets of your own scan
 
 
 @dataclass(frozen=True)
