@@ -23,7 +23,8 @@ LESSON_ORDER = (
     "intro", "ethics", "targets", "ports", "handshake", "port-states", "reading-results", "practice-lab",
     "sockets", "address-families", "socket-types", "dns", "client-server", "server-side", "timeouts",
     "errors", "retransmission", "banners", "threading", "scanner-internals", "tcp-states", "networks",
-    "firewalls", "udp-scanning", "unexpected-open-port", "packet-capture", "wireshark", "nmap", "platforms",
+    "local-network", "firewalls", "firewall-lab", "udp-scanning", "unexpected-open-port", "packet-capture",
+    "wireshark", "nmap", "platforms",
 )
 
 
