@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from lessons import catalog
-from lessons.i18n import LANGUAGES
+from lessons.ui.i18n import LANGUAGES
 
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 RUN_LIMIT = 30  # seconds for one block; the slowest (a 1024-port loop on loopback) needs about 1

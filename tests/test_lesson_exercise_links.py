@@ -8,7 +8,7 @@ exercises are.
 import pytest
 
 from lessons import catalog
-from lessons.i18n import LANGUAGES
+from lessons.ui.i18n import LANGUAGES
 
 EXERCISE_OF_LESSON = {"dns": 1, "port-states": 2, "timeouts": 3, "errors": 4, "threading": 5, "banners": 6,
                       "udp-scanning": 7, "ethics": 8, "scanner-internals": 9}
