@@ -14,7 +14,7 @@ import pytest
 
 from lessons import catalog
 from lessons.exercises import all_exercises
-from lessons.exercises.catalog import folder_files
+from lessons.exercises.catalog import PRACTICE_AFTER, folder_files
 from lessons.ui.i18n import Translator, load_strings
 from lessons.render import lesson_blocks, split_pages
 from lessons.ui.terminal import Environment
@@ -108,3 +108,9 @@ def test_indonesian_exercise_pages_use_the_glossary_words():
 
 def test_the_translator_finds_every_exercise_title():
     assert Translator("id").t("exercises.menu_entry") == "Tulis pemindai Anda sendiri"
+
+
+def test_every_lesson_that_names_an_exercise_exists():
+    lessons = set(catalog.lesson_ids("en"))
+    assert set(PRACTICE_AFTER) <= lessons
+    assert set(PRACTICE_AFTER.values()) == set(range(1, 10))
