@@ -199,7 +199,7 @@ def _read_banners(network: NetworkReport, progress=None) -> None:
 
             report, started = host.report, time.monotonic()
             try:
-                found = banners.grab_banners(host.address, host.target.family, open_ports, timeout=timeout,
+                found = banners.identify_services(host.address, host.target.family, open_ports, timeout=timeout,
                                              host_header=host.address, progress=host_progress, stop=stop)
             except KeyboardInterrupt:  # keep the scan's results; only the banners are lost
                 network.interrupted = True

@@ -14,7 +14,7 @@ from typing import IO, Optional
 
 from lessons.i18n import Translator
 from lessons.output import BANNER_LABELS, ProgressBar
-from scanner.banners import grab_banners
+from scanner.banners import identify_services
 from scanner.engine import DEFAULT_WORKERS, scan
 from scanner.inputs import TimeoutSetting
 from scanner.report import with_banners
@@ -71,7 +71,7 @@ def run_scan(target: Target, ports: tuple, timeout: TimeoutSetting, tr: Translat
         banner_bar = ProgressBar(progress_stream, tr, width, enabled=progress_stream is not None, **BANNER_LABELS)
         started = time.monotonic()
         try:
-            found = grab_banners(target.address, target.family, open_ports,
+            found = identify_services(target.address, target.family, open_ports,
                                  timeout=max(1.0, min(3.0, report.final_timeout * 4)), host_header=target.host,
                                  progress=banner_bar.update)
         except KeyboardInterrupt:  # keep the scan's results; only the banners are lost

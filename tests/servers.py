@@ -235,3 +235,67 @@ def loopback_listening_ports() -> set:
         except OSError:
             pass
     return ports
+
+
+class ProtocolServer(_ServedInThread):
+    """A look-alike of one protocol's opening, on 127.0.0.1 port 0, each connection in its own thread.
+
+    It sends ``greeting`` (if any) on connect, then reads what the client sends and answers
+    the first request whose start matches a key of ``answers``; with no match it hangs up
+    (as PostgreSQL does on a request it cannot parse) or, with ``silent``, keeps listening.
+    Every request is kept in ``requests``, in order, so tests can check what a client asked.
+    """
+
+    def __init__(self, greeting: bytes = b"", answers: Optional[dict] = None, silent: bool = False) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.greeting, self.answers, self.silent = greeting, answers or {}, silent
+        self.requests: list = []
+        self.connections = 0
+        self._prepare_thread()
+
+    def _sockets(self) -> list:
+        return [self.sock]
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.05)
+        self.ready.set()
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                if self.greeting:
+                    conn.sendall(self.greeting)
+                conn.settimeout(0.1)
+                request = b""
+                for _ in range(50):   # at most 5 s per connection
+                    if self._stop.is_set():
+                        return
+                    try:
+                        chunk = conn.recv(4096)
+                    except socket.timeout:
+                        continue
+                    if not chunk:
+                        return
+                    request += chunk
+                    answer = next((reply for start, reply in self.answers.items() if request.startswith(start)), None)
+                    if answer is not None:
+                        self.requests.append(request)
+                        conn.sendall(answer)
+                        return
+                    if not self.silent and len(request) >= 4:
+                        self.requests.append(request)
+                        return   # not a request it knows: hang up
+            except OSError:
+                return
