@@ -1,10 +1,22 @@
-"""Banner grabbing: asking an open port what it is.
+"""Banner grabbing: asking an open port what it is, and naming it from the answer.
 
 A service name from the port number is only a guess.  Many servers introduce themselves
 as soon as you connect — an SSH server sends ``SSH-2.0-OpenSSH_9.2``, an FTP server
 ``220 ...``, a mail server ``220 ... ESMTP``.  Others, such as web servers, wait for the
-client to speak first, so for HTTP-like ports we send the smallest polite request,
-``HEAD / HTTP/1.0``, and read the status line and the ``Server`` header.
+client to speak first.  ``identify_service`` holds one short conversation per port:
+
+1. **Listen** (at most ``GREETING_WAIT_SECONDS``): whatever a server says unasked is its
+   greeting, and ``scanner.fingerprints`` names it ("named from its greeting").
+2. **Ask once**, in the smallest harmless request: ``HEAD / HTTP/1.0`` by default; where
+   the port table says Redis, ``PING`` first, and for PostgreSQL its ``SSLRequest``, so
+   a service is first asked in its own language (Redis hangs up on HTTP headers).
+   Where the port table expects a web server, step 1 is skipped: a server that greets
+   still greets before it reads, so nothing is lost and a second is saved.
+3. Only when the server hung up without a word is the next request tried, on a new
+   connection.  Silence ends the conversation: asking again would only cost time.
+
+Every conversation reads at most ``READ_LIMIT`` bytes and ends by its deadline.  What
+the port said is a ``ServiceAnswer``: the cleaned banner, the name, and how it was found.
 
 A banner is text chosen by whoever runs the server, so it is *untrusted input*.  A
 hostile server could send terminal escape sequences (``ESC [ 2 J`` clears the screen,
@@ -38,7 +50,9 @@ from scanner.services import probe_plan
 
 MAX_BANNER_LENGTH = 72
 BANNER_DEADLINE_FACTOR = 2       # a whole banner conversation takes at most 2 x the timeout
-READ_LIMIT = 1024
+READ_LIMIT = 1024                # bytes read from one connection, at most
+GREETING_WAIT_SECONDS = 1.0      # a server that greets does so at once; a late greeting still comes first
+BARE_HEAD = b"HEAD / HTTP/1.0\r\n\r\n"
 PASS_CAP_SECONDS = 30.0          # the whole banner pass, however many ports are open
 STOP_CHECK_SECONDS = 0.2         # a banner thread notices Ctrl+C this often
 DEFAULT_BANNER_THREADS = 16
@@ -81,10 +95,13 @@ GREETING = "greeting"
 PORT_TABLE = "port-table"
 
 
-def _request(name: str, host: str) -> bytes:
+def _request(name: str, host: Optional[str]) -> bytes:
+    """The bytes of request ``name``.  HEAD names the host only where a web server is
+    expected: Redis hangs up, without answering, on a line starting ``Host:``."""
     if name == HTTP_HEAD:
-        return (b"HEAD / HTTP/1.0\r\nHost: " + _host_bytes(host)
-                + b"\r\nUser-Agent: portscan-lab\r\n\r\n")
+        if host is None:
+            return BARE_HEAD
+        return b"HEAD / HTTP/1.0\r\nHost: " + _host_bytes(host) + b"\r\nUser-Agent: portscan-lab\r\n\r\n"
     return REDIS_PING_REQUEST if name == REDIS_PING else POSTGRES_SSL_REQUEST
 
 
@@ -107,7 +124,8 @@ def identify_service(address: str, family: int, port: int, timeout: float = 1.0,
     own_deadline = time.monotonic() + BANNER_DEADLINE_FACTOR * timeout
     deadline = own_deadline if deadline is None else min(deadline, own_deadline)
     listen_first, requests = probe_plan(port)
-    host = host_header or address
+    web_expected = not listen_first and requests[0] == HTTP_HEAD
+    host = (host_header or address) if web_expected else None
     try:
         for attempt, request in enumerate(requests):
             if time.monotonic() >= deadline or (stop is not None and stop.is_set()):
@@ -117,7 +135,7 @@ def identify_service(address: str, family: int, port: int, timeout: float = 1.0,
                 if sock.connect_ex(sockaddr_for(address, family, port)) != 0:
                     break
                 if attempt == 0 and listen_first:
-                    data, closed = _read(sock, deadline, stop, timeout, None)
+                    data, closed = _read(sock, deadline, stop, min(timeout, GREETING_WAIT_SECONDS), None)
                     if data:   # it spoke first: a greeting, recognised or not, is all we take
                         return _answer(data, None, b"")
                     if closed or (stop is not None and stop.is_set()):
