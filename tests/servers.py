@@ -299,3 +299,37 @@ class ProtocolServer(_ServedInThread):
                         return   # not a request it knows: hang up
             except OSError:
                 return
+
+
+def free_lab_base(addresses=("127.0.0.1", "::1") + tuple(f"127.42.0.{n}" for n in range(8)), block: int = 100,
+                  attempts: int = 40) -> int:
+    """A lab base port whose whole block is free, TCP and UDP, on every lab address.
+
+    Another lab (another developer's, a class's) may hold the default 8000-8099 block;
+    a test that starts the lab with this base does not depend on what else runs here.
+    Bases lie below Linux's ephemeral range (32768-60999), where outgoing connections
+    take their ports.  Raises OSError when no free block was found.
+    """
+    import random
+
+    usable = []
+    for address in addresses:
+        try:
+            with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as sock:
+                sock.bind((address, 0))
+            usable.append(address)
+        except OSError:
+            continue   # ::1 or 127.42.0.x not here: the lab notes that itself
+    for _ in range(attempts):
+        base = random.randrange(10000, 32000 - block, block)
+        try:
+            for address in usable:
+                family = socket.AF_INET6 if ":" in address else socket.AF_INET
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    for port in range(base, base + block):
+                        with socket.socket(family, kind) as sock:
+                            sock.bind((address, port))
+        except OSError:
+            continue
+        return base
+    raise OSError("no free block of lab ports found")
