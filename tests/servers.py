@@ -333,3 +333,23 @@ def free_lab_base(addresses=("127.0.0.1", "::1") + tuple(f"127.42.0.{n}" for n i
             continue
         return base
     raise OSError("no free block of lab ports found")
+
+
+class ClosedPort:
+    """A port that stays closed while the block runs: bound on 127.0.0.1, never listening.
+
+    ``free_port()`` releases its port, so on a busy machine another program's listener
+    may take it before the test connects.  A bound socket keeps the number to itself,
+    and with no listener the kernel answers every SYN with an RST: closed, for sure.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.port = self.sock.getsockname()[1]
+
+    def __enter__(self) -> "ClosedPort":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.sock.close()
