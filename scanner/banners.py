@@ -43,8 +43,16 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, Optional, Tuple
 
 from scanner.errors import ESCAPE_SEQUENCE
-from scanner.fingerprints import (HTTP_HEAD, POSTGRES_SSL_REQUEST, REDIS_PING, REDIS_PING_REQUEST, complete,
-                                  first_line, http_summary, recognise)
+from scanner.fingerprints import (
+    HTTP_HEAD,
+    POSTGRES_SSL_REQUEST,
+    REDIS_PING,
+    REDIS_PING_REQUEST,
+    complete,
+    first_line,
+    http_summary,
+    recognise,
+)
 from scanner.probe import sockaddr_for
 from scanner.services import probe_plan
 
