@@ -247,7 +247,7 @@ def identify_services(address: str, family: int, ports: Iterable[int], timeout: 
                 if answer.banner or answer.service:
                     found[port] = answer
 
-    pool = []
+    pool: "list[threading.Thread]" = []
     for _ in range(threads):
         thread = threading.Thread(target=worker, name="banner", daemon=True)   # never waited for at exit
         try:

@@ -132,8 +132,8 @@ def recognise(data: bytes, sent: Optional[str] = None, payload: bytes = b"") -> 
         if matches(data):
             return Fingerprint(name, line, True)
     if re.match(rb"220[ -]", data):
-        name = _mail_or_files(line)
-        return Fingerprint(name, line, True) if name else None
+        mail_or_files = _mail_or_files(line)
+        return Fingerprint(mail_or_files, line, True) if mail_or_files else None
     if data.startswith(b"HTTP/"):
         return Fingerprint("http", http_summary(data), False)
     if data.startswith(b"+PONG") or data.startswith(REDIS_ERRORS):
