@@ -23,8 +23,9 @@ import argparse
 import errno
 import os
 import signal
+import stat
 import sys
-from typing import List, Optional
+from typing import List, NamedTuple, Optional
 
 from lessons import catalog
 from lessons.i18n import LANGUAGES, Translator, language_from_environment, language_named_by, normalise_language
@@ -389,7 +390,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     if capture is not None and printed:  # after the results; on stderr when stdout carries JSON or CSV
         show_packets(env, packet_lines(capture, results_by_probe(report), tr, packet_limit), args.format)
     if write_error:
-        return _fail(env, write_error, EXIT_USAGE)
+        return _fail(env, write_error.message, write_error.code)
     if args.output and args.output != "-" and args.format == "text" and printed:
         env.write(tr.t("report.saved", path=clip(args.output, PATH_ECHO_LIMIT)), "ok")
     if shortage is not None:
@@ -417,8 +418,30 @@ def _print_results(report, args, env: Environment, tr: Translator) -> None:
             env.write_wrapped(note)
 
 
-def save_report_first(args, tr: Translator, text_for) -> Optional[str]:
-    """Write ``-o``'s file before anything is printed; the one-line error, or None.
+# Writing failed because the computer ran out of room, not because of what was typed: exit 1, as for
+# running out of memory or files (2 is for usage errors).
+OUT_OF_ROOM = {code for code in (getattr(errno, name, None) for name in ("ENOSPC", "EDQUOT", "EFBIG"))
+               if code is not None}
+
+
+def is_read_only_file(path: str) -> bool:
+    """True for an existing regular file that nobody may write (0444), or that we may not write."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(mode) and (mode & 0o222 == 0 or not os.access(path, os.W_OK))
+
+
+class WriteFailure(NamedTuple):
+    """A report that could not be written: the one line to print, and the exit code."""
+
+    message: str
+    code: int   # 1 when the disk was full (the computer ran out of room), else 2
+
+
+def save_report_first(args, tr: Translator, text_for) -> Optional[WriteFailure]:
+    """Write ``-o``'s file before anything is printed; what went wrong, or None.
 
     Signals are held until the file is in place, so a closed or broken stdout, or SIGTERM
     while printing, can no longer cost the report.  ``text_for(file_format)`` makes its text.
@@ -429,7 +452,8 @@ def save_report_first(args, tr: Translator, text_for) -> Optional[str]:
         try:
             write_atomically(os.path.expanduser(args.output), text_for(_file_format(args.output, args.format)))
         except OSError as error:
-            return tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT), detail=error.strerror or error)
+            message = tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT), detail=error.strerror or error)
+            return WriteFailure(message, EXIT_UNREACHABLE if error.errno in OUT_OF_ROOM else EXIT_USAGE)
     return None
 
 
@@ -489,6 +513,8 @@ def _output_problem(path: str) -> Optional[tuple]:
         return "report.not_regular", folder
     if is_own_output(path):   # -o /dev/stdout > out.txt: the printed results would lose their file
         return "report.own_output", folder
+    if is_read_only_file(path):   # renaming over it would work (even for root): its 0444 says keep it
+        return "report.read_only", folder
     if not os.access(folder, os.W_OK):
         return "report.no_permission", folder
     return None

@@ -116,10 +116,13 @@ def command_lab(args, env: Environment, tr: Translator) -> int:
             time.sleep(0.2)
     except KeyboardInterrupt:
         env.write("")
+        code = 130   # Ctrl+C, as the README's exit codes say
+    else:
+        code = 0
     finally:
         lab.stop()
     env.write(tr.t("lab.stopped"))
-    return 0
+    return code
 
 
 def lab_menu(menu) -> None:
