@@ -10,12 +10,13 @@ import re
 
 import pytest
 
-from lessons.i18n import Translator
+from lessons.ui.i18n import Translator
 from lessons.lab.layout import LabNote
 from lessons.lab.network import PracticeNetwork
-from lessons.labscreen import scan_the_network
-from lessons.menu import Menu
-from lessons.terminal import Environment
+from lessons.ui.screens.lab import scan_the_network
+from lessons.ui.app import App
+from lessons.ui.screens import main_menu
+from lessons.ui.terminal import Environment
 from tests.servers import Listener, free_lab_base
 
 
@@ -23,10 +24,9 @@ from tests.servers import Listener, free_lab_base
 def lab_on_a_free_block(monkeypatch):
     """The menu's lab starts on a free block of ports, not the default 8000-8099 another lab may hold."""
     import functools
-
-    from lessons import labscreen
-
     import socket
+
+    from lessons.ui.screens import lab as lab_screen
 
     try:
         with socket.socket() as probe:
@@ -37,7 +37,7 @@ def lab_on_a_free_block(monkeypatch):
         base = free_lab_base()
     except OSError as error:
         pytest.skip(f"no free block of 100 ports on the lab's addresses: {error}")
-    monkeypatch.setattr(labscreen, "start_lab", functools.partial(labscreen.start_lab, base_port=str(base)))
+    monkeypatch.setattr(lab_screen, "start_lab", functools.partial(lab_screen.start_lab, base_port=str(base)))
     return base
 
 
@@ -45,8 +45,8 @@ def run_menu(lines, language="en"):
     stdin = io.StringIO("".join(line + "\n" for line in lines))
     stdout = io.StringIO()
     env = Environment(stdin=stdin, stdout=stdout, stderr=stdout, colour=False, language=language)
-    menu = Menu(env, Translator(language))
-    code = menu.run()
+    menu = App(env, Translator(language))
+    code = main_menu.run(menu)
     return code, stdout.getvalue(), menu
 
 
@@ -140,7 +140,7 @@ class _NoNetworkLab:
 def test_without_the_practice_network_one_line_says_how_to_add_an_address(language, words):
     stdout = io.StringIO()
     env = Environment(stdin=io.StringIO(""), stdout=stdout, colour=False, language=language)
-    menu = Menu(env, Translator(language))
+    menu = App(env, Translator(language))
     note = LabNote("network_unavailable", {"address": "127.42.0.1", "detail": "Cannot assign requested address",
                                            "command": "sudo ifconfig lo0 alias 127.42.0.1 up"})
     menu.lab = _NoNetworkLab([note, note])
