@@ -223,7 +223,7 @@ class Capture:
         self.kernel_drops = 0          # packets the kernel dropped before we could read them
         self.filtered_in_kernel = False
         self.started = 0.0
-        self.ended = float("inf")
+        self.ended = float("inf")      # when stop() was called (a packet's kernel stamp may be a little later)
         self.own_mark = own_traffic.own_hop_limit()
         self.own_syns: Set[Tuple[bytes, int, int]] = set()   # (target, port, our port) of our marked SYNs
         self._sock: Optional[socket.socket] = None
@@ -315,8 +315,8 @@ class Capture:
         """Stop capturing after ``linger`` seconds (the last answers are still on their way)."""
         if self._thread is None:
             return
-        self.ended = time.time()  # connections that begin after this are not the scan's
-        own_traffic.unwatch(id(self))
+        self.ended = time.time()
+        own_traffic.unwatch(id(self))   # connections that begin after this carry no mark: not the scan's
         time.sleep(linger)
         self._drain_until = time.monotonic() + DRAIN_SECONDS
         self._stop.set()
@@ -345,8 +345,10 @@ class Capture:
         """Every packet of the scanner's own connections, in the order they were seen.
 
         A connection is ours when its first packet is a SYN (without ACK) to a scanned
-        port while the scan ran, carrying our mark; connections that were already open, and
-        other programs' connections to the same ports, are left out.
+        port carrying our mark, which only SYNs sent while the capture ran get; connections
+        that were already open, and other programs' connections to the same ports, are left
+        out.  (No clock is compared: the kernel stamps a packet when it is delivered, which
+        on loopback can be microseconds after ``connect()`` has already returned.)
         """
         ours: Dict[Tuple[bytes, int, int], bool] = {}     # (target, port, local port)
         began: Dict[Tuple[bytes, int], float] = {}       # (target, port) -> first SYN time
@@ -357,7 +359,7 @@ class Capture:
             elif source in self.addresses and sport in self.ports and (source, sport, dport) in ours:
                 key, direction = (source, sport, dport), "in"
             elif (destination in self.addresses and dport in self.ports and flags & (SYN | ACK) == SYN
-                  and seen <= self.ended and (destination, dport, sport) in self.own_syns):
+                  and (destination, dport, sport) in self.own_syns):
                 key, direction = (destination, dport, sport), "out"
                 ours[key] = True
             else:
