@@ -161,7 +161,8 @@ def save_report_first(args, tr: Translator, text_for) -> Optional[WriteFailure]:
         try:
             write_atomically(os.path.expanduser(args.output), text_for(file_format(args.output, args.format)))
         except OSError as error:
-            message = tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT), detail=error.strerror or error)
+            message = tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT),
+                           detail=error.strerror or error)
             return WriteFailure(message, EXIT_UNREACHABLE if error.errno in OUT_OF_ROOM else EXIT_USAGE)
     return None
 
