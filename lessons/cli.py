@@ -10,6 +10,7 @@ what they want (and for scripts):
     lesson ID          show one lesson
     lab                start the practice lab on loopback
     quiz [LESSON]      answer questions about a lesson
+    challenge [N]      a practice target with hidden answers [--seed S] [--report scan.json]
 
 Exit codes follow the shell's conventions: 0 done, 1 the target could not be resolved or
 reached (or the computer ran out of threads, memory or files), 2 a usage or input error,
@@ -153,6 +154,9 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", parents=[common], help=tr.t("help.lab"))
     lab.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help=tr.t("help.bind"))
     lab.add_argument("--base-port", default="8000", metavar="PORT", help=tr.t("help.base_port"))
+    from lessons.ui.commands.challenge import add_arguments as challenge_arguments  # lazy: the challenge module
+
+    challenge_arguments(commands, common, tr)
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
     return parser
@@ -254,6 +258,10 @@ def _main(argv: Optional[List[str]], env: Optional[Environment]) -> int:
             from lessons.labscreen import command_lab
 
             return command_lab(args, env, tr)
+        if args.command == "challenge":
+            from lessons.ui.commands.challenge import command_challenge
+
+            return command_challenge(args, env, tr)
         if args.command == "quiz":
             from lessons.quiz import command_quiz
 

@@ -135,7 +135,8 @@ def lab_menu(menu) -> None:
         choice = menu.choose(tr.t("lab.menu.title"), [
             (key, tr.t(label)) for key, label in (("1", "lab.menu.scan"), ("2", "lab.menu.table"),
                                                   ("3", "lab.menu.lesson"), ("4", "lab.menu.stop"),
-                                                  ("5", "lab.menu.network"), ("0", "settings.back"))])
+                                                  ("5", "lab.menu.network"), ("6", "labmenu.challenges"),
+                                                  ("0", "settings.back"))])
         if choice in ("", "0", "q", "b"):
             return
         if choice == "1":
@@ -147,6 +148,10 @@ def lab_menu(menu) -> None:
             menu.pause()
         elif choice == "5":
             scan_the_network(menu)
+        elif choice == "6":
+            from lessons.ui.screens.challenges import challenges_menu  # lazy: starts targets only when chosen
+
+            challenges_menu(menu)
         elif choice == "4":
             menu.lab.stop()
             menu.lab = None

@@ -121,6 +121,7 @@ class ServiceLoop:
         self.fairness = Fairness()
         self.udp_guard = UdpGuard(set(echo_ports))
         self.connections: set = set()
+        self.on_connection = None     # the connection log: called with (service key, client address)
         self.udp_received = 0
         self.udp_replies = 0
         self.failure: Optional[BaseException] = None   # what ended the loop, if not stop()
@@ -228,6 +229,7 @@ class PracticeLab(HasServices):
         self.notes: List[LabNote] = []
         self.filtered_works: Optional[bool] = None   # known after start()
         self.network = None                           # a PracticeNetwork after start(network=True)
+        self.connection_hook = None   # called in the loop's thread: (service key "ssh/8022", client address)
         self._hosts: Tuple[str, ...] = ()
         self._sockets: List[socket.socket] = []
         self._loop: Optional[ServiceLoop] = None
@@ -280,6 +282,7 @@ class PracticeLab(HasServices):
                 self._open_everything()
                 echo_ports = {s.port for s in self.services if s.service == "echo" and s.protocol == "udp"}
                 loop = ServiceLoop(echo_ports)
+                loop.on_connection = self.connection_hook
                 listeners = [(sock, _factory(loop, key, port)) for sock, key, port, kind in self._registrations
                              if kind == "tcp"]
                 datagrams = [sock for sock, _key, _port, kind in self._registrations if kind == "udp"]

@@ -173,6 +173,9 @@ class LabStream(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.client = client_key(peer[0]) if peer else "?"
+        log = getattr(self.hub, "on_connection", None)
+        if log is not None and peer:
+            log(self.service_key, peer[0])
         now = time.monotonic()
         self.lifetime_end = now + LIFETIME_SECONDS
         self.deadline = min(now + self.idle_seconds, self.lifetime_end)
