@@ -30,6 +30,7 @@ practice target belongs on loopback, where no other computer can reach it.
 from __future__ import annotations
 
 import asyncio
+import asyncio.selector_events
 import errno
 import ipaddress
 import os
@@ -113,11 +114,35 @@ def _open_service_socket(plan: PlannedService, host: str, port: int) -> socket.s
 
 # --- the event loop --------------------------------------------------------------------------
 
+class _LabEventLoop(asyncio.selector_events.BaseSelectorEventLoop):
+    """A plain selector event loop that survives being half-built.
+
+    Out of file descriptors (``ulimit -n 32``), the loop's constructor fails while making its
+    self-pipe; Python later finalises the half-made object, whose ``close()`` trips over the
+    missing pipe and prints an "Exception ignored ... '_ssock'" traceback after our one-line
+    message.  A loop whose construction failed is marked closed, so nothing runs at its end."""
+
+    def __init__(self) -> None:
+        try:
+            super().__init__()
+        except BaseException:
+            selector = getattr(self, "_selector", None)
+            if selector is not None:
+                selector.close()
+            self._closed = True
+            raise
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    # Windows keeps asyncio's default (proactor) loop; everywhere else the selector loop above.
+    return _LabEventLoop() if os.name == "posix" else asyncio.new_event_loop()
+
+
 class ServiceLoop:
     """One asyncio event loop, in its own thread, serving every socket of a lab."""
 
     def __init__(self, echo_ports) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self.fairness = Fairness()
         self.udp_guard = UdpGuard(set(echo_ports))
         self.connections: set = set()
