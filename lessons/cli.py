@@ -9,6 +9,7 @@ what they want (and for scripts):
     lessons            list the lessons
     lesson ID          show one lesson
     lab                start the practice lab on loopback
+                       [--classroom [--seed S | --class-code C] [--answers] [--anonymous]]
     quiz [LESSON]      answer questions about a lesson
     challenge [N]      a practice target with hidden answers [--seed S] [--report scan.json]
 
@@ -155,7 +156,9 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     lab.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help=tr.t("help.bind"))
     lab.add_argument("--base-port", default="8000", metavar="PORT", help=tr.t("help.base_port"))
     from lessons.ui.commands.challenge import add_arguments as challenge_arguments  # lazy: the challenge module
+    from lessons.ui.commands.challenge import add_classroom_arguments
 
+    add_classroom_arguments(lab, tr)
     challenge_arguments(commands, common, tr)
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
@@ -254,6 +257,10 @@ def _main(argv: Optional[List[str]], env: Optional[Environment]) -> int:
             return command_lessons(env, tr)
         if args.command == "lesson":
             return command_lesson(args.lesson_id, env, tr)
+        if args.command == "lab" and args.classroom:
+            from lessons.ui.commands.challenge import command_classroom
+
+            return command_classroom(args, env, tr)
         if args.command == "lab":
             from lessons.labscreen import command_lab
 

@@ -17,14 +17,18 @@ import secrets
 from typing import Optional
 
 from lessons.lab.challenges import CHALLENGE_COUNT, draw
+from lessons.lab.challenges.board import Board, seed_from_class_code
 from lessons.lab.challenges.reports import grade_report
 from lessons.lab.challenges.target import ChallengeTarget, report_truth
 from lessons.ui.screens.challenges import challenge_rows, describe_target, finish, play, show_report_grade
+from lessons.ui.screens.classroom import show_board
 from scanner.errors import PortscanError, clip
+from scanner.inputs import is_loopback_address, parse_bind_address
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 2
 SEED_LIMIT = 10 ** 9
 REPORT_BYTES_LIMIT = 20_000_000
+CLASSROOM_CHALLENGE = 3     # one host, three services to find, one of them in disguise
 
 
 def add_arguments(commands, common, tr) -> None:
@@ -118,4 +122,53 @@ def grade_saved_report(path: str, number: int, seed: int, env, tr) -> int:
         env.stderr.write(tr.t(f"challenge.report.{grade.problem}", target=target) + "\n")
         return EXIT_USAGE
     show_report_grade(grade, number, seed, env, tr)
+    return EXIT_OK
+
+
+# --- classroom mode: ``lab --classroom`` ------------------------------------------------------------
+
+def add_classroom_arguments(lab, tr) -> None:
+    """The ``lab`` command's classroom options."""
+    lab.add_argument("--classroom", action="store_true", help=tr.t("help.classroom"))
+    lab.add_argument("--seed", metavar="S", help=tr.t("help.seed"))
+    lab.add_argument("--class-code", metavar="CODE", help=tr.t("help.class_code"))
+    lab.add_argument("--answers", action="store_true", help=tr.t("help.answers"))
+    lab.add_argument("--anonymous", action="store_true", help=tr.t("help.anonymous"))
+
+
+def command_classroom(args, env, tr, *, rounds: int = 0) -> int:
+    """A seeded target for the whole class and its live board, until Ctrl+C (exit 130)."""
+    try:
+        if args.class_code is not None:
+            seed = seed_from_class_code(args.class_code)
+            if seed is None or args.seed is not None:
+                raise ValueError(tr.t("classroom.bad_code", given=clip(args.class_code)))
+        else:
+            seed = parse_seed(args.seed, tr)
+        address = parse_bind_address(args.bind)
+    except ValueError as problem:
+        env.stderr.write(f"{problem}\n")
+        return EXIT_USAGE
+    except PortscanError as error:
+        env.stderr.write(tr.error(error) + "\n")
+        return EXIT_USAGE
+    if not is_loopback_address(address):
+        env.write_wrapped(tr.t("classroom.bind_warning", address=address), "warning")
+        answer = env.read_line(tr.t("classroom.bind_confirm", address=address))
+        if (answer or "").strip().lower() not in ("yes", "ya"):
+            env.stderr.write(tr.t("classroom.bind_cancelled") + "\n")
+            return EXIT_UNREACHABLE
+    board = Board(anonymous=args.anonymous)
+    try:
+        target = ChallengeTarget(draw(CLASSROOM_CHALLENGE, seed), bind=address, connection_hook=board.record).start()
+    except (PortscanError, OSError) as error:
+        detail = tr.error(error) if isinstance(error, PortscanError) else (error.strerror or str(error))
+        env.stderr.write(tr.t("challenge.could_not_start", detail=clip(str(detail), 120)) + "\n")
+        return EXIT_UNREACHABLE if isinstance(error, OSError) else EXIT_USAGE
+    try:
+        if is_loopback_address(address):
+            env.write_wrapped(tr.t("classroom.loopback_only"), "hint")
+        show_board(board, target, env, tr, answers=args.answers, anonymous=args.anonymous, rounds=rounds)
+    finally:
+        target.stop()
     return EXIT_OK
