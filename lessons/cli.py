@@ -155,11 +155,15 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", parents=[common], help=tr.t("help.lab"))
     lab.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help=tr.t("help.bind"))
     lab.add_argument("--base-port", default="8000", metavar="PORT", help=tr.t("help.base_port"))
-    from lessons.ui.commands.challenge import add_arguments as challenge_arguments  # lazy: the challenge module
-    from lessons.ui.commands.challenge import add_classroom_arguments
-
-    add_classroom_arguments(lab, tr)
-    challenge_arguments(commands, common, tr)
+    lab.add_argument("--classroom", action="store_true", help=tr.t("help.classroom"))
+    lab.add_argument("--seed", metavar="S", help=tr.t("help.seed"))
+    lab.add_argument("--class-code", metavar="CODE", help=tr.t("help.class_code"))
+    lab.add_argument("--answers", action="store_true", help=tr.t("help.answers"))
+    lab.add_argument("--anonymous", action="store_true", help=tr.t("help.anonymous"))
+    challenge = commands.add_parser("challenge", parents=[common], help=tr.t("help.challenge"))
+    challenge.add_argument("number", nargs="?", metavar="N", help=tr.t("help.challenge_number"))
+    challenge.add_argument("--seed", metavar="S", help=tr.t("help.seed"))
+    challenge.add_argument("--report", metavar="FILE", help=tr.t("help.report"))
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
     return parser
@@ -258,7 +262,7 @@ def _main(argv: Optional[List[str]], env: Optional[Environment]) -> int:
         if args.command == "lesson":
             return command_lesson(args.lesson_id, env, tr)
         if args.command == "lab" and args.classroom:
-            from lessons.ui.commands.challenge import command_classroom
+            from lessons.ui.commands.challenge import command_classroom  # lazy: loads the lab's services
 
             return command_classroom(args, env, tr)
         if args.command == "lab":
@@ -266,7 +270,7 @@ def _main(argv: Optional[List[str]], env: Optional[Environment]) -> int:
 
             return command_lab(args, env, tr)
         if args.command == "challenge":
-            from lessons.ui.commands.challenge import command_challenge
+            from lessons.ui.commands.challenge import command_challenge  # lazy: loads the lab's services
 
             return command_challenge(args, env, tr)
         if args.command == "quiz":

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import ipaddress
 import re
 import time
 from typing import Dict, Optional, Tuple

@@ -26,7 +26,8 @@ from scanner.services import service_name
 SERVICE_WORDS = {"ssh": "ssh", "http": "http", "web": "http", "www": "http", "ftp": "ftp", "echo": "echo",
                  "db": "db", "database": "db", "redis": "db", "basis-data": "db", "basisdata": "db"}
 UDP_WORDS = {"closed": "closed", "tertutup": "closed", "open|filtered": "open|filtered",
-             "terbuka|terfilter": "open|filtered", "open/filtered": "open|filtered", "open-filtered": "open|filtered", "open": "open", "terbuka": "open"}
+             "terbuka|terfilter": "open|filtered", "open/filtered": "open|filtered",
+             "open-filtered": "open|filtered", "open": "open", "terbuka": "open"}
 HOW_CHOICES = ("silence", "reset", "banner")      # filtered_how: 1, 2, 3
 BANNERS = {"ssh": "SSH-2.0-...", "ftp": "220 ...", "db": "+OK ... database ...", "http": "HTTP/1.1 200 OK",
            "echo": ""}

@@ -20,7 +20,7 @@ from lessons.lab.challenges import CHALLENGE_COUNT, draw
 from lessons.lab.challenges.board import Board, seed_from_class_code
 from lessons.lab.challenges.reports import grade_report
 from lessons.lab.challenges.target import ChallengeTarget, report_truth
-from lessons.ui.screens.challenges import challenge_rows, describe_target, finish, play, show_report_grade
+from lessons.ui.screens.challenges import challenge_rows, run_challenge, show_report_grade
 from lessons.ui.screens.classroom import show_board
 from scanner.errors import PortscanError, clip
 from scanner.inputs import is_loopback_address, parse_bind_address
@@ -29,14 +29,6 @@ EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 2
 SEED_LIMIT = 10 ** 9
 REPORT_BYTES_LIMIT = 20_000_000
 CLASSROOM_CHALLENGE = 3     # one host, three services to find, one of them in disguise
-
-
-def add_arguments(commands, common, tr) -> None:
-    """The ``challenge`` sub-command's options (called by the command line's parser builder)."""
-    challenge = commands.add_parser("challenge", parents=[common], help=tr.t("help.challenge"))
-    challenge.add_argument("number", nargs="?", metavar="N", help=tr.t("help.challenge_number"))
-    challenge.add_argument("--seed", metavar="S", help=tr.t("help.seed"))
-    challenge.add_argument("--report", metavar="FILE", help=tr.t("help.report"))
 
 
 def parse_number(text: Optional[str], tr) -> int:
@@ -70,26 +62,6 @@ def command_challenge(args, env, tr) -> int:
             return EXIT_USAGE
         return grade_saved_report(args.report, number, seed, env, tr)
     return run_challenge(env, tr, number, seed, ask=env.read_line)
-
-
-def run_challenge(env, tr, number: int, seed: Optional[int], *, ask, use_namespace: Optional[bool] = None) -> int:
-    """Start challenge ``number``, ask its questions, save the score, stop the target."""
-    seed = secrets.randbelow(SEED_LIMIT) if seed is None else seed
-    try:
-        target = ChallengeTarget(draw(number, seed), use_namespace=use_namespace).start()
-    except (PortscanError, OSError) as error:
-        detail = tr.error(error) if isinstance(error, PortscanError) else (error.strerror or str(error))
-        env.stderr.write(tr.t("challenge.could_not_start", detail=clip(str(detail), 120)) + "\n")
-        return EXIT_UNREACHABLE
-    try:
-        describe_target(target, env, tr)
-        env.write_wrapped(tr.t("challenge.waiting"), "hint")
-        score, total = play(target, env, tr, ask)
-        finish(number, score, total, env, tr)
-    finally:
-        target.stop()
-    env.write(tr.t("challenge.finished"))
-    return EXIT_OK
 
 
 def grade_saved_report(path: str, number: int, seed: int, env, tr) -> int:
@@ -126,15 +98,6 @@ def grade_saved_report(path: str, number: int, seed: int, env, tr) -> int:
 
 
 # --- classroom mode: ``lab --classroom`` ------------------------------------------------------------
-
-def add_classroom_arguments(lab, tr) -> None:
-    """The ``lab`` command's classroom options."""
-    lab.add_argument("--classroom", action="store_true", help=tr.t("help.classroom"))
-    lab.add_argument("--seed", metavar="S", help=tr.t("help.seed"))
-    lab.add_argument("--class-code", metavar="CODE", help=tr.t("help.class_code"))
-    lab.add_argument("--answers", action="store_true", help=tr.t("help.answers"))
-    lab.add_argument("--anonymous", action="store_true", help=tr.t("help.anonymous"))
-
 
 def command_classroom(args, env, tr, *, rounds: int = 0) -> int:
     """A seeded target for the whole class and its live board, until Ctrl+C (exit 130)."""

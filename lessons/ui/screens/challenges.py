@@ -12,13 +12,18 @@ itself is ``lessons.lab.challenges.grading`` (no screen there).
 from __future__ import annotations
 
 import ipaddress
+import secrets
 from typing import Callable, Optional
 
-from lessons.lab.challenges import CHALLENGE_COUNT, TRIES
+from lessons.lab.challenges import CHALLENGE_COUNT, TRIES, draw
 from lessons.lab.challenges.grading import AnswerError, QuestionRun
 from lessons.lab.challenges.plan import Question
 from lessons.lab.challenges.reports import ReportGrade
+from lessons.lab.challenges.target import ChallengeTarget
 from lessons.progress import store
+from scanner.errors import PortscanError, clip
+
+SEED_LIMIT = 10 ** 9
 
 Ask = Callable[[str], Optional[str]]
 
@@ -122,6 +127,26 @@ def _state(value: str, tr) -> str:
     return {"up": "up", "down": "down"}.get(value, value)
 
 
+def run_challenge(env, tr, number: int, seed: Optional[int], *, ask, use_namespace: Optional[bool] = None) -> int:
+    """Start challenge ``number``, ask its questions, save the score, stop the target."""
+    seed = secrets.randbelow(SEED_LIMIT) if seed is None else seed
+    try:
+        target = ChallengeTarget(draw(number, seed), use_namespace=use_namespace).start()
+    except (PortscanError, OSError) as error:
+        detail = tr.error(error) if isinstance(error, PortscanError) else (error.strerror or str(error))
+        env.stderr.write(tr.t("challenge.could_not_start", detail=clip(str(detail), 120)) + "\n")
+        return 1
+    try:
+        describe_target(target, env, tr)
+        env.write_wrapped(tr.t("challenge.waiting"), "hint")
+        score, total = play(target, env, tr, ask)
+        finish(number, score, total, env, tr)
+    finally:
+        target.stop()
+    env.write(tr.t("challenge.finished"))
+    return 0
+
+
 def challenge_rows(tr) -> list:
     """(key, label) for every challenge, with the best saved score."""
     scores = store().challenge_scores()
@@ -135,9 +160,6 @@ def challenge_rows(tr) -> list:
 
 def challenges_menu(menu) -> None:
     """The lab menu's entry: pick a challenge, play it, back to the list."""
-    # lazy import: the command module starts targets, which the menu needs only when chosen
-    from lessons.ui.commands.challenge import run_challenge
-
     while True:
         choice = menu.choose(menu.tr.t("challenge.list.title"), challenge_rows(menu.tr) + [("0", menu.tr.t(
             "settings.back"))])
