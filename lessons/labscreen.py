@@ -20,7 +20,7 @@ from scanner.errors import PortscanError, clip
 from scanner.inputs import (TimeoutSetting, is_loopback_address, parse_base_port, parse_bind_address,
                             parse_target, parse_targets)
 from lessons import pager
-from lessons.lab import PracticeLab, compare
+from lessons.lab import PracticeLab, compare, netns
 from lessons.lab.grading import compare_network
 from lessons.lab.network import NETWORK_LAYOUT, alias_command
 
@@ -69,10 +69,12 @@ def network_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
                           for s in host.services)
         env.write_wrapped(tr.t("lab.network.host", address=host.address,
                                name=tr.t(f"lab.network.host.{host.name}"), ports=ports), first="  ", rest="    ")
-    env.write_wrapped(tr.t("lab.network.down_needs_root"), "hint")
+    in_namespace = getattr(network, "namespace", None) is not None
+    env.write_wrapped(tr.t("lab.network.in_namespace" if in_namespace else "lab.network.down_needs_root"), "hint")
 
 
-def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port="8000", *, command_line=False):
+def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port="8000", *, command_line=False,
+              network_namespace: bool = False):
     """Start a lab, or say why not and return None.
 
     In the menu the reason is folded on screen; on the command line it is one line on
@@ -80,7 +82,8 @@ def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_po
     try:
         address, base = parse_bind_address(host), parse_base_port(base_port)
         allow_all = ipaddress.ip_address(address).is_unspecified  # only when typed: never the default
-        lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all, network=True).start()
+        lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all, network=True,
+                          network_namespace=network_namespace and is_loopback_address(address)).start()
     except PortscanError as error:
         if command_line:
             env.stderr.write(tr.error(error) + "\n")
@@ -93,7 +96,9 @@ def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_po
 
 
 def command_lab(args, env: Environment, tr: Translator) -> int:
-    lab = start_lab(env, tr, args.bind, args.base_port, command_line=True)
+    # As root on Linux the practice network runs in a namespace of its own (real DROP, a real down host).
+    lab = start_lab(env, tr, args.bind, args.base_port, command_line=True,
+                    network_namespace=netns.unavailable() is None)
     if lab is None:
         return 2
     try:
@@ -306,6 +311,9 @@ def grade_host(host, block: str, env: Environment, tr: Translator) -> None:
     values = {"address": host.address, "name": tr.t(f"lab.network.host.{host.name}"), "block": block}
     if host.why == "not_scanned":
         env.write_wrapped(tr.t("lab.network.grade.not_scanned", **values), "hint")
+    elif host.why in ("no_machine", "looked_up"):   # the practice network in a namespace: no machine there
+        env.write_wrapped(tr.t(f"lab.network.grade.{host.why}", **values),
+                          "ok" if host.why == "no_machine" else "warning")
     elif host.why == "looked_down":
         env.write_wrapped(tr.t("lab.network.grade.down", **values), "warning")
     elif host.name == "spare":

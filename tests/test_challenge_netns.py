@@ -112,3 +112,33 @@ def test_a_namespace_left_by_a_killed_process_is_cleaned():
     finally:
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
     assert f"{netns.PREFIX}engine-{os.getpid()}-" not in " ".join(netns.clean_stale()), "a live process keeps its own"
+
+
+def test_the_practice_network_in_a_namespace_has_a_real_firewall_and_a_real_down_host(isolated_home):
+    import ipaddress
+
+    from lessons.lab import PracticeLab, compare_network
+    from scanner import TimeoutSetting, parse_target
+    from scanner import scan as scan_host
+
+    with PracticeLab(base_port=0, also_ipv6=False, network=True, network_namespace=True) as lab:
+        network = lab.network
+        name = network.namespace.name
+        assert network.block.startswith("10.213.") and any(not h.expected_up for h in network.hosts)
+        ports = sorted({s.port for h in network.hosts for s in h.services})
+        report = scan(isolated_home, network.block, ",".join(map(str, ports)))
+        states = {host["address"]: host for host in report["hosts"]}
+        for address in map(str, ipaddress.ip_network(network.block)):
+            known = next((h for h in network.hosts if h.address == address), None)
+            assert states[address]["state"] == ("up" if known and known.expected_up else "down"), address
+        db = next(h for h in network.hosts if h.name == "db")
+        rows = {row["port"]: (row["state"], row["reason"]) for row in states[db.address]["ports"]}
+        for service in db.services:
+            wanted = {"filtered": ("filtered", "no-response"), "db": ("open", "syn-ack")}[service.service]
+            assert rows[service.port] == wanted
+        reports = {h.address: scan_host(parse_target(h.address), sorted(s.port for s in h.services),
+                                        TimeoutSetting(1.0)) if h.expected_up else None for h in network.hosts}
+        result = compare_network(reports, lab)
+        assert result.all_match, result.hosts
+        assert [h.why for h in result.hosts if not h.expected_up] == ["no_machine"]
+    assert name not in netns.list_namespaces()

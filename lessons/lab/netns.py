@@ -91,6 +91,17 @@ def clean_stale() -> List[str]:
     return removed
 
 
+def free_block(preferred: int, pattern: str = "10.213.{}.0/24") -> str:
+    """A private /24 that no address or route of this machine uses yet, near ``preferred`` (20..219)."""
+    taken = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True).stdout
+    taken += subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True).stdout
+    for step in range(200):
+        block = pattern.format(20 + (preferred - 20 + step) % 200)
+        if block.rsplit(".", 1)[0] + "." not in taken:
+            return block
+    raise OSError("no free private /24 for a namespace")
+
+
 def _delete_all_live() -> None:
     with _live_lock:
         left = list(_live)
@@ -178,6 +189,11 @@ class Namespace:
             self.run("ip", "addr", "add", f"{address}/{network.prefixlen}", "dev", "lab1")
         self.iptables("-A", "INPUT", "-i", "lab1", "!", "-s", host_address, "-j", "DROP")
         return host_address
+
+    def answer_every_probe(self) -> None:
+        """Linux answers closed UDP ports with about one ICMP error a second by default; a
+        teaching target must answer every probe, or "closed" turns into open|filtered."""
+        self.run("sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=0")
 
     def network(self, prefix: str, hosts: list) -> None:
         """A small network inside the namespace: ``prefix`` (e.g. 10.77.0.1/29) on one end of a

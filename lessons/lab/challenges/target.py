@@ -22,7 +22,6 @@ and grading uses only it.  The services run on the lab's one asyncio loop
 from __future__ import annotations
 
 import ipaddress
-import subprocess
 from dataclasses import replace
 from typing import Dict, List, Optional
 
@@ -175,13 +174,7 @@ class ChallengeTarget:
         return list(self.plan.notes) + [note.code for note in (self.lab.notes if self.lab else [])]
 
     def _make_namespace(self) -> None:
-        taken = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True).stdout
-        taken += subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True).stdout
-        start = preferred_octet(self.drawn) - 20
-        for step in range(200):
-            block = NAMESPACE_NET.format(20 + (start + step) % 200)
-            if block.rsplit(".", 2)[0] + "." not in taken:
-                break
+        block = netns.free_block(preferred_octet(self.drawn), NAMESPACE_NET)
         namespace = netns.Namespace(f"c{self.drawn.number}", kind="challenge")
         namespace.__enter__()
         self.namespace, self.block = namespace, block
@@ -190,7 +183,7 @@ class ChallengeTarget:
             namespace.link_to_host(block, present)
             # Linux answers a closed UDP port with at most ~1 ICMP error a second by default;
             # a challenge asks "closed or open|filtered?", so its closed ports must answer every probe.
-            namespace.run("sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=0")
+            namespace.answer_every_probe()
             for host in self.drawn.hosts:
                 self._firewall(host)
             if self.drawn.loss:
