@@ -5,6 +5,7 @@ real scanner (``main.py scan``), as a learner in a second terminal would."""
 
 import io
 import json
+import socket
 import subprocess
 import sys
 
@@ -251,3 +252,14 @@ def test_a_saved_report_is_graded_from_the_command_line(isolated_home, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "MISSED" in proc.stdout and "not in your scanned range" in proc.stdout
     assert "1 missed" in proc.stdout
+
+
+def test_where_only_127_0_0_1_exists_every_host_answers_there_and_a_note_says_so(monkeypatch):
+    from lessons.lab.challenges import target as target_module
+
+    monkeypatch.setattr(target_module, "address_problem", lambda address: "Cannot assign requested address")
+    with ChallengeTarget(draw(1, SEED), use_namespace=False) as target:
+        assert target.scan_block == "127.0.0.1" and "single_address" in target.notes
+        port = correct(target.plan.questions[0], target.truth)[0]
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass

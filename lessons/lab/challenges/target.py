@@ -28,6 +28,7 @@ from typing import Dict, List, Optional
 from lessons.lab import netns
 from lessons.lab.challenges.plan import HostPlan, TargetPlan, realise
 from lessons.lab.layout import PlannedService
+from lessons.lab.network import address_problem
 from lessons.lab.server import PracticeLab
 from scanner.results import PortState
 
@@ -147,6 +148,9 @@ class ChallengeTarget:
         self.plan = realise(self.drawn, self.namespace is not None)
         if self.namespace is None and self.bind is None:
             self.block = LOOPBACK_NET.format(preferred_octet(self.drawn))
+            if address_problem(self.address(9)) is not None:   # macOS: only 127.0.0.1 until an alias is added
+                self.bind = "127.0.0.1"
+                self.plan.notes.append("single_address")
         try:
             first = self.address(next((h.number for h in self.plan.hosts if h.role != "down"),
                                       self.plan.hosts[0].number))
