@@ -15,7 +15,7 @@ from lessons.lab.challenges import draw
 from lessons.lab.challenges.grading import AnswerError, QuestionRun, correct
 from lessons.lab.challenges.plan import CHALLENGE_COUNT, TRIES, realise
 from lessons.lab.challenges.reports import grade_report
-from lessons.lab.challenges.target import ChallengeTarget, report_truth
+from lessons.lab.challenges.target import ChallengeTarget, preferred_octet, report_truth
 from lessons.progress import store
 from tests.conftest import ROOT, program_env
 
@@ -180,11 +180,13 @@ def test_a_report_with_a_short_timeout_and_no_ping_reasons():
 
 
 def test_report_truth_follows_the_addresses_the_report_scanned():
-    plan, where = report_truth(draw(5, SEED), ["10.213.44.9"])
-    assert where(9) == "10.213.44.9" and any(h.role == "down" for h in plan.hosts)
-    plan, where = report_truth(draw(5, SEED), ["127.77.44.9"])
-    assert where(9) == "127.77.44.9" and all(h.role == "up" for h in plan.hosts)
+    octet = preferred_octet(draw(5, SEED))
+    plan, where = report_truth(draw(5, SEED), [f"10.213.{octet}.9"])
+    assert where(9) == f"10.213.{octet}.9" and any(h.role == "down" for h in plan.hosts)
+    plan, where = report_truth(draw(5, SEED), [f"127.77.{octet}.9"])
+    assert where(9) == f"127.77.{octet}.9" and all(h.role == "up" for h in plan.hosts)
     assert report_truth(draw(5, SEED), ["127.0.0.1"]) is None
+    assert report_truth(draw(4, SEED), [f"127.77.{octet}.9"]) is None, "another challenge's block"
 
 
 def scan(target, *extra):
@@ -241,7 +243,7 @@ def test_bad_challenge_input_is_one_line_and_exit_2(isolated_home, argv, needle)
 def test_a_saved_report_is_graded_from_the_command_line(isolated_home, tmp_path):
     plan = realise(draw(2, SEED), namespace=True)
     host = plan.hosts[0]
-    report = {"address": address_of(host.number), "protocol": "tcp", "complete": True, "final_timeout": 1.0,
+    report = {"address": f"10.213.{preferred_octet(plan)}.{host.number}", "protocol": "tcp", "complete": True, "final_timeout": 1.0,
               "ports": [{"port": p.port, "protocol": "tcp", "state": p.state} for p in host.ports
                         if p.state == "open"]}
     path = tmp_path / "scan.json"

@@ -34,6 +34,7 @@ from scanner.results import PortState
 
 NAMESPACE_NET = "10.213.{}.0/24"
 LOOPBACK_NET = "127.77.{}.0/24"
+NAMESPACE_STEPS = 10            # how far from its seed's block a namespace target may have moved
 
 # How each kind of port is built on loopback (namespace: only services and silent UDP get sockets).
 LOOPBACK_SERVICE = {"drop": "filtered", "reject-rst": "closed", "reject-icmp": "closed", "silent": "silent"}
@@ -233,6 +234,11 @@ def report_truth(drawn: TargetPlan, addresses: list):
         found = block_of_report_address(str(address))
         if found is not None:
             block, namespace = found
+            # The seed fixes the /24 (a namespace moves a few blocks on when its own is taken): a
+            # report of another challenge or seed names another block and is not graded against this one.
+            step = (int(block.split(".")[2]) - preferred_octet(drawn)) % 200
+            if step != 0 and not (namespace and step < NAMESPACE_STEPS):
+                continue
             base = ipaddress.ip_network(block).network_address
             return realise(drawn, namespace), (lambda number, base=base: str(base + number))
     return None

@@ -19,7 +19,7 @@ from typing import Optional
 from lessons.lab.challenges import CHALLENGE_COUNT, draw
 from lessons.lab.challenges.board import Board, seed_from_class_code
 from lessons.lab.challenges.reports import grade_report
-from lessons.lab.challenges.target import ChallengeTarget, report_truth
+from lessons.lab.challenges.target import ChallengeTarget, preferred_octet, report_truth
 from lessons.ui.screens.challenges import challenge_rows, run_challenge, show_report_grade
 from lessons.ui.screens.classroom import show_board
 from scanner.errors import PortscanError, clip
@@ -85,13 +85,15 @@ def grade_saved_report(path: str, number: int, seed: int, env, tr) -> int:
         env.stderr.write(tr.t("challenge.report.not_a_report") + "\n")
         return EXIT_USAGE
     if found is None:
-        env.stderr.write(tr.t("challenge.report.wrong_target", target="10.213.x.y / 127.77.x.y") + "\n")
+        octet = preferred_octet(drawn)
+        env.stderr.write(tr.t("challenge.report.wrong_target", number=number, seed=seed,
+                              target=f"10.213.{octet}.x / 127.77.{octet}.x") + "\n")
         return EXIT_USAGE
     plan, address_of = found
     grade = grade_report(data, plan, address_of)
     if grade.problem:
         target = address_of(plan.hosts[0].number)
-        env.stderr.write(tr.t(f"challenge.report.{grade.problem}", target=target) + "\n")
+        env.stderr.write(tr.t(f"challenge.report.{grade.problem}", number=number, seed=seed, target=target) + "\n")
         return EXIT_USAGE
     show_report_grade(grade, number, seed, env, tr)
     return EXIT_OK

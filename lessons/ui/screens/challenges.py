@@ -124,7 +124,9 @@ def show_report_grade(grade: ReportGrade, number: int, seed: int, env, tr) -> No
 def _state(value: str, tr) -> str:
     if value in ("open", "closed", "filtered", "open|filtered"):
         return tr.t(f"state.{value}")
-    return {"up": "up", "down": "down"}.get(value, value)
+    if value in ("up", "down"):
+        return tr.t(f"challenge.report.state.{value}")
+    return value
 
 
 def run_challenge(env, tr, number: int, seed: Optional[int], *, ask, use_namespace: Optional[bool] = None) -> int:
