@@ -300,8 +300,8 @@ class ProgressStore:
         self.save()
 
     def reset(self) -> None:
-        """Forget lessons read and quiz scores (settings stay)."""
-        self.data["lessons_read"], self.data["quiz"] = [], {}
+        """Forget lessons read, quiz and challenge scores (settings stay)."""
+        self.data["lessons_read"], self.data["quiz"], self.data["challenges"] = [], {}, {}
         self.save()
 
 
