@@ -118,7 +118,7 @@ def test_the_class_target_listens_only_on_loopback_and_ctrl_c_ends_it(isolated_h
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=program_env(isolated_home))
     try:
-        assert "Only this computer" in proc.stdout.readline()
+        assert "Classroom board" in proc.stdout.readline()
         local = listening_addresses(proc.pid)
         assert local and all(address.startswith("127.") for address in local), local
         proc.send_signal(signal.SIGINT)
@@ -148,4 +148,22 @@ def test_the_board_snapshot_is_printed_on_a_pipe(isolated_home):
     args = SimpleNamespace(class_code=None, seed="11", bind="127.0.0.1", answers=False, anonymous=False)
     assert command_classroom(args, env, Translator("en"), rounds=1) == 0
     assert "Classroom board: challenge 3, seed 11" in out.getvalue()
-    assert "Nothing found yet" in out.getvalue()
+    assert "Nothing found yet" in out.getvalue() and "Only this computer can reach it" in out.getvalue()
+
+
+@pytest.mark.terminal
+def test_on_a_terminal_the_board_is_redrawn_in_place_at_80x24(isolated_home):
+    from tests.tmux_screen import TMUX, Screen
+
+    if not TMUX:
+        pytest.skip("tmux is not installed")
+    ports = [p.port for p in draw(CLASSROOM_CHALLENGE, 11).hosts[0].ports]
+    with Screen(isolated_home, "lab", "--classroom", "--seed", "11") as screen:
+        screen.wait_for("Ctrl+C ends the class target.")
+        for source in SOURCES:
+            visit(ports[0], source)
+        shown = screen.wait_for("found by 3 scanning address(es)")
+        lines = shown.splitlines()
+        assert lines[0].startswith("Classroom board: challenge 3, seed 11"), "redrawn from the top, never scrolled"
+        assert "Only this computer can reach it (loopback)." in shown
+        assert shown.count("Classroom board") == 1

@@ -131,8 +131,6 @@ def command_classroom(args, env, tr, *, rounds: int = 0) -> int:
         env.stderr.write(tr.t("challenge.could_not_start", detail=clip(str(detail), 120)) + "\n")
         return EXIT_UNREACHABLE if isinstance(error, OSError) else EXIT_USAGE
     try:
-        if is_loopback_address(address):
-            env.write_wrapped(tr.t("classroom.loopback_only"), "hint")
         show_board(board, target, env, tr, answers=args.answers, anonymous=args.anonymous, rounds=rounds)
     finally:
         target.stop()

@@ -22,11 +22,19 @@ SNAPSHOT_SECONDS = 5.0
 HOME_AND_CLEAR = "\x1b[H\x1b[J"
 
 
+def reach_line(target, tr) -> str:
+    """Who can reach the target: said on the board itself, so a redraw never hides it."""
+    if target.bind and not target.bind.startswith("127.") and target.bind != "::1":
+        return tr.t("classroom.bind_warning", address=target.bind)
+    return tr.t("classroom.loopback_only")
+
+
 def board_lines(snapshot: Snapshot, target, tr, *, answers: bool = False, anonymous: bool = False) -> list:
     """The board as at most 24 lines of at most 79 characters."""
     plan = target.plan
     head = [tr.t("classroom.title", number=plan.number, seed=plan.seed),
-            tr.t("classroom.where", target=target.scan_block, low=plan.low, high=plan.high), ""]
+            tr.t("classroom.where", target=target.scan_block, low=plan.low, high=plan.high)]
+    head += textwrap.wrap(reach_line(target, tr), WIDTH - 1)[:2] + [""]
     foot = ["", tr.t("classroom.stop")]
     if answers:
         key = ", ".join(f"{p.port}/{p.protocol} {p.state}" + (f" {p.service}" if p.service else "")
