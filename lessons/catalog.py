@@ -11,8 +11,11 @@ import os
 from dataclasses import dataclass
 from typing import List, Optional
 
-from lessons.i18n import CONTENT_DIR, DEFAULT_LANGUAGE
 from scanner.inputs import whole_number
+
+CONTENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "content")
+LANGUAGES = ("en", "id")          # a language is a folder of content/
+DEFAULT_LANGUAGE = "en"
 
 # The order a learner meets them in the lessons library: ethics right after the
 # introduction, and every term explained before a later lesson relies on it.

@@ -16,7 +16,7 @@ from lessons.lab.challenges.grading import AnswerError, QuestionRun, correct
 from lessons.lab.challenges.plan import CHALLENGE_COUNT, TRIES, realise
 from lessons.lab.challenges.reports import grade_report
 from lessons.lab.challenges.target import ChallengeTarget, preferred_octet, report_truth
-from lessons.progress import store
+from lessons.ui.progress import store
 from tests.conftest import ROOT, program_env
 
 SEED = 7
@@ -200,8 +200,8 @@ def scan(target, *extra):
 
 def test_a_loopback_challenge_answered_from_a_real_scan(isolated_home):
     """Scan the running target with main.py, answer from the scan only, get full marks."""
-    from lessons.i18n import Translator
-    from lessons.terminal import Environment
+    from lessons.ui.i18n import Translator
+    from lessons.ui.terminal import Environment
     from lessons.ui.screens.challenges import play
 
     with ChallengeTarget(draw(2, SEED), use_namespace=False) as target:

@@ -15,11 +15,11 @@ import time
 
 import pytest
 
-from lessons.i18n import Translator
+from lessons.ui.i18n import Translator
 from lessons.lab.challenges import draw
 from lessons.lab.challenges.board import Board, seed_from_class_code
 from lessons.lab.challenges.target import ChallengeTarget
-from lessons.terminal import Environment
+from lessons.ui.terminal import Environment
 from lessons.ui.commands.challenge import CLASSROOM_CHALLENGE
 from lessons.ui.screens.classroom import HEIGHT, WIDTH, board_lines
 from tests.conftest import ROOT, program_env

@@ -134,12 +134,7 @@ def address_problem(address: str) -> Optional[str]:
 def open_network(lab) -> PracticeNetwork:
     """Bind every host of the practice network on ``lab``'s sockets (served by its event loop).
 
-    With ``lab.network_namespace`` (root on Linux) the hosts live in a namespace instead, with a
-    real firewall and a real down host (``lessons.lab.network_ns``)."""
-    if getattr(lab, "network_namespace", False):
-        from lessons.lab.network_ns import open_network_in_namespace  # lazy: only as root, with ip and iptables
-
-        return open_network_in_namespace(lab)
+    (With ``PracticeLab(network_namespace=True)`` the lab calls ``network_ns`` instead.)"""
     network = PracticeNetwork()
     bound = ipaddress.ip_address(lab.bound_host)
     if bound.version != 4 or not bound.is_loopback:   # a wildcard or LAN address would collide or expose it

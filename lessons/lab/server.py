@@ -40,7 +40,9 @@ from lessons.lab.layout import (DEFAULT_BASE_PORT, LAB_LAYOUT, HasServices, LabN
 from lessons.lab.loop import LISTEN_BACKLOG, ServiceLoop, service_factory
 from lessons.lab.services import TCP_SERVICES, register_echo_endpoint
 from scanner.errors import LabSetupError
-from scanner.inputs import LAB_BLOCK_SIZE, is_loopback_address, parse_base_port, parse_bind_address
+from lessons.lab.network import open_network
+from lessons.lab.options import LAB_BLOCK_SIZE, parse_base_port, parse_bind_address
+from scanner.inputs import is_loopback_address
 from scanner.results import PortState
 
 FILTER_CHECK_SECONDS = 0.25     # how long the start-up check waits for a dropped SYN to stay unanswered
@@ -256,9 +258,11 @@ class PracticeLab(HasServices):
         companion = self._companion_host()
         self.services = self._open_layout(LAB_LAYOUT, self.bound_host, companion)
         self._hosts = (self.bound_host,) + ((companion,) if companion else ())
-        if self.with_network:
-            from lessons.lab.network import open_network
+        if self.with_network and self.network_namespace:
+            from lessons.lab.network_ns import open_network_in_namespace  # lazy: only as root, with ip and iptables
 
+            self.network = open_network_in_namespace(self)
+        elif self.with_network:
             self.network = open_network(self)
 
     def _open_layout(self, layout, primary: str, companion: Optional[str] = None) -> List[LabService]:

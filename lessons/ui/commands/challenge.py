@@ -20,10 +20,11 @@ from lessons.lab.challenges import CHALLENGE_COUNT, draw
 from lessons.lab.challenges.board import Board, seed_from_class_code
 from lessons.lab.challenges.reports import grade_report
 from lessons.lab.challenges.target import ChallengeTarget, preferred_octet, report_truth
+from lessons.lab.options import parse_bind_address
 from lessons.ui.screens.challenges import challenge_rows, run_challenge, show_report_grade
 from lessons.ui.screens.classroom import show_board
 from scanner.errors import PortscanError, clip
-from scanner.inputs import is_loopback_address, parse_bind_address
+from scanner.inputs import is_loopback_address
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 2
 SEED_LIMIT = 10 ** 9

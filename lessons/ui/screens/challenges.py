@@ -20,7 +20,7 @@ from lessons.lab.challenges.grading import AnswerError, QuestionRun
 from lessons.lab.challenges.plan import Question
 from lessons.lab.challenges.reports import ReportGrade
 from lessons.lab.challenges.target import ChallengeTarget
-from lessons.progress import store
+from lessons.ui.progress import store
 from scanner.errors import PortscanError, clip
 
 SEED_LIMIT = 10 ** 9
