@@ -213,9 +213,9 @@ def test_a_loopback_challenge_answered_from_a_real_scan(isolated_home):
         answers = iter([", ".join(map(str, opened)), str(filtered[0]), "1"])
         out = io.StringIO()
         env = Environment(stdin=io.StringIO(), stdout=out, stderr=out)
-        score, total = play(target, env, Translator("en"), lambda prompt: next(answers, None))
+        score, total, tried = play(target, env, Translator("en"), lambda prompt: next(answers, None))
         graded = grade_report(report, target.truth, target.address)
-    assert (score, total) == (3, 3), out.getvalue()
+    assert (score, total, tried) == (3, 3, 3), out.getvalue()
     assert graded.count("missed") == 0 and graded.count("wrong") == 0, graded.items
     intro = out.getvalue().split("Question 1")[0]
     assert not any(str(port) in intro for port in opened + filtered), "the screen shows no answer up front"
@@ -265,3 +265,10 @@ def test_where_only_127_0_0_1_exists_every_host_answers_there_and_a_note_says_so
         port = correct(target.plan.questions[0], target.truth)[0]
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass
+
+
+def test_leaving_before_the_first_answer_saves_no_score(isolated_home):
+    proc = subprocess.run([sys.executable, "main.py", "challenge", "1", "--seed", str(SEED)], cwd=ROOT, input="q\n",
+                          capture_output=True, text=True, timeout=60, env=program_env(isolated_home))
+    assert proc.returncode == 0 and "The target is stopped." in proc.stdout
+    assert "Saved to your progress" not in proc.stdout and "1" not in store().challenge_scores()

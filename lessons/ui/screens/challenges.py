@@ -68,10 +68,10 @@ def say(explanation, env, tr, role=None) -> None:
 
 
 def play(target, env, tr, ask: Ask) -> tuple:
-    """Ask every question of the running ``target``; returns (score, total).  ``ask`` returns
-    None at the end of input, which (like typing q) ends the challenge early."""
+    """Ask every question of the running ``target``; returns (score, total, tries used).  ``ask``
+    returns None at the end of input, which (like typing q) ends the challenge early."""
     questions = target.plan.questions
-    score = 0
+    score = tried = 0
     for index, question in enumerate(questions, 1):
         env.write("")
         env.write_wrapped(tr.t("challenge.question", index=index, total=len(questions),
@@ -83,12 +83,13 @@ def play(target, env, tr, ask: Ask) -> tuple:
         while not run.finished:
             typed = ask(tr.t("challenge.prompt", try_number=run.used + 1, tries=TRIES))
             if typed is None or typed.strip().lower() == "q":
-                return score, len(questions)
+                return score, len(questions), tried
             try:
                 verdict = run.answer(typed)
             except AnswerError as problem:
                 env.error(tr.t(problem.key, **problem.values))
                 continue
+            tried += 1
             for explanation in verdict.explanations:
                 say(explanation, env, tr, "ok" if verdict.right else "warning")
             if verdict.hint is not None:
@@ -96,7 +97,7 @@ def play(target, env, tr, ask: Ask) -> tuple:
             if verdict.key is not None:
                 say(verdict.key, env, tr, "key")
         score += run.won
-    return score, len(questions)
+    return score, len(questions), tried
 
 
 def finish(number: int, score: int, total: int, env, tr) -> None:
@@ -141,8 +142,9 @@ def run_challenge(env, tr, number: int, seed: Optional[int], *, ask, use_namespa
     try:
         describe_target(target, env, tr)
         env.write_wrapped(tr.t("challenge.waiting"), "hint")
-        score, total = play(target, env, tr, ask)
-        finish(number, score, total, env, tr)
+        score, total, tried = play(target, env, tr, ask)
+        if tried:   # a challenge left before the first answer is not a score
+            finish(number, score, total, env, tr)
     finally:
         target.stop()
     env.write(tr.t("challenge.finished"))
