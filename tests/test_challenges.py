@@ -272,3 +272,13 @@ def test_leaving_before_the_first_answer_saves_no_score(isolated_home):
                           capture_output=True, text=True, timeout=60, env=program_env(isolated_home))
     assert proc.returncode == 0 and "The target is stopped." in proc.stdout
     assert "Saved to your progress" not in proc.stdout and "1" not in store().challenge_scores()
+
+
+def test_an_open_or_closed_port_named_as_the_filtered_one_is_explained():
+    plan = draw(2, SEED)
+    host = plan.hosts[0]
+    q = question(plan, "filtered_port")
+    opened = next(p.port for p in host.ports if p.state == "open")
+    rejected = next(p.port for p in host.ports if p.how == "reject-rst")
+    assert keys(QuestionRun(q, plan, address_of).answer(str(opened))) == ["challenge.why.open_not_filtered"]
+    assert keys(QuestionRun(q, plan, address_of).answer(str(rejected))) == ["challenge.why.extra_closed_reject_rst"]

@@ -86,14 +86,14 @@ def read_hosts(text: str, address_of: Callable[[int], str]) -> List[int]:
 
 def read_answer(question: Question, text: str, address_of: Callable[[int], str]):
     text = (text or "").strip()
-    if question.kind in ("open_ports",):
+    if question.kind == "open_ports":
         return read_ports(text)
     if question.kind == "filtered_port":
         ports = read_ports(text)
         if len(ports) != 1:
             raise AnswerError("challenge.answer.one_port")
         return ports[0]
-    if question.kind in ("hosts_up",):
+    if question.kind == "hosts_up":
         return read_hosts(text, address_of)
     if question.kind == "filtered_host":
         hosts = read_hosts(text, address_of)
@@ -161,9 +161,10 @@ def explain(question: Question, answer, plan: TargetPlan, address_of: Callable[[
         for port in sorted(set(answer) - set(right)):
             why.append(_not_open(port, host, question))
     elif kind == "filtered_port":
-        why.append(_not_open(answer, plan.host(question.host), question) if answer != right else None)
-        if why[0].key == "challenge.why.extra_open":
-            why[0] = Explanation("challenge.why.open_not_filtered", {"port": answer})
+        mistake = _not_open(answer, plan.host(question.host), question)
+        if mistake.key == "challenge.why.extra_open":   # open is an answer; filtered is no answer at all
+            mistake = Explanation("challenge.why.open_not_filtered", {"port": answer})
+        why.append(mistake)
     elif kind == "filtered_how":
         why.append(Explanation(f"challenge.why.how_{answer}", {"port": question.port}))
     elif kind == "service_on_port":
