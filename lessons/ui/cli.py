@@ -12,6 +12,8 @@ what they want (and for scripts):
                        [--classroom [--seed S | --class-code C] [--answers] [--anonymous]]
     challenge [N]      a practice target with hidden answers [--seed S] [--report scan.json]
     quiz [LESSON]      answer questions about a lesson
+    exercises          list the exercises: write your own scanner
+    exercise N [--check|--watch|--hint|--reset|--solution]
 
 Exit codes follow the shell's conventions: 0 done, 1 the target could not be resolved or
 reached (or the computer ran out of threads, memory or files), 2 a usage or input error,
@@ -33,6 +35,7 @@ from lessons.ui.i18n import LANGUAGES, Translator, language_from_environment, la
 from lessons.ui.progress import store
 from lessons.ui.screens.settings import first_run_language
 from lessons.ui.terminal import Environment
+from lessons.ui.commands.exercise import add_parsers as add_exercise_parsers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.errors import clip
 
@@ -126,6 +129,7 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     challenge.add_argument("--report", metavar="FILE", help=tr.t("help.report"))
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
+    add_exercise_parsers(commands, common, tr)
     return parser
 
 
@@ -252,6 +256,10 @@ def _dispatch(args, env: Environment, tr: Translator) -> int:
         from lessons.ui.commands.quiz import command_quiz   # lazy: start-up time
 
         return command_quiz(args.lesson_id, env, tr)
+    if args.command in ("exercises", "exercise"):
+        from lessons.ui.commands.exercise import command_exercise, command_exercises   # lazy: start-up time
+
+        return command_exercises(env, tr) if args.command == "exercises" else command_exercise(args, env, tr)
     from lessons.ui.app import App   # lazy: start-up time
     from lessons.ui.screens import main_menu   # lazy, with App above
 
