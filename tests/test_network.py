@@ -351,7 +351,7 @@ def test_network_port_map_has_one_row_per_host(second_loopback):
 
 
 def test_retries_reach_the_udp_scan_of_every_host():
-    from lessons.ui.session import scan_udp_host as _scan_udp_host
+    from scanner.request import scan_udp_host as _scan_udp_host
 
     network = scan_network(parse_targets("127.0.0.1-2"), (9,), FAST, ping=False, retries=0, scan_host=_scan_udp_host)
     assert [host.report.retries for host in network.hosts] == ["0", "0"]

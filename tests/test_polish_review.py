@@ -81,13 +81,14 @@ def test_numbers_that_no_program_reads_as_an_address_stay_bad_ipv4():
                                                           ("id", "banner terbaca 1", ("terbuka ", "port yang diam"))])
 def test_the_banner_pass_bar_says_it_counts_banners(language, label, scan_words):
     from lessons.ui.session import run_scan
-    from scanner.inputs import parse_timeout
+    from scanner.inputs import parse_targets, parse_timeout
+    from scanner.request import ScanRequest
     from tests.servers import Listener
 
     stream = io.StringIO()
     with Listener(greeting=b"SSH-2.0-test\r\n") as server:
-        report = run_scan(parse_target("127.0.0.1"), (server.port,), parse_timeout("1"), Translator(language),
-                          banners=True, progress_stream=stream, width=80)
+        request = ScanRequest(parse_targets("127.0.0.1"), (server.port,), parse_timeout("1"), banners=True)
+        report = run_scan(request, Translator(language), progress_stream=stream, width=80).report
     assert any(result.banner for result in report.results)
     banner_part = stream.getvalue().split("\n", 2)[-1]   # after the scan's bar and the "Reading..." line
     assert label in banner_part, stream.getvalue()

@@ -246,7 +246,7 @@ def test_network_banner_pass_shares_one_deadline_across_hosts(monkeypatch):
     open ports could cost 30 s each.  Now one deadline covers them all and stops the host
     being read when it passes; later hosts are not started."""
     from scanner import banners
-    from lessons.ui.session import read_network_banners as _read_banners
+    from scanner.request import read_network_banners as _read_banners
 
     calls = []
 

@@ -25,14 +25,14 @@ import sys
 from typing import List, Optional
 
 from lessons.ui.exits import (EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, end_on_signals, ended_by_signal,
-                              fail, interrupted_code, interrupted_message, is_out_of_resources, resource_detail,
+                              fail, interrupted_code, interrupted_message, resource_detail,
                               silence_stdout)
 from lessons.ui.i18n import LANGUAGES, Translator, language_from_environment, language_named_by, normalise_language
 from lessons.ui.progress import store
 from lessons.ui.screens.settings import first_run_language
 from lessons.ui.terminal import Environment
 from scanner.engine import DEFAULT_WORKERS
-from scanner.errors import clip
+from scanner.errors import clip, is_out_of_resources
 
 
 class UsageError(Exception):

@@ -15,8 +15,9 @@ from lessons.ui.lab_view import grade, grade_host, grade_outside, lab_table, sta
 from lessons.ui.pager import Lines
 from lessons.ui.screens import walk
 from lessons.ui.screens.results import offer_save
+from lessons.ui.screens.scan import WalkAnswers
 from scanner.errors import clip
-from scanner.inputs import TimeoutSetting, is_loopback_address, parse_target, parse_targets
+from scanner.inputs import TimeoutSetting, is_loopback_address, parse_targets
 from scanner.network import host_reports_by_address
 from scanner.udp import scan_udp
 
@@ -83,8 +84,8 @@ def lab_ports(lab, services) -> tuple:
 def scan_the_lab(app) -> None:
     lab, env, tr = app.lab, app.env, app.tr
     ports = lab_ports(lab, lab.services)
-    preset = {"host": parse_target(lab.hosts[0] if is_loopback_address(lab.hosts[0]) else "127.0.0.1"),
-              "ports": ports, "timeout": TimeoutSetting(float(LAB_SCAN_TIMEOUT)), "banners": True}
+    preset = WalkAnswers(host=parse_targets(lab.hosts[0] if is_loopback_address(lab.hosts[0]) else "127.0.0.1"),
+                         ports=ports, timeout=TimeoutSetting(float(LAB_SCAN_TIMEOUT)), banners=True)
     env.write_wrapped(tr.t("lab.scan_intro", low=ports[0], high=ports[-1], timeout=tr.decimal(LAB_SCAN_TIMEOUT)),
                       "hint")
     report = walk.walk(app, teach=False, preset=preset, offer_save=False)
@@ -97,7 +98,7 @@ def scan_the_lab(app) -> None:
     if udp_ports and report.complete:
         graded.write("")
         udp.write_wrapped(tr.t("lab.udp_intro", ports=", ".join(map(str, udp_ports))), "heading")
-        udp_report = scan_udp(preset["host"], udp_ports, TimeoutSetting(1.0))
+        udp_report = scan_udp(preset.host.targets[0], udp_ports, TimeoutSetting(1.0))
         for result in udp_report.results:
             udp.write(f"  {result.port}/udp  " + env.paint(tr.state(result.state), result.state.value)
                       + f"  ({tr.reason(result.reason.value)})")
@@ -132,7 +133,7 @@ def scan_the_network(app) -> None:
         return
     network = lab.network
     ports = lab_ports(lab, [s for host in network.hosts for s in host.services])
-    preset = {"host": parse_targets(network.block), "ports": ports, "timeout": TimeoutSetting(float(LAB_SCAN_TIMEOUT))}
+    preset = WalkAnswers(host=parse_targets(network.block), ports=ports, timeout=TimeoutSetting(float(LAB_SCAN_TIMEOUT)))
     env.write_wrapped(tr.t("lab.network.scan_intro", block=network.block, low=ports[0], high=ports[-1],
                            timeout=tr.decimal(LAB_SCAN_TIMEOUT)), "hint")
     report = walk.walk(app, teach=False, preset=preset, offer_save=False)
