@@ -11,7 +11,7 @@ from lessons.lab import compare
 from lessons.lab.grading import compare_network
 from lessons.lab.network import NETWORK_LAYOUT, alias_command
 from lessons.ui import pager
-from lessons.ui.lab_view import grade, grade_host, grade_outside, lab_table, start_lab
+from lessons.ui.lab_view import grade, lab_table, network_grade_blocks, start_lab
 from lessons.ui.pager import Lines
 from lessons.ui.screens import walk
 from lessons.ui.screens.results import offer_save
@@ -140,13 +140,5 @@ def scan_the_network(app) -> None:
     if report is None:
         return
     result = compare_network(host_reports_by_address(report), lab)
-    blocks = pager.line_blocks(env.wrap(tr.t("lab.network.grade.title", block=result.block), "heading"))
-    for host in result.hosts:   # a host and its ports stay on one page
-        graded = Lines(env)
-        grade_host(host, result.block, graded, tr)
-        blocks += pager.line_blocks(graded.lines, keep_together=True)
-    graded = Lines(env)
-    grade_outside(result, graded, tr)
-    blocks += graded.blocks()
-    app.page(blocks, finish=False, reserve=3)   # the save question goes below
+    app.page(network_grade_blocks(result, env, tr), finish=False, reserve=3)   # the save question goes below
     offer_save(app, report)
