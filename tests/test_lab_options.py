@@ -27,6 +27,7 @@ def test_bad_lab_options_get_one_line_on_stderr_and_exit_2(isolated_home, args, 
     assert "Traceback" not in stderr
 
 
+@pytest.mark.terminal
 def test_lab_on_localhost_is_loopback_and_needs_no_warning(isolated_home):
     pexpect = pytest.importorskip("pexpect", reason="pexpect drives a pseudo-terminal (not on Windows)")
     child = pexpect.spawn(sys.executable, [os.path.join(ROOT, "main.py"), "lab", "--bind", "localhost",

@@ -64,6 +64,7 @@ class App:
         self.env = env
         self.tr = tr
         self.lab = lab                  # a running PracticeLab, started from the menu
+        # What the learner last typed in the walk, offered as the next walk's defaults.
         self.last_host = "127.0.0.1"
         self.last_ports = "1-1024"
         self.last_timeout = "0.5"

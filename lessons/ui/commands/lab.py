@@ -25,7 +25,7 @@ def command_lab(args, env: Environment, tr: Translator) -> int:
         lab_table(lab, table, tr, network=False)
         table.write("")
         tcp_ports = [s.port for s in lab.services if s.protocol == "tcp"]
-        host = lab.hosts[0] if not lab.hosts[0] in ("0.0.0.0", "::") else "127.0.0.1"
+        host = lab.hosts[0] if lab.hosts[0] not in ("0.0.0.0", "::") else "127.0.0.1"
         running.write_wrapped(tr.t("lab.running_cli", host=host, low=min(tcp_ports), high=max(tcp_ports)), "ok")
         network_table(lab, network, tr)
         if env.on_screen:

@@ -1,4 +1,4 @@
-"""The interactive menu: a guided walk through one port scan, with a lesson at every step.
+"""The guided walk: one port scan asked for step by step, with a lesson at every step.
 
 The walkthrough asks four questions in the order a real scan needs them — which host,
 which ports, how long to wait, and whether you are allowed to — and beside each
@@ -19,7 +19,8 @@ asked for every address of the block, host discovery runs before the port scan, 
 motion replays one host that is up, and the results come host by host, with a port map
 of one row per host.
 
-The menu reads and writes only through an ``Environment``, so tests can drive the whole
+The answers are a typed ``WalkAnswers`` (``screens/scan.py``) that becomes the same
+``ScanRequest`` the command line builds.  The walk reads and writes only through an ``Environment``, so tests can drive the whole
 walk with a scripted input stream (which never pauses), and tmux or a pseudo-terminal
 can drive the real thing.
 """
