@@ -20,9 +20,9 @@ motion replays one host that is up, and the results come host by host, with a po
 of one row per host.
 
 The answers are a typed ``WalkAnswers`` (``screens/scan.py``) that becomes the same
-``ScanRequest`` the command line builds.  The walk reads and writes only through an ``Environment``, so tests can drive the whole
-walk with a scripted input stream (which never pauses), and tmux or a pseudo-terminal
-can drive the real thing.
+``ScanRequest`` the command line builds.  The walk reads and writes only through an
+``Environment``, so tests can drive the whole walk with a scripted input stream (which
+never pauses), and tmux or a pseudo-terminal can drive the real thing.
 """
 
 from __future__ import annotations
