@@ -18,6 +18,7 @@ import random
 import unicodedata
 
 SEED_VARIABLE = "PORTSCAN_LAB_SEED"  # a fixed shuffle for tests and for a class that answers together
+SCREEN_INDENT = "    "    # a quoted screen ("| " lines of a question): shown as is, never folded
 
 
 MEANINGFUL_SYMBOLS = "^+*/=<>%"   # arithmetic: "2^16-1" must not become "2161"

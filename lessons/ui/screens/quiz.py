@@ -11,7 +11,7 @@ import string
 from typing import Optional
 
 from lessons import catalog
-from lessons.quiz import normalise_answer, shuffler
+from lessons.quiz import SCREEN_INDENT, normalise_answer, shuffler
 from lessons.render import render_lesson
 from lessons.ui import pager
 from lessons.ui.i18n import Translator
@@ -76,6 +76,8 @@ def _ask_question(env, tr, ask, show_lesson, lesson_id, title, number, total, qu
                 env.write(tr.t("quiz.question_of", number=number, total=total), "hint")
             env.write("")
             env.write_wrapped(f"{number}. {question.text}", "heading", rest="   ")
+            for line in question.screen_lines:   # a screen quoted exactly: never re-wrapped
+                env.write(SCREEN_INDENT + line if line else "")
             for letter, (text, _right) in zip(letters, choices):
                 env.write_wrapped(f"   {letter}) {text}", rest="      ")
             if problem and env.on_screen:

@@ -65,7 +65,7 @@ def steps(app, answers: Optional[WalkAnswers] = None) -> List[Step]:
     """The four questions, each offering the learner's last answer as its default."""
     answers = answers or WalkAnswers()
     return [
-        Step("host", "networks", lambda: app.last_host, parse_targets),
+        Step("host", "targets", lambda: app.last_host, parse_targets),
         Step("ports", "ports", lambda: app.last_ports, parse_ports),
         Step("timeout", "timeouts", lambda: app.tr.decimal(app.last_timeout), parse_timeout),
         Step("consent", "ethics", lambda: "", lambda text: parse_consent(app, text, answers)),
