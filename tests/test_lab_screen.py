@@ -16,6 +16,7 @@ from tests.conftest import ROOT, program_env
 pexpect = pytest.importorskip("pexpect", reason="pexpect drives a pseudo-terminal (not on Windows)")
 
 
+@pytest.mark.slow   # a few seconds: left out of the quick loop
 def test_menu_lab_scan_is_graded_against_the_known_answer():
     stdout = io.StringIO()
     env = Environment(stdin=io.StringIO("4\n2\n1\ny\n\n0\n0\n"), stdout=stdout, colour=False)

@@ -261,6 +261,7 @@ def lab_network(namespace):
         server.wait(10)
 
 
+@pytest.mark.slow   # a few seconds: left out of the quick loop
 def test_cidr_scan_finds_hosts_states_reasons_and_ports(isolated_home, lab_network):
     proc = run(isolated_home, "scan", "127.0.0.0/29", "-p", "22,80,8080", "--timeout", "0.3", "--format", "json",
                prefix=_inside(lab_network))
