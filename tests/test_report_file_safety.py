@@ -32,7 +32,7 @@ def test_o_refuses_a_link_another_user_planted_in_a_sticky_shared_folder(isolate
     import subprocess
     import sys
 
-    from lessons.ui.reports import write_atomically
+    from lessons.ui.safe_files import write_atomically
     from tests.conftest import ROOT, program_env
 
     shared = tmp_path / "shared"
