@@ -1,13 +1,16 @@
 """The child side of an exercise check: load the learner's file, call its functions, report.
 
 This file is never imported by the program.  The check reads its text (through
-``importlib.resources``, so it works from a zipapp too) and runs it as
-``python -I -c <this text> <spec>`` in a child process of its own: the learner's code is
-untrusted, so it runs in a separate process, in its own process group, under limits.
+``importlib.resources``, so it works from a zipapp too) and hands it, with the spec, to a
+small starter (``sandbox.BOOTSTRAP``) on the standard input of a child process of its own:
+the learner's code is untrusted, so it runs in a separate process, in its own process
+group, under limits.  Nothing of this file or of the spec is on the child's command line
+(``ps``, ``/proc/<pid>/cmdline`` and ``sys.orig_argv`` show it to anyone), and it runs in a
+namespace of its own, not as ``__main__``: ``import __main__`` finds nothing of ours.
 
 What it does, in order:
 
-1. read the spec (one JSON argument) and forget it: ``sys.argv`` becomes the learner's file;
+1. take the spec (from the starter) and forget it: ``sys.argv`` becomes the learner's file;
 2. lower its own limits where the platform has them: open files (``RLIMIT_NOFILE``),
    address space (``RLIMIT_AS``), processes (``RLIMIT_NPROC``: what this user already runs
    plus a margin), CPU seconds, no core file;
@@ -164,8 +167,7 @@ def _call(function, args, limit, learner_file):
     return report
 
 
-def main():
-    spec = json.loads(sys.argv[1])
+def main(spec):
     learner_file = spec["file"]
     sys.argv[:] = [learner_file]
     channel = os.fdopen(spec["fd"], "w", buffering=1, encoding="utf-8")
@@ -203,6 +205,3 @@ def main():
     sys.stderr.flush()
     os._exit(0)   # a call that never returned must not keep the process alive
 
-
-if __name__ == "__main__":
-    main()

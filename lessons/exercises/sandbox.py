@@ -4,11 +4,14 @@ The learner's file is code nobody has reviewed, written by someone still learnin
 endless loop, a fork loop or a print of terminal escape sequences is a normal Tuesday.
 So it never runs inside this program.  ``run_child``:
 
-* starts ``python -I -c <harness> <spec>`` with ``start_new_session=True``: the child
+* starts ``python -I -c <BOOTSTRAP>`` with ``start_new_session=True``: the child
   leads a new session and process group, so one ``killpg`` reaches everything it
   started, and a Ctrl+C typed at the terminal is ours to handle, not theirs;
-* gives it nothing to read (stdin is the null device) and catches its stdout and stderr;
-* hands it one private pipe for reports (``pass_fds``), marked by a random token;
+* writes the harness and the spec to its stdin, which the starter reads whole and then
+  points at the null device: the random token never appears on a command line, where
+  the learner's code (``sys.orig_argv``) and every user of the machine (``ps``) could read it;
+* catches its stdout and stderr;
+* hands it one private pipe for reports (``pass_fds``), marked by that token;
 * waits at most ``wall_seconds`` (the harness also lowers RLIMIT_NOFILE, RLIMIT_AS,
   RLIMIT_NPROC and RLIMIT_CPU inside the child, where the platform has them);
 * always ends the whole group afterwards, even when the child exited by itself
@@ -38,6 +41,19 @@ SHOWN_LINES = 12
 SHOWN_COLUMNS = 76
 LOAD_SECONDS = 5.0                 # their file must be loaded (imported) by then
 PYTHON_FLAGS = ("-I", "-X", "utf8")   # isolated: no PYTHON* variables, no user site, no script folder on the path
+# The child's whole command line.  Its names live in a function, not in ``__main__``, so the
+# learner's ``import __main__`` finds neither the token nor the harness to patch.
+BOOTSTRAP = """def _start():
+    import json, os, sys
+    payload = json.loads(sys.stdin.buffer.read())
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    namespace = {"__name__": "exercise_harness", "__builtins__": __builtins__}
+    exec(compile(payload["harness"], "<exercise harness>", "exec"), namespace)
+    namespace["main"](payload["spec"])
+_start()
+"""
 
 
 @dataclass
@@ -111,8 +127,8 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
     env.pop("PYTHONPATH", None)
     started = time.monotonic()
     try:
-        process = subprocess.Popen([sys.executable, *PYTHON_FLAGS, "-c", harness_source, json.dumps(spec)],
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        process = subprocess.Popen([sys.executable, *PYTHON_FLAGS, "-c", BOOTSTRAP],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    pass_fds=(write_end,), start_new_session=True, env=env,
                                    cwd=os.path.dirname(spec["file"]) or None)
     finally:
@@ -120,12 +136,16 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
     run = ChildRun()
     output, reports_raw = bytearray(), bytearray()
     try:
+        _hand_over(process, json.dumps({"harness": harness_source, "spec": spec}).encode("utf-8"))
         _collect(process, read_end, output, reports_raw, (started + load_seconds, started + wall_seconds), run)
     finally:
         _kill_group(process)
         os.close(read_end)
-        if process.stdout is not None:
-            process.stdout.close()
+        for stream in (process.stdin, process.stdout):
+            try:
+                stream.close()
+            except OSError:   # stdin: a pipe whose reader died with unread bytes in it
+                pass
     run.returncode = process.returncode
     run.seconds = time.monotonic() - started
     run.output = clean_output(bytes(output))
@@ -139,6 +159,15 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
             if isinstance(report, dict):
                 run.reports.append(report)
     return run
+
+
+def _hand_over(process: subprocess.Popen, payload: bytes) -> None:
+    """Write the harness and spec to the child's stdin and close it (a child that died early is no error)."""
+    try:
+        process.stdin.write(payload)
+        process.stdin.close()
+    except OSError:   # BrokenPipeError: it is gone already; the collection below tells what happened
+        pass
 
 
 def _collect(process: subprocess.Popen, read_end: int, output: bytearray, reports: bytearray,
