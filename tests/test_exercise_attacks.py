@@ -55,3 +55,53 @@ def test_the_token_and_the_harness_are_out_of_the_learners_reach(tmp_path):
     report = run_check(ONE_PORT, str(path))
     assert not report.passed
     assert [verdict.gave for verdict in report.verdicts] == ["[False, False]"] * 2
+
+
+# Gets round the harness's refusals (a new import path to ctypes), forks a daemon that calls
+# setsid (out of the check's process group and session) and forks again (out of its parent's
+# tree), and writes the daemon's pid where the test can find it.  The daemon ends by itself
+# after DAEMON_SECONDS at most.
+DAEMON_SECONDS = 20
+ESCAPING_DAEMON = f'''
+import os, sys, time
+sys.meta_path[:] = [finder for finder in sys.meta_path if "NoForeign" not in repr(finder)]
+import ctypes
+libc = ctypes.CDLL(None)
+if libc.fork() == 0:
+    libc.setsid()
+    if libc.fork() == 0:
+        with open("daemon.pid", "w") as stream:
+            stream.write(str(os.getpid()))
+        started = time.time()
+        while time.time() - started < {DAEMON_SECONDS}:
+            time.sleep(0.1)
+    os._exit(0)
+
+def check_port(host, port):
+    time.sleep(0.5)
+    return "open", 0
+'''
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stream:
+            return stream.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to look for processes left behind")
+def test_a_daemon_that_left_the_process_group_and_session_is_ended_too(tmp_path):
+    path = write(tmp_path, ONE_PORT.file_name, ESCAPING_DAEMON)
+    report = run_check(ONE_PORT, str(path))
+    pid = int((tmp_path / "daemon.pid").read_text())
+    assert not alive(pid)
+    assert report.seconds < 10   # the pipes it held did not keep the check waiting
+
+
+def test_forks_through_the_posix_module_or_ctypes_are_refused(tmp_path):
+    for text in ("import posix\nposix.fork()\n", "import ctypes\nctypes.CDLL(None).fork()\n"):
+        path = write(tmp_path, ONE_PORT.file_name, text)
+        report = run_check(ONE_PORT, str(path))
+        assert report.problem == "processes", (text, report.problem_values)

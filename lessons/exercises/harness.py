@@ -79,19 +79,35 @@ def _user_tasks():
 
 
 def _refuse_processes():
-    def refused(*_args, **_kwargs):
-        raise PermissionError("the exercise check does not allow starting new processes (fork, system, spawn)")
+    message = "the exercise check does not allow starting new processes (fork, system, spawn)"
 
-    for name in ("fork", "forkpty", "system", "posix_spawn", "posix_spawnp", "spawnv", "spawnve", "spawnvp",
-                 "spawnvpe", "execv", "execve", "execvp", "execvpe", "execl", "execle", "execlp", "execlpe"):
-        if hasattr(os, name):
-            setattr(os, name, refused)
+    def refused(*_args, **_kwargs):
+        raise PermissionError(message)
+
+    import posix   # os.fork is posix.fork: the same function under two names, both replaced
+
+    for module in (os, posix):
+        for name in ("fork", "forkpty", "system", "posix_spawn", "posix_spawnp", "spawnv", "spawnve", "spawnvp",
+                     "spawnvpe", "execv", "execve", "execvp", "execvpe", "execl", "execle", "execlp", "execlpe"):
+            if hasattr(module, name):
+                setattr(module, name, refused)
     try:
         import _posixsubprocess   # what subprocess.Popen uses instead of os.fork
 
         _posixsubprocess.fork_exec = refused
     except ImportError:
         pass
+
+    class NoForeignCalls:   # ctypes would reach libc's fork() directly
+        @staticmethod
+        def find_spec(name, *_args):
+            if name in ("ctypes", "_ctypes"):
+                raise ImportError(message + ", nor ctypes", name=name)
+            return None
+
+    for name in ("ctypes", "_ctypes"):
+        sys.modules.pop(name, None)
+    sys.meta_path.insert(0, NoForeignCalls)
 
 
 def _jsonable(value, depth=0):

@@ -15,7 +15,9 @@ So it never runs inside this program.  ``run_child``:
 * waits at most ``wall_seconds`` (the harness also lowers RLIMIT_NOFILE, RLIMIT_AS,
   RLIMIT_NPROC and RLIMIT_CPU inside the child, where the platform has them);
 * always ends the whole group afterwards, even when the child exited by itself
-  (anything it left running in the background goes too), and reaps the child.
+  (anything it left running in the background goes too), and reaps the child;
+* then ends what escaped the group: a process that called ``setsid`` or forked twice
+  to become a daemon (``cleanup.ProcessTree``: while the check runs, we adopt orphans).
 
 The child's output is returned *cleaned*: escape sequences and control characters
 removed, each line clipped, the number of lines bounded (``clean_output``).
@@ -34,11 +36,13 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from lessons.exercises.cleanup import ProcessTree, set_subreaper
 from scanner.errors import printable
 
 OUTPUT_LIMIT_BYTES = 64 * 1024     # more than this of their printing is read and thrown away
 SHOWN_LINES = 12
 SHOWN_COLUMNS = 76
+PIPES_GRACE_SECONDS = 0.5         # after the child ended, for the last of its output
 LOAD_SECONDS = 5.0                 # their file must be loaded (imported) by then
 PYTHON_FLAGS = ("-I", "-X", "utf8")   # isolated: no PYTHON* variables, no user site, no script folder on the path
 # The child's whole command line.  Its names live in a function, not in ``__main__``, so the
@@ -126,13 +130,19 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
     env.update({"MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1"})
     env.pop("PYTHONPATH", None)
     started = time.monotonic()
+    adopting = set_subreaper(True)
     try:
         process = subprocess.Popen([sys.executable, *PYTHON_FLAGS, "-c", BOOTSTRAP],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    pass_fds=(write_end,), start_new_session=True, env=env,
                                    cwd=os.path.dirname(spec["file"]) or None)
+    except BaseException:
+        if adopting:
+            set_subreaper(False)
+        raise
     finally:
         os.close(write_end)
+    tree = ProcessTree(process.pid)
     run = ChildRun()
     output, reports_raw = bytearray(), bytearray()
     try:
@@ -140,6 +150,9 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
         _collect(process, read_end, output, reports_raw, (started + load_seconds, started + wall_seconds), run)
     finally:
         _kill_group(process)
+        tree.end()
+        if adopting:
+            set_subreaper(False)
         os.close(read_end)
         for stream in (process.stdin, process.stdout):
             try:
@@ -179,9 +192,11 @@ def _collect(process: subprocess.Popen, read_end: int, output: bytearray, report
         selector.register(read_end, selectors.EVENT_READ, reports)
         open_pipes = 2
         while open_pipes:
+            if process.poll() is not None:   # it ended; something it left behind may hold the pipes
+                deadline = min(deadline, time.monotonic() + PIPES_GRACE_SECONDS)
             left = (deadline if reports else min(deadline, load_deadline)) - time.monotonic()
             if left <= 0:
-                run.timed_out = True
+                run.timed_out = process.poll() is None
                 return
             for key, _events in selector.select(min(left, 0.5)):
                 chunk = os.read(key.fd, 65536)
