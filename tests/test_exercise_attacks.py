@@ -105,3 +105,38 @@ def test_forks_through_the_posix_module_or_ctypes_are_refused(tmp_path):
         path = write(tmp_path, ONE_PORT.file_name, text)
         report = run_check(ONE_PORT, str(path))
         assert report.problem == "processes", (text, report.problem_values)
+
+
+# A thread per port (the mistake exercise 5 is about), hidden by patching what a harness
+# might count with: Python's thread count, the listing of open files, the clock.
+UNBOUNDED_IN_DISGUISE = '''
+import errno, os, socket, threading, time
+threading.active_count = lambda: 2
+real_listdir, real_clock = os.listdir, time.monotonic
+os.listdir = lambda path=".": [] if str(path).startswith("/proc/self") else real_listdir(path)
+time.monotonic = lambda: real_clock() / 1000
+
+def scan_port(host, port, timeout, states):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        code = sock.connect_ex((host, port))
+    timed_out = code in (errno.EAGAIN, errno.EWOULDBLOCK, errno.ETIMEDOUT)
+    states[port] = "open" if code == 0 else ("filtered" if timed_out else "closed")
+
+def scan_many(host, ports, timeout, workers):
+    states = {}
+    threads = [threading.Thread(target=scan_port, args=(host, port, timeout, states)) for port in ports]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {port: states[port] for port in ports}
+'''
+
+
+@pytest.mark.slow
+def test_patching_what_the_harness_counts_with_does_not_hide_a_thread_per_port(tmp_path):
+    threads = find_exercise("threads")
+    path = write(tmp_path, threads.file_name, UNBOUNDED_IN_DISGUISE)
+    report = run_check(threads, str(path))
+    assert [verdict.mistake for verdict in report.verdicts] == ["unbounded_threads"], report.verdicts

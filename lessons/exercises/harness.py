@@ -29,12 +29,16 @@ program: the child needs no access to the rest of the package.
 """
 
 import importlib.util
-import json
 import os
 import sys
 import threading
-import time
-import traceback
+# Bound now, before the learner's file is loaded: their ``threading.active_count = lambda: 1``,
+# ``os.listdir = ...`` or ``time.monotonic = ...`` must not change what the check measures.
+from json import dumps as _dumps
+from os import listdir as _listdir
+from threading import Event as _Event, Thread as _Thread, active_count as _active_count
+from time import monotonic as _monotonic
+from traceback import extract_tb as _extract_tb
 
 SAMPLE_SECONDS = 0.003
 
@@ -131,7 +135,7 @@ def _their_error(error, learner_file):
     line = None
     if isinstance(error, SyntaxError) and error.filename == learner_file:
         line = error.lineno
-    for frame in traceback.extract_tb(error.__traceback__):
+    for frame in _extract_tb(error.__traceback__):
         if frame.filename == learner_file:
             line = frame.lineno
     message = error.msg if isinstance(error, SyntaxError) else str(error)
@@ -143,17 +147,25 @@ def _their_error(error, learner_file):
 
 def _open_files():
     try:
-        return len(os.listdir("/proc/self/fd"))
+        return len(_listdir("/proc/self/fd"))
     except OSError:
         return None
+
+
+def _threads():
+    """Threads of this process, as the kernel counts them (Python's own count where there is no /proc)."""
+    try:
+        return len(_listdir("/proc/self/task"))
+    except OSError:
+        return _active_count()
 
 
 def _call(function, args, limit, learner_file):
     """Call ``function(*args)`` in a thread; watch threads and files while it runs."""
     outcome = {}
-    base_threads, base_files = threading.active_count(), _open_files()
+    base_threads, base_files = _threads(), _open_files()
     peak = {"threads": base_threads, "files": base_files}
-    finished = threading.Event()
+    finished = _Event()
 
     def run():
         try:
@@ -163,16 +175,16 @@ def _call(function, args, limit, learner_file):
         finally:
             finished.set()
 
-    started = time.monotonic()
-    threading.Thread(target=run, name="learner-call", daemon=True).start()
+    started = _monotonic()
+    _Thread(target=run, name="learner-call", daemon=True).start()
     while not finished.wait(SAMPLE_SECONDS):
-        peak["threads"] = max(peak["threads"], threading.active_count())
+        peak["threads"] = max(peak["threads"], _threads())
         files = _open_files()
         if files is not None and peak["files"] is not None:
             peak["files"] = max(peak["files"], files)
-        if time.monotonic() - started > limit:
+        if _monotonic() - started > limit:
             break
-    seconds = time.monotonic() - started
+    seconds = _monotonic() - started
     report = {"hung": not finished.is_set(), "seconds": round(seconds, 3),
               "extra_threads": peak["threads"] - base_threads - 1,   # the call's own thread does not count
               "extra_files": None if base_files is None else peak["files"] - base_files}
@@ -190,7 +202,7 @@ def main(spec):
     token = spec["token"]
 
     def send(message):
-        channel.write(token + " " + json.dumps(message) + "\n")
+        channel.write(token + " " + _dumps(message) + "\n")
         channel.flush()
 
     _apply_limits(spec.get("limits", {}))
