@@ -140,3 +140,9 @@ def test_patching_what_the_harness_counts_with_does_not_hide_a_thread_per_port(t
     path = write(tmp_path, threads.file_name, UNBOUNDED_IN_DISGUISE)
     report = run_check(threads, str(path))
     assert [verdict.mistake for verdict in report.verdicts] == ["unbounded_threads"], report.verdicts
+
+
+def test_a_check_leaves_no_bytecode_folder_in_the_workspace(tmp_path):
+    path = write(tmp_path, ONE_PORT.file_name, "def check_port(host, port):\n    return 'open', 0\n")
+    run_check(ONE_PORT, str(path))
+    assert sorted(os.listdir(tmp_path)) == [ONE_PORT.file_name]

@@ -44,7 +44,9 @@ SHOWN_LINES = 12
 SHOWN_COLUMNS = 76
 PIPES_GRACE_SECONDS = 0.5         # after the child ended, for the last of its output
 LOAD_SECONDS = 5.0                 # their file must be loaded (imported) by then
-PYTHON_FLAGS = ("-I", "-X", "utf8")   # isolated: no PYTHON* variables, no user site, no script folder on the path
+# -I isolated: no PYTHON* variables, no user site, no script folder on the path (so -B itself,
+# not PYTHONDONTWRITEBYTECODE, keeps a __pycache__ folder out of the learner's workspace).
+PYTHON_FLAGS = ("-I", "-B", "-X", "utf8")
 # The child's whole command line.  Its names live in a function, not in ``__main__``, so the
 # learner's ``import __main__`` finds neither the token nor the harness to patch.
 BOOTSTRAP = """def _start():
@@ -127,7 +129,7 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
     read_end, write_end = os.pipe()
     spec = dict(spec, fd=write_end, token=token)
     env = dict(environ if environ is not None else os.environ)
-    env.update({"MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1"})
+    env.update({"MALLOC_ARENA_MAX": "2"})
     env.pop("PYTHONPATH", None)
     started = time.monotonic()
     adopting = set_subreaper(True)
