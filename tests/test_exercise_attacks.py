@@ -146,3 +146,35 @@ def test_a_check_leaves_no_bytecode_folder_in_the_workspace(tmp_path):
     path = write(tmp_path, ONE_PORT.file_name, "def check_port(host, port):\n    return 'open', 0\n")
     run_check(ONE_PORT, str(path))
     assert sorted(os.listdir(tmp_path)) == [ONE_PORT.file_name]
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder", "pipe", "huge"])
+def test_a_file_that_is_not_a_file_of_code_gets_one_clear_problem_at_once(tmp_path, kind):
+    path = tmp_path / ONE_PORT.file_name
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "pipe":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no named pipes on this platform")
+        os.mkfifo(path)
+    elif kind == "huge":
+        path.write_text("def check_port(host, port):\n    return 'open', 0\n" + "x = 1\n" * 400_000)
+    report = run_check(ONE_PORT, str(path))
+    expected = {"missing": "missing", "folder": "not_a_file", "pipe": "not_a_file", "huge": "too_big"}[kind]
+    assert report.problem == expected and report.verdicts == []
+    assert report.seconds < 1
+
+
+@pytest.mark.parametrize("kind", ["folder", "pipe"])
+def test_reset_moves_a_folder_or_pipe_aside_and_writes_the_starter(tmp_path, kind):
+    from lessons.exercises.workspace import learner_file, reset
+
+    path = learner_file(str(tmp_path), ONE_PORT)
+    os.makedirs(os.path.dirname(path))
+    if kind == "folder":
+        os.mkdir(path)
+    else:
+        os.mkfifo(path)
+    written, backup = reset(str(tmp_path), ONE_PORT, "en")
+    assert os.path.isfile(written) and "def check_port" in open(written, encoding="utf-8").read()
+    assert os.path.lexists(backup) and not os.path.isfile(backup)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, List, Optional
@@ -31,6 +32,7 @@ from lessons.exercises.targets import PracticeTargets, TargetsUnavailable
 DEFAULT_LIMITS = {"RLIMIT_NOFILE": 256, "RLIMIT_AS": 1024 * 1024 * 1024, "RLIMIT_NPROC": 300, "RLIMIT_CPU": 60,
                   "RLIMIT_CORE": 0}
 REFUSED_PROCESS = "the exercise check does not allow starting new processes"
+MAX_SOURCE_BYTES = 1024 * 1024     # an answer is a few KB; a bigger file is not worth the child's time
 
 
 @dataclass
@@ -218,6 +220,12 @@ def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None, loa
     spec = exercise.check_spec()
     path = os.path.abspath(path)   # the child runs in the file's folder
     report = CheckReport(exercise, path)
+    problem = file_problem(path)
+    if problem:
+        report.problem = problem
+        report.problem_values = {"file": exercise.file_name, "number": exercise.number,
+                                 "size": _size_kb(path)}
+        return report
     try:
         targets = PracticeTargets(spec.get("targets", ["open"])).start()
     except (TargetsUnavailable, OSError) as error:
@@ -238,6 +246,27 @@ def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None, loa
     report.output, report.seconds = run.output, run.seconds
     _judge(report, spec, cases, run)
     return report
+
+
+def file_problem(path: str) -> Optional[str]:
+    """Why ``path`` cannot be checked (ui key exercise.problem.<this>), or None.
+
+    Looked at with ``stat``, which never opens it: a pipe put in place of the file would
+    block whoever opens it, a folder or device cannot be run, a huge file only wastes time."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "missing"
+    if not stat.S_ISREG(info.st_mode):
+        return "not_a_file"
+    return "too_big" if info.st_size > MAX_SOURCE_BYTES else None
+
+
+def _size_kb(path: str) -> int:
+    try:
+        return os.stat(path).st_size // 1024
+    except OSError:
+        return 0
 
 
 def _judge(report: CheckReport, spec: dict, cases: List[dict], run: ChildRun) -> None:

@@ -49,7 +49,10 @@ def reset(home: str, exercise: Exercise, language: str) -> tuple:
     if os.path.lexists(path):
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         backup = f"{path}.bak-{stamp}"
-        shutil.copy2(path, backup)
+        if os.path.isfile(path):   # a file, or a link to one: its contents are kept
+            shutil.copy2(path, backup)
+        else:   # a folder, a pipe, a broken link: moved aside whole (copying a pipe would block)
+            os.rename(path, backup)
     os.makedirs(workspace_folder(home), exist_ok=True)
     _replace(path, exercise.starter(language))
     return path, backup
