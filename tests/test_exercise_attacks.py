@@ -178,3 +178,24 @@ def test_reset_moves_a_folder_or_pipe_aside_and_writes_the_starter(tmp_path, kin
     written, backup = reset(str(tmp_path), ONE_PORT, "en")
     assert os.path.isfile(written) and "def check_port" in open(written, encoding="utf-8").read()
     assert os.path.lexists(backup) and not os.path.isfile(backup)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("closes every descriptor", "import os\nfor fd in range(3, 256):\n    try:\n        os.close(fd)\n"
+                                "    except OSError:\n        pass\ndef check_port(host, port):\n    return 'open', 0\n"),
+    ("interrupts itself", "import os, signal, time\ndef check_port(host, port):\n"
+                          "    os.kill(os.getpid(), signal.SIGINT)\n    time.sleep(1)\n    return 'open', 0\n"),
+    ("str and repr that raise", "class Evil(Exception):\n    def __str__(self):\n        raise RuntimeError\n"
+                                "class Weird:\n    def __repr__(self):\n        raise RuntimeError\n"
+                                "def check_port(host, port):\n    if port % 2:\n        raise Evil()\n"
+                                "    return Weird()\n"),
+])
+def test_breaking_the_harness_shows_no_traceback_of_ours(tmp_path, name, text):
+    path = write(tmp_path, ONE_PORT.file_name, text)
+    report = run_check(ONE_PORT, str(path))
+    assert not report.passed
+    assert not any("harness" in line or "Traceback" in line for line in report.output), (name, report.output)
+    if name != "str and repr that raise":
+        assert report.problem == "crashed", name
+    else:
+        assert {verdict.mistake for verdict in report.verdicts} <= {"their_error", "wrong_answer"}

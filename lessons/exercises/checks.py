@@ -292,8 +292,8 @@ def _judge(report: CheckReport, spec: dict, cases: List[dict], run: ChildRun) ->
         return
     for index, case in enumerate(cases):
         report.verdicts.append(_verdict(spec, case, calls.get(index)))
-    if "done" not in by_type and run.timed_out:
-        report.problem = "timeout"
+    if "done" not in by_type:   # stopped by the wall clock, or ended early (os._exit, a signal, no memory)
+        report.problem = "timeout" if run.timed_out else "crashed"
         report.problem_values = {"seconds": round(run.seconds), "code": run.returncode}
 
 

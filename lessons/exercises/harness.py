@@ -41,6 +41,7 @@ from time import monotonic as _monotonic
 from traceback import extract_tb as _extract_tb
 
 SAMPLE_SECONDS = 0.003
+CHANNEL_LOST = 70   # the exit code when their code closed the report pipe (shown as "ended the check early")
 
 
 def _apply_limits(limits):
@@ -120,7 +121,7 @@ def _jsonable(value, depth=0):
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, str):
-        return value[:2000]
+        return str.__str__(value)[:2000]   # a subclass's own methods are not called
     if isinstance(value, bytes):
         return {"$bytes": repr(value)[:200]}
     if isinstance(value, (list, tuple)):
@@ -130,8 +131,26 @@ def _jsonable(value, depth=0):
     return {"$repr": repr(value)[:200], "$type": type(value).__name__}
 
 
+def _shown(value):
+    """``_jsonable``, for a value whose ``__repr__`` or ``__iter__`` is their code and may raise."""
+    try:
+        return _jsonable(value)
+    except Exception:   # noqa: BLE001 - their method, their error: described, never our traceback
+        return {"$repr": "<" + type(value).__name__ + " object>", "$type": type(value).__name__}
+
+
 def _their_error(error, learner_file):
-    """(type, message, line, errno) of an exception, with the line in the learner's file."""
+    """(type, message, line, errno) of an exception, with the line in the learner's file.
+
+    Their exception is their code: its ``__str__`` may itself raise, and that is still
+    their error to show, never a traceback of ours."""
+    try:
+        return _describe(error, learner_file)
+    except Exception:   # noqa: BLE001 - whatever their __str__ or __getattr__ raised
+        return {"type": type(error).__name__, "message": "", "line": None, "errno": None}
+
+
+def _describe(error, learner_file):
     line = None
     if isinstance(error, SyntaxError) and error.filename == learner_file:
         line = error.lineno
@@ -191,7 +210,7 @@ def _call(function, args, limit, learner_file):
     if "error" in outcome:
         report["error"] = outcome["error"]
     elif finished.is_set():
-        report["result"] = _jsonable(outcome.get("result"))
+        report["result"] = _shown(outcome.get("result"))
     return report
 
 
@@ -202,8 +221,11 @@ def main(spec):
     token = spec["token"]
 
     def send(message):
-        channel.write(token + " " + _dumps(message) + "\n")
-        channel.flush()
+        try:
+            channel.write(token + " " + _dumps(message) + "\n")
+            channel.flush()
+        except (OSError, ValueError):   # they closed our descriptor: end without a traceback of ours
+            os._exit(CHANNEL_LOST)
 
     _apply_limits(spec.get("limits", {}))
     threading.stack_size(512 * 1024)   # many threads must not run out of address space first
