@@ -7,11 +7,16 @@ workspace can hold.  Every loop in the files below is bounded in count and time,
 every process they start is looked for afterwards in ``/proc``.
 """
 
+import errno
 import os
+import random
 
 import pytest
 
 from lessons.exercises import find_exercise, run_check
+from tests.conftest import ROOT
+
+SOLUTIONS = os.path.join(ROOT, "tests", "exercise_solutions")
 
 ONE_PORT = find_exercise("one-port")
 
@@ -199,3 +204,36 @@ def test_breaking_the_harness_shows_no_traceback_of_ours(tmp_path, name, text):
         assert report.problem == "crashed", name
     else:
         assert {verdict.mistake for verdict in report.verdicts} <= {"their_error", "wrong_answer"}
+
+
+class Reversed(random.Random):
+    """Shuffles by reversing: a different order from check.json's, the same every time."""
+
+    def shuffle(self, items):
+        items.reverse()
+
+
+# Never opens a socket: answers by the order of the calls, then by the ports' order.
+BY_CALL_ORDER = '''
+ANSWERS = iter(["open", "closed", "filtered"])
+def scan_port(host, port, timeout):
+    return next(ANSWERS)
+'''
+
+
+def test_answers_by_call_order_fail_and_the_verdicts_keep_the_order_of_the_check(tmp_path):
+    silent = find_exercise("silent-port")
+    path = write(tmp_path, silent.file_name, BY_CALL_ORDER)
+    report = run_check(silent, str(path), chooser=Reversed())
+    assert not report.passed
+    assert [verdict.expected for verdict in report.verdicts] == ["'open'", "'closed'", "'filtered'"]
+    solution = write(tmp_path, "solution.py", open(os.path.join(SOLUTIONS, "03-silent-port.py")).read())
+    assert run_check(silent, str(solution), chooser=Reversed()).passed
+
+
+def test_the_open_port_is_not_always_the_first_of_the_block(tmp_path):
+    one_port = find_exercise("one-port")
+    path = write(tmp_path, one_port.file_name, "def check_port(host, port):\n    return 'open', 0\n")
+    report = run_check(one_port, str(path), chooser=Reversed())
+    asked = {verdict.expected: int(verdict.asked.split(", ")[1].rstrip(")")) for verdict in report.verdicts}
+    assert asked["['open', 0]"] > asked[f"['closed', {errno.ECONNREFUSED}]"]

@@ -7,7 +7,10 @@
 2. fill the placeholders of each case (``$host``, ``$port:filtered``, ``$ports``,
    ``$states``...) with the real ports, so the learner's code is only ever pointed at
    this private block on 127.0.0.1;
-3. run the harness in a child (``sandbox.run_child``) and read its reports;
+3. run the harness in a child (``sandbox.run_child``) and read its reports; the ports
+   play their roles in a new random order each time, and the cases are called in a new
+   random order too, so an answer that counts calls or looks at port numbers
+   ("the first call is the open port") fails: only asking the port itself passes;
 4. compare each result with the known answer and name the mistake: a mistake code
    (``timeout_as_closed``, ``unbounded_threads``...) and the lesson to reread.  The
    words for each code live in ``ui-exercises.json``; this module only hands out data.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 import stat
 from dataclasses import dataclass, field
 from importlib import resources
@@ -216,7 +220,9 @@ COMPARES = {"equal": compare_equal, "resolved": compare_resolved, "error_message
 
 # -- the check -----------------------------------------------------------------------------------
 def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None, load_seconds: float = LOAD_SECONDS,
-              wall_seconds: Optional[float] = None) -> CheckReport:
+              wall_seconds: Optional[float] = None, chooser: Optional[random.Random] = None) -> CheckReport:
+    """Check the file at ``path``; ``chooser`` shuffles roles and call order (tests hand in their own)."""
+    chooser = chooser or random.SystemRandom()
     spec = exercise.check_spec()
     path = os.path.abspath(path)   # the child runs in the file's folder
     report = CheckReport(exercise, path)
@@ -227,7 +233,9 @@ def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None, loa
                                  "size": _size_kb(path)}
         return report
     try:
-        targets = PracticeTargets(spec.get("targets", ["open"])).start()
+        roles = list(spec.get("targets", ["open"]))
+        chooser.shuffle(roles)
+        targets = PracticeTargets(roles).start()
     except (TargetsUnavailable, OSError) as error:
         report.problem, report.problem_values = "targets", {"detail": getattr(error, "strerror", None) or str(error)}
         return report
@@ -237,13 +245,20 @@ def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None, loa
         cases = [dict(case, args=fill(case.get("args", []), targets), expect=fill(case.get("expect"), targets))
                  for case in spec["cases"]]
         limits = dict(DEFAULT_LIMITS, **spec.get("limits", {}))
-        child_cases = [{"call": case["call"], "args": case["args"], "limit": case.get("limit", 3.0)} for case in cases]
+        order = list(range(len(cases)))   # the child calls case order[i] i-th
+        chooser.shuffle(order)
+        child_cases = [{"call": cases[number]["call"], "args": cases[number]["args"],
+                        "limit": cases[number].get("limit", 3.0)} for number in order]
         wall = wall_seconds or spec.get("wall_seconds", load_seconds + 2.0 + sum(case["limit"] for case in child_cases))
         run = run_child(harness_source(), {"file": path, "cases": child_cases, "limits": limits}, wall, environ,
                         load_seconds)
     finally:
         targets.close()
     report.output, report.seconds = run.output, run.seconds
+    for message in run.reports:   # back to the order of check.json, which the verdicts keep
+        index = message.get("index")
+        if message.get("type") == "call":
+            message["index"] = order[index] if isinstance(index, int) and 0 <= index < len(order) else None
     _judge(report, spec, cases, run)
     return report
 
