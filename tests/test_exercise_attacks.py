@@ -10,11 +10,14 @@ every process they start is looked for afterwards in ``/proc``.
 import errno
 import os
 import random
+import subprocess
+import sys
+import time
 
 import pytest
 
 from lessons.exercises import find_exercise, run_check
-from tests.conftest import ROOT
+from tests.conftest import ROOT, program_env
 
 SOLUTIONS = os.path.join(ROOT, "tests", "exercise_solutions")
 
@@ -237,3 +240,35 @@ def test_the_open_port_is_not_always_the_first_of_the_block(tmp_path):
     report = run_check(one_port, str(path), chooser=Reversed())
     asked = {verdict.expected: int(verdict.asked.split(", ")[1].rstrip(")")) for verdict in report.verdicts}
     assert asked["['open', 0]"] > asked[f"['closed', {errno.ECONNREFUSED}]"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc") or not sys.platform.startswith("linux"), reason="Linux /proc only")
+def test_their_code_ends_when_the_program_running_the_check_is_killed(isolated_home):
+    path = isolated_home / "exercises" / ONE_PORT.file_name
+    path.parent.mkdir(parents=True)
+    path.write_text("import time\nwhile True:\n    time.sleep(0.1)\n", encoding="utf-8")
+    program = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "exercise", "2", "--check"], cwd=ROOT,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=program_env(isolated_home))
+    children = []
+    try:
+        for _attempt in range(100):   # at most 10 s for the check's child to start
+            with open(f"/proc/{program.pid}/task/{program.pid}/children", encoding="ascii") as stream:
+                children = [int(pid) for pid in stream.read().split()]
+            if children:
+                break
+            time.sleep(0.1)
+        assert children
+        time.sleep(0.5)   # the harness is loading their endless file
+    finally:
+        program.kill()
+        program.wait(10)
+    for _attempt in range(50):
+        if not any(alive(pid) for pid in children):
+            break
+        time.sleep(0.1)
+    left = [pid for pid in children if alive(pid)]
+    for pid in left:   # ours: the test started it; do not leave it to the machine
+        os.kill(pid, 9)
+    assert left == []

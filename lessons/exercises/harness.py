@@ -41,6 +41,7 @@ from time import monotonic as _monotonic
 from traceback import extract_tb as _extract_tb
 
 SAMPLE_SECONDS = 0.003
+PR_SET_PDEATHSIG = 1
 CHANNEL_LOST = 70   # the exit code when their code closed the report pipe (shown as "ended the check early")
 
 
@@ -81,6 +82,21 @@ def _user_tasks():
     except OSError:
         return 0
     return count
+
+
+def _die_with_parent(parent):
+    """Linux: when the program running the check is killed (kill -9, a closed terminal), the
+    kernel ends this child too, instead of leaving an endless loop running for nobody."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes   # before _refuse_processes, which takes ctypes away from their code
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)   # 9: SIGKILL
+    except (OSError, AttributeError, ImportError):
+        return
+    if parent and os.getppid() != parent:   # it died before the line above
+        os._exit(CHANNEL_LOST)
 
 
 def _refuse_processes():
@@ -227,6 +243,7 @@ def main(spec):
         except (OSError, ValueError):   # they closed our descriptor: end without a traceback of ours
             os._exit(CHANNEL_LOST)
 
+    _die_with_parent(spec.get("parent"))
     _apply_limits(spec.get("limits", {}))
     threading.stack_size(512 * 1024)   # many threads must not run out of address space first
     _refuse_processes()

@@ -130,7 +130,7 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
     loop at the top of the file is stopped early, not after every case's time."""
     token = secrets.token_hex(16)
     read_end, write_end = os.pipe()
-    spec = dict(spec, fd=write_end, token=token)
+    spec = dict(spec, fd=write_end, token=token, parent=os.getpid())
     env = dict(environ if environ is not None else os.environ)
     env.update({"MALLOC_ARENA_MAX": "2"})
     env.pop("PYTHONPATH", None)
