@@ -272,3 +272,28 @@ def test_their_code_ends_when_the_program_running_the_check_is_killed(isolated_h
     for pid in left:   # ours: the test started it; do not leave it to the machine
         os.kill(pid, 9)
     assert left == []
+
+
+# A thread per port, then the harness's own `send` found by walking the stack of its main
+# thread, a report forged with a small thread count, "done", and a quick exit.
+FORGED_THROUGH_FRAMES = UNBOUNDED_IN_DISGUISE.replace("    return {port: states[port] for port in ports}", '''
+    import os, sys
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            send = frame.f_locals.get("send")
+            if callable(send):
+                send({"type": "call", "index": 0, "hung": False, "seconds": 0.5, "extra_threads": 1,
+                      "extra_files": 1, "result": {"$dict": [[port, states[port]] for port in ports]}})
+                send({"type": "done"})
+                os._exit(0)
+            frame = frame.f_back
+    return {port: states[port] for port in ports}''')
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="threads are counted from outside through /proc")
+def test_a_report_forged_through_the_harness_frames_does_not_hide_the_threads(tmp_path):
+    threads = find_exercise("threads")
+    path = write(tmp_path, threads.file_name, FORGED_THROUGH_FRAMES)
+    report = run_check(threads, str(path))
+    assert [verdict.mistake for verdict in report.verdicts] == ["unbounded_threads"], report.verdicts

@@ -36,6 +36,7 @@ from lessons.exercises.targets import PracticeTargets, TargetsUnavailable
 DEFAULT_LIMITS = {"RLIMIT_NOFILE": 256, "RLIMIT_AS": 1024 * 1024 * 1024, "RLIMIT_NPROC": 300, "RLIMIT_CPU": 60,
                   "RLIMIT_CORE": 0}
 REFUSED_PROCESS = "the exercise check does not allow starting new processes"
+HARNESS_THREADS = 2                # the harness's main thread and the thread that calls their function
 MAX_SOURCE_BYTES = 1024 * 1024     # an answer is a few KB; a bigger file is not worth the child's time
 
 
@@ -305,14 +306,17 @@ def _judge(report: CheckReport, spec: dict, cases: List[dict], run: ChildRun) ->
         report.problem_values = {"file": report.exercise.file_name, "line": error.get("line") or "?",
                                  "type": error["type"], "message": error.get("message") or ""}
         return
+    # Threads counted from outside over the whole run (an exercise that limits threads has one
+    # case): a forged report cannot hide them.
+    observed = None if run.peak_threads is None else run.peak_threads - HARNESS_THREADS
     for index, case in enumerate(cases):
-        report.verdicts.append(_verdict(spec, case, calls.get(index)))
+        report.verdicts.append(_verdict(spec, case, calls.get(index), observed))
     if "done" not in by_type:   # stopped by the wall clock, or ended early (os._exit, a signal, no memory)
         report.problem = "timeout" if run.timed_out else "crashed"
         report.problem_values = {"seconds": round(run.seconds), "code": run.returncode}
 
 
-def _verdict(spec: dict, case: dict, message: Optional[dict]) -> Verdict:
+def _verdict(spec: dict, case: dict, message: Optional[dict], observed_threads: Optional[int] = None) -> Verdict:
     expect = case.get("expect")
     verdict = Verdict(asked_text(case["call"], case["args"]), case.get("show") or show(expect), "", False)
     mistakes = case.get("mistakes", {})
@@ -335,6 +339,8 @@ def _verdict(spec: dict, case: dict, message: Optional[dict]) -> Verdict:
         passed, key, verdict.gave = COMPARES[case.get("compare", "equal")](decode(message.get("result")), expect)
         mistake = None if passed else (mistakes.get(key) or (key if ":" not in key else "wrong_answer"))
         if passed:
+            if observed_threads is not None and observed_threads > message.get("extra_threads", 0):
+                message = dict(message, extra_threads=observed_threads)
             mistake = _measured(case, message)
             if mistake:
                 verdict.gave += _measure_note(case, message, mistake)

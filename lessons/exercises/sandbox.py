@@ -42,6 +42,7 @@ from scanner.errors import printable
 OUTPUT_LIMIT_BYTES = 64 * 1024     # more than this of their printing is read and thrown away
 SHOWN_LINES = 12
 SHOWN_COLUMNS = 76
+WATCH_SECONDS = 0.01              # how often the child's threads are counted from outside
 PIPES_GRACE_SECONDS = 0.5         # after the child ended, for the last of its output
 LOAD_SECONDS = 5.0                 # their file must be loaded (imported) by then
 # -I isolated: no PYTHON* variables, no user site, no script folder on the path (so -B itself,
@@ -74,6 +75,7 @@ class ChildRun:
     returncode: Optional[int] = None
     timed_out: bool = False
     seconds: float = 0.0
+    peak_threads: Optional[int] = None   # seen from outside (/proc), where their code cannot patch it
 
 
 def clean_output(raw: bytes, lines: int = SHOWN_LINES, columns: int = SHOWN_COLUMNS) -> List[str]:
@@ -188,6 +190,21 @@ def _hand_over(process: subprocess.Popen, payload: bytes) -> None:
         pass
 
 
+def _threads_of(pid: int) -> Optional[int]:
+    """How many threads the child runs now (Linux /proc; None elsewhere or once it is gone).
+
+    Counted here, outside the child, because everything inside it is theirs to patch: the
+    harness's own count is a report their code could forge."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as stream:
+            for line in stream:
+                if line.startswith(b"Threads:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def _collect(process: subprocess.Popen, read_end: int, output: bytearray, reports: bytearray,
              deadlines: tuple, run: ChildRun) -> None:
     """Read output and reports until both pipes close or a deadline passes (loaded by, finished by)."""
@@ -203,7 +220,10 @@ def _collect(process: subprocess.Popen, read_end: int, output: bytearray, report
             if left <= 0:
                 run.timed_out = process.poll() is None
                 return
-            for key, _events in selector.select(min(left, 0.5)):
+            threads = _threads_of(process.pid)
+            if threads is not None:
+                run.peak_threads = max(run.peak_threads or 0, threads)
+            for key, _events in selector.select(min(left, WATCH_SECONDS)):
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
                     selector.unregister(key.fileobj)
