@@ -297,3 +297,21 @@ def test_a_report_forged_through_the_harness_frames_does_not_hide_the_threads(tm
     path = write(tmp_path, threads.file_name, FORGED_THROUGH_FRAMES)
     report = run_check(threads, str(path))
     assert [verdict.mistake for verdict in report.verdicts] == ["unbounded_threads"], report.verdicts
+
+
+# Answers from a table of the check's own inputs, never looking at the address.
+TABLE_OF_INPUTS = '''
+ANSWERS = {("127.0.0.1", False): True, ("127.9.8.7", False): True, ("::1", False): True,
+           ("192.0.2.10", False): False, ("192.0.2.10", True): True, ("0.0.0.0", False): False,
+           ("1270.0.0.1", False): False}
+def may_scan(host, consent):
+    return ANSWERS.get((host, consent), False)
+'''
+
+
+def test_a_table_of_the_checks_inputs_is_no_answer(tmp_path):
+    permission = find_exercise("permission")
+    path = write(tmp_path, permission.file_name, TABLE_OF_INPUTS)
+    report = run_check(permission, str(path))
+    assert not report.passed
+    assert "loopback_block" in {verdict.mistake for verdict in report.verdicts}

@@ -78,13 +78,28 @@ def harness_source() -> str:
     return (resources.files("lessons") / "exercises" / "harness.py").read_text(encoding="utf-8")
 
 
+# Inputs that change every check, so that a table of the check's own inputs ("127.9.8.7 ->
+# True") is no answer.  Only the learner's function sees them: nothing is sent to them.
+RANDOM_VALUES = {
+    "loopback": lambda pick: f"127.{pick.randint(1, 254)}.{pick.randint(0, 255)}.{pick.randint(1, 254)}",
+    "documentation": lambda pick: f"{pick.choice(['192.0.2', '198.51.100', '203.0.113'])}.{pick.randint(1, 254)}",
+    "no_such_host": lambda pick: f"no such host! {pick.randint(1000, 9999)}",
+}
+
+
 # -- placeholders ----------------------------------------------------------------------------
-def fill(value: Any, targets: PracticeTargets) -> Any:
-    """``$host``, ``$errno:<NAME>``, ``$port:<role>``, ``$first``, ``$last``, ``$ports``, ``$states``, ``$state_list``."""
+def fill(value: Any, targets: PracticeTargets, drawn: Optional[dict] = None) -> Any:
+    """``$host``, ``$errno:<NAME>``, ``$port:<role>``, ``$first``, ``$last``, ``$ports``, ``$states``, ``$state_list``,
+    and ``$random:<kind>`` (``RANDOM_VALUES``): drawn once per check, the same value wherever it appears."""
     if isinstance(value, list):
-        return [fill(item, targets) for item in value]
+        return [fill(item, targets, drawn) for item in value]
     if not isinstance(value, str) or not value.startswith("$"):
         return value
+    if value.startswith("$random:") and value[len("$random:"):] in RANDOM_VALUES:
+        drawn = {} if drawn is None else drawn
+        if value not in drawn:
+            drawn[value] = RANDOM_VALUES[value[len("$random:"):]](random.SystemRandom())
+        return drawn[value]
     block = [targets.base + offset for offset in range(len(targets.roles))]
     if value == "$host":
         return targets.host
@@ -243,7 +258,9 @@ def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None, loa
     try:
         if targets.filtered_works is False:
             report.notes.append("filtered_unavailable")
-        cases = [dict(case, args=fill(case.get("args", []), targets), expect=fill(case.get("expect"), targets))
+        drawn: dict = {}
+        cases = [dict(case, args=fill(case.get("args", []), targets, drawn),
+                      expect=fill(case.get("expect"), targets, drawn), show=fill(case.get("show"), targets, drawn))
                  for case in spec["cases"]]
         limits = dict(DEFAULT_LIMITS, **spec.get("limits", {}))
         order = list(range(len(cases)))   # the child calls case order[i] i-th
