@@ -10,6 +10,7 @@ every process they start is looked for afterwards in ``/proc``.
 import errno
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -315,3 +316,31 @@ def test_a_table_of_the_checks_inputs_is_no_answer(tmp_path):
     report = run_check(permission, str(path))
     assert not report.passed
     assert "loopback_block" in {verdict.mistake for verdict in report.verdicts}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc") or not sys.platform.startswith("linux"), reason="Linux /proc only")
+def test_ctrl_c_during_a_check_exits_130_quietly_and_leaves_nothing(isolated_home):
+    path = isolated_home / "exercises" / ONE_PORT.file_name
+    path.parent.mkdir(parents=True)
+    path.write_text("import time\nwhile True:\n    time.sleep(0.1)\n", encoding="utf-8")
+    program = subprocess.Popen([sys.executable, os.path.join(ROOT, "main.py"), "exercise", "2", "--check"], cwd=ROOT,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=program_env(isolated_home))
+    children = []
+    try:
+        for _attempt in range(100):   # at most 10 s for the check's child to start
+            with open(f"/proc/{program.pid}/task/{program.pid}/children", encoding="ascii") as stream:
+                children = [int(pid) for pid in stream.read().split()]
+            if children:
+                break
+            time.sleep(0.1)
+        program.send_signal(signal.SIGINT)   # what Ctrl+C sends: the child is in a session of its own
+        out, err = program.communicate(timeout=20)
+    finally:
+        if program.poll() is None:
+            program.kill()
+            program.wait(10)
+    assert children and program.returncode == 130, out + err
+    assert "Traceback" not in out + err and "Interrupted" in out
+    assert not any(alive(pid) for pid in children)

@@ -9,7 +9,7 @@ links it to the check any more.  Two Linux features keep that link:
   among our descendants is adopted by us instead of init, so it stays in our tree;
 * ``/proc/<pid>/stat``: parent, process group, session and start time of every process.
 
-``ProcessTree(child_pid)`` is made right after the child starts; ``end()`` then kills,
+``ProcessTree()`` is made just before the child starts, ``started(pid)`` just after; ``end()`` kills,
 round after round until none is left, every process that is in the child's group or
 session, below the child, or one of our own children that appeared after the child
 started (an adopted orphan), and reaps those that became our children.  Where there is
@@ -71,13 +71,18 @@ def _table() -> Dict[int, Tuple[int, int, int, int, str]]:
 class ProcessTree:
     """Everything that belongs to one child process, found and ended after it ran."""
 
-    def __init__(self, child_pid: int) -> None:
-        self.child = child_pid
+    def __init__(self) -> None:
+        """Made *before* the child starts: our children from before are never the learner's."""
         self.me = os.getpid()
-        table = _table()
-        self.since = table.get(child_pid, (0, 0, 0, 0, ""))[3]
-        # Our children from before (the child aside): never the learner's, never ended here.
-        self.before: Set[int] = {pid for pid, row in table.items() if row[0] == self.me and pid != child_pid}
+        self.before: Set[int] = {pid for pid, row in _table().items() if row[0] == self.me}
+        self.child = 0
+        self.since = 0
+
+    def started(self, child_pid: int) -> "ProcessTree":
+        """The child now exists (and stays in /proc until it is reaped): note it and when it started."""
+        self.child = child_pid
+        self.since = (_stat(str(child_pid)) or (0, 0, 0, 0, ""))[3]
+        return self
 
     def members(self) -> Dict[int, Tuple[int, int, int, int, str]]:
         """The processes that belong to the child now (the child itself included while it exists)."""

@@ -138,6 +138,7 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
     env.pop("PYTHONPATH", None)
     started = time.monotonic()
     adopting = set_subreaper(True)
+    tree = ProcessTree()
     try:
         process = subprocess.Popen([sys.executable, *PYTHON_FLAGS, "-c", BOOTSTRAP],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -149,7 +150,7 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
         raise
     finally:
         os.close(write_end)
-    tree = ProcessTree(process.pid)
+    tree.started(process.pid)
     run = ChildRun()
     output, reports_raw = bytearray(), bytearray()
     try:
