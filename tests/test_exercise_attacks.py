@@ -344,3 +344,15 @@ def test_ctrl_c_during_a_check_exits_130_quietly_and_leaves_nothing(isolated_hom
     assert children and program.returncode == 130, out + err
     assert "Traceback" not in out + err and "Interrupted" in out
     assert not any(alive(pid) for pid in children)
+
+
+def test_a_file_written_in_an_endless_loop_stops_at_the_size_limit(tmp_path):
+    path = write(tmp_path, ONE_PORT.file_name, "def check_port(host, port):\n"
+                                               "    with open('log.txt', 'ab') as log:\n"
+                                               "        for _ in range(64):\n"
+                                               "            log.write(b'x' * (1024 * 1024))\n"
+                                               "    return 'open', 0\n")
+    report = run_check(ONE_PORT, str(path))
+    assert report.problem is None
+    assert {verdict.mistake for verdict in report.verdicts} == {"their_error"}
+    assert os.path.getsize(tmp_path / "log.txt") <= 16 * 1024 * 1024

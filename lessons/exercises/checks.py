@@ -33,8 +33,9 @@ from lessons.exercises.sandbox import LOAD_SECONDS, ChildRun, run_child
 from lessons.exercises.targets import PracticeTargets, TargetsUnavailable
 
 # RLIMIT_NPROC is a margin over what the user already runs (see harness._user_tasks).
+# RLIMIT_FSIZE: a log written in an endless loop must not fill the learner's disk.
 DEFAULT_LIMITS = {"RLIMIT_NOFILE": 256, "RLIMIT_AS": 1024 * 1024 * 1024, "RLIMIT_NPROC": 300, "RLIMIT_CPU": 60,
-                  "RLIMIT_CORE": 0}
+                  "RLIMIT_CORE": 0, "RLIMIT_FSIZE": 16 * 1024 * 1024}
 REFUSED_PROCESS = "the exercise check does not allow starting new processes"
 HARNESS_THREADS = 2                # the harness's main thread and the thread that calls their function
 MAX_SOURCE_BYTES = 1024 * 1024     # an answer is a few KB; a bigger file is not worth the child's time

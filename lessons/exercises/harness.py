@@ -12,8 +12,8 @@ What it does, in order:
 
 1. take the spec (from the starter) and forget it: ``sys.argv`` becomes the learner's file;
 2. lower its own limits where the platform has them: open files (``RLIMIT_NOFILE``),
-   address space (``RLIMIT_AS``), processes (``RLIMIT_NPROC``: what this user already runs
-   plus a margin), CPU seconds, no core file;
+   address space (``RLIMIT_AS``), the size of a file written (``RLIMIT_FSIZE``), processes
+   (``RLIMIT_NPROC``: what this user already runs plus a margin), CPU seconds, no core file;
 3. refuse new processes: ``os.fork`` and friends raise ``PermissionError`` (a fork loop
    ends at its first fork, even for root, whom ``RLIMIT_NPROC`` does not stop);
 4. import the learner's file as the module ``learner`` (its ``if __name__ ==
@@ -30,6 +30,7 @@ program: the child needs no access to the rest of the package.
 
 import importlib.util
 import os
+import signal
 import sys
 import threading
 # Bound now, before the learner's file is loaded: their ``threading.active_count = lambda: 1``,
@@ -244,6 +245,8 @@ def main(spec):
             os._exit(CHANNEL_LOST)
 
     _die_with_parent(spec.get("parent"))
+    if hasattr(signal, "SIGXFSZ"):   # a file over RLIMIT_FSIZE: an OSError (EFBIG) in their code, not a kill
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     _apply_limits(spec.get("limits", {}))
     threading.stack_size(512 * 1024)   # many threads must not run out of address space first
     _refuse_processes()
