@@ -356,3 +356,11 @@ def test_a_file_written_in_an_endless_loop_stops_at_the_size_limit(tmp_path):
     assert report.problem is None
     assert {verdict.mistake for verdict in report.verdicts} == {"their_error"}
     assert os.path.getsize(tmp_path / "log.txt") <= 16 * 1024 * 1024
+
+
+def test_endless_recursion_through_a_builtin_is_their_recursion_error_not_a_crash(tmp_path):
+    path = write(tmp_path, ONE_PORT.file_name, "def deeper():\n    return sorted([1, 2], key=lambda item: deeper())\n"
+                                               "def check_port(host, port):\n    return deeper()\n")
+    report = run_check(ONE_PORT, str(path))
+    assert report.problem is None
+    assert [verdict.error["type"] for verdict in report.verdicts] == ["RecursionError"] * 2

@@ -43,6 +43,8 @@ from traceback import extract_tb as _extract_tb
 
 SAMPLE_SECONDS = 0.003
 PR_SET_PDEATHSIG = 1
+THEIR_STACK_BYTES = 512 * 1024        # their threads: many must not run out of address space first
+CALL_STACK_BYTES = 32 * 1024 * 1024   # the call itself: endless recursion ends in RecursionError, not a crash
 CHANNEL_LOST = 70   # the exit code when their code closed the report pipe (shown as "ended the check early")
 
 
@@ -212,7 +214,11 @@ def _call(function, args, limit, learner_file):
             finished.set()
 
     started = _monotonic()
-    _Thread(target=run, name="learner-call", daemon=True).start()
+    threading.stack_size(CALL_STACK_BYTES)
+    try:
+        _Thread(target=run, name="learner-call", daemon=True).start()
+    finally:
+        threading.stack_size(THEIR_STACK_BYTES)
     while not finished.wait(SAMPLE_SECONDS):
         peak["threads"] = max(peak["threads"], _threads())
         files = _open_files()
@@ -248,7 +254,7 @@ def main(spec):
     if hasattr(signal, "SIGXFSZ"):   # a file over RLIMIT_FSIZE: an OSError (EFBIG) in their code, not a kill
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     _apply_limits(spec.get("limits", {}))
-    threading.stack_size(512 * 1024)   # many threads must not run out of address space first
+    threading.stack_size(THEIR_STACK_BYTES)
     _refuse_processes()
     sys.stdin = open(os.devnull)
     try:
