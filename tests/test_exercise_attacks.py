@@ -364,3 +364,24 @@ def test_endless_recursion_through_a_builtin_is_their_recursion_error_not_a_cras
     report = run_check(ONE_PORT, str(path))
     assert report.problem is None
     assert [verdict.error["type"] for verdict in report.verdicts] == ["RecursionError"] * 2
+
+
+ESCAPES = ("\x1b", "\x07", "\x9b", "\x9d")
+
+
+@pytest.mark.parametrize("text", [
+    # an exception class named with escapes, a message that writes the clipboard (OSC 52), a repr with a title
+    'Evil = type("\\x1b[31mEvil\\x1b]0;title\\x07", (Exception,), {})\n'
+    'class Shown:\n    def __repr__(self):\n        return "\\x1b]0;title\\x07\\x9b2J"\n'
+    'def check_port(host, port):\n    if port % 2:\n        raise Evil("\\x1b]52;c;aGk=\\x07\\x1b[2Jboom")\n'
+    '    return [Shown(), Shown()]\n',
+    'raise SyntaxError("\\x1b[2J\\x1b]52;c;aGk=\\x07message")\n',
+    'import importlib\nimportlib.import_module("\\x1b[2Jnothing")\n',
+])
+def test_their_exception_names_messages_and_reprs_reach_the_screen_cleaned(tmp_path, text):
+    path = write(tmp_path, ONE_PORT.file_name, text)
+    report = run_check(ONE_PORT, str(path))
+    shown = [report.problem_values.get("message", ""), report.problem_values.get("type", "")]
+    shown += [str(verdict.gave) for verdict in report.verdicts]
+    shown += [str(value) for verdict in report.verdicts for value in (verdict.error or {}).values()]
+    assert not any(code in line for line in shown for code in ESCAPES), shown

@@ -31,6 +31,7 @@ from typing import Any, List, Optional
 from lessons.exercises.catalog import Exercise
 from lessons.exercises.sandbox import LOAD_SECONDS, ChildRun, run_child
 from lessons.exercises.targets import PracticeTargets, TargetsUnavailable
+from scanner.errors import printable
 
 # RLIMIT_NPROC is a margin over what the user already runs (see harness._user_tasks).
 # RLIMIT_FSIZE: a log written in an endless loop must not fill the learner's disk.
@@ -128,7 +129,7 @@ def decode(value: Any) -> Any:
     if isinstance(value, dict):
         if "$dict" in value:
             return {_key(decode(k)): decode(v) for k, v in value["$dict"]}
-        return _Shown(value.get("$bytes") or value.get("$repr") or "?")
+        return _Shown(printable(str(value.get("$bytes") or value.get("$repr") or "?")))   # their __repr__
     return value
 
 
@@ -303,6 +304,15 @@ def _size_kb(path: str) -> int:
         return 0
 
 
+def _their_words(error: Any) -> dict:
+    """An error report with its type and message safe to print: both are their text (a class
+    named ``"\x1b]52;..."``, a message holding escape sequences that would reach our terminal)."""
+    error = dict(error) if isinstance(error, dict) else {}
+    for key in ("type", "message"):
+        error[key] = printable(str(error.get(key) or ""))[:300] or ("Exception" if key == "type" else "")
+    return error
+
+
 def _judge(report: CheckReport, spec: dict, cases: List[dict], run: ChildRun) -> None:
     by_type = {}
     calls = {}
@@ -316,7 +326,7 @@ def _judge(report: CheckReport, spec: dict, cases: List[dict], run: ChildRun) ->
         report.problem_values = {"seconds": round(run.seconds), "code": run.returncode}
         return
     if "error" in load:
-        error = load["error"]
+        error = _their_words(load["error"])
         report.problem = {"SyntaxError": "syntax", "IndentationError": "syntax", "TabError": "syntax",
                           "ModuleNotFoundError": "missing_module", "SystemExit": "exit"}.get(error["type"], "load")
         if REFUSED_PROCESS in (error.get("message") or ""):
@@ -346,7 +356,7 @@ def _verdict(spec: dict, case: dict, message: Optional[dict], observed_threads: 
     elif message.get("hung"):
         mistake, verdict.gave = mistakes.get("hung", "hung"), f"> {case.get('limit', 3.0)} s"
     elif "error" in message:
-        error = verdict.error = message["error"]
+        error = verdict.error = _their_words(message["error"])
         verdict.gave = f"{error['type']}: {error.get('message', '')}"[:70]
         errno_name = errno.errorcode.get(error.get("errno") or -1, "")
         mistake = (mistakes.get(f"raised:{error['type']}") or mistakes.get(f"errno:{errno_name}")
