@@ -385,3 +385,36 @@ def test_their_exception_names_messages_and_reprs_reach_the_screen_cleaned(tmp_p
     shown += [str(verdict.gave) for verdict in report.verdicts]
     shown += [str(value) for verdict in report.verdicts for value in (verdict.error or {}).values()]
     assert not any(code in line for line in shown for code in ESCAPES), shown
+
+
+# One port at a time (about 4.5 s for the block: too slow), then a report forged through the
+# harness's frames claiming 0.5 s.
+SLOW_WITH_A_FORGED_CLOCK = """import errno, os, socket, sys
+
+def scan_port(host, port, timeout):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        code = sock.connect_ex((host, port))
+    timed_out = code in (errno.EAGAIN, errno.EWOULDBLOCK, errno.ETIMEDOUT)
+    return "open" if code == 0 else ("filtered" if timed_out else "closed")
+
+def scan_many(host, ports, timeout, workers):
+    states = {port: scan_port(host, port, 0.15) for port in ports}   # one at a time: slow
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            send = frame.f_locals.get("send")
+            if callable(send):
+                send({"type": "call", "index": 0, "hung": False, "seconds": 0.5, "extra_threads": 0,
+                      "extra_files": 1, "result": {"$dict": [[port, states[port]] for port in ports]}})
+                send({"type": "done"})
+                os._exit(0)
+            frame = frame.f_back
+"""
+
+
+@pytest.mark.slow
+def test_a_report_forged_with_a_small_time_does_not_hide_a_slow_scan(tmp_path):
+    threads = find_exercise("threads")
+    path = write(tmp_path, threads.file_name, SLOW_WITH_A_FORGED_CLOCK)
+    report = run_check(threads, str(path))
+    assert [verdict.mistake for verdict in report.verdicts] == ["too_slow"], report.verdicts

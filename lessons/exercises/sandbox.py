@@ -76,6 +76,7 @@ class ChildRun:
     timed_out: bool = False
     seconds: float = 0.0
     peak_threads: Optional[int] = None   # seen from outside (/proc), where their code cannot patch it
+    line_times: List[float] = field(default_factory=list)   # when each report line was read here
 
 
 def clean_output(raw: bytes, lines: int = SHOWN_LINES, columns: int = SHOWN_COLUMNS) -> List[str]:
@@ -170,14 +171,16 @@ def run_child(harness_source: str, spec: dict, wall_seconds: float, environ: Opt
     run.returncode = process.returncode
     run.seconds = time.monotonic() - started
     run.output = clean_output(bytes(output))
-    for line in bytes(reports_raw).decode("utf-8", errors="replace").splitlines():
-        mark, _, body = line.partition(" ")
+    for number, raw_line in enumerate(bytes(reports_raw).split(b"\n")):
+        mark, _, body = raw_line.decode("utf-8", errors="replace").partition(" ")
         if mark == token:
             try:
                 report = json.loads(body)
             except ValueError:
                 continue
             if isinstance(report, dict):
+                if number < len(run.line_times):   # when we read it: their code cannot move our clock
+                    report["arrived"] = run.line_times[number] - started
                 run.reports.append(report)
     return run
 
@@ -231,6 +234,8 @@ def _collect(process: subprocess.Popen, read_end: int, output: bytearray, report
                     open_pipes -= 1
                 elif len(key.data) < OUTPUT_LIMIT_BYTES * 4:
                     key.data.extend(chunk)
+                    if key.data is reports:
+                        run.line_times.extend([time.monotonic()] * chunk.count(b"\n"))
         try:
             process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
