@@ -23,7 +23,6 @@ from __future__ import annotations
 import errno
 import os
 import random
-import stat
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, List, Optional
@@ -31,6 +30,7 @@ from typing import Any, List, Optional
 from lessons.exercises.catalog import Exercise
 from lessons.exercises.sandbox import LOAD_SECONDS, ChildRun, run_child
 from lessons.exercises.targets import PracticeTargets, TargetsUnavailable
+from lessons.exercises.workspace import file_problem, size_kb
 from scanner.errors import printable
 
 # RLIMIT_NPROC is a margin over what the user already runs (see harness._user_tasks).
@@ -39,7 +39,6 @@ DEFAULT_LIMITS = {"RLIMIT_NOFILE": 256, "RLIMIT_AS": 1024 * 1024 * 1024, "RLIMIT
                   "RLIMIT_CORE": 0, "RLIMIT_FSIZE": 16 * 1024 * 1024}
 REFUSED_PROCESS = "the exercise check does not allow starting new processes"
 HARNESS_THREADS = 2                # the harness's main thread and the thread that calls their function
-MAX_SOURCE_BYTES = 1024 * 1024     # an answer is a few KB; a bigger file is not worth the child's time
 
 
 @dataclass
@@ -248,7 +247,7 @@ def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None, loa
     if problem:
         report.problem = problem
         report.problem_values = {"file": exercise.file_name, "number": exercise.number,
-                                 "size": _size_kb(path)}
+                                 "size": size_kb(path)}
         return report
     try:
         roles = list(spec.get("targets", ["open"]))
@@ -281,27 +280,6 @@ def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None, loa
             message["index"] = order[index] if isinstance(index, int) and 0 <= index < len(order) else None
     _judge(report, spec, cases, run)
     return report
-
-
-def file_problem(path: str) -> Optional[str]:
-    """Why ``path`` cannot be checked (ui key exercise.problem.<this>), or None.
-
-    Looked at with ``stat``, which never opens it: a pipe put in place of the file would
-    block whoever opens it, a folder or device cannot be run, a huge file only wastes time."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return "missing"
-    if not stat.S_ISREG(info.st_mode):
-        return "not_a_file"
-    return "too_big" if info.st_size > MAX_SOURCE_BYTES else None
-
-
-def _size_kb(path: str) -> int:
-    try:
-        return os.stat(path).st_size // 1024
-    except OSError:
-        return 0
 
 
 def _their_words(error: Any) -> dict:
