@@ -19,6 +19,10 @@ So it never runs inside this program.  ``run_child``:
 * then ends what escaped the group: a process that called ``setsid`` or forked twice
   to become a daemon (``cleanup.ProcessTree``: while the check runs, we adopt orphans).
 
+Everything inside the child is the learner's to patch or forge (with the harness's frames in
+reach, even its reports), so what matters most is also measured from out here: the child's
+threads (``/proc/<pid>/status``) and when each report arrived.
+
 The child's output is returned *cleaned*: escape sequences and control characters
 removed, each line clipped, the number of lines bounded (``clean_output``).
 """
