@@ -104,8 +104,8 @@ class ProcessTree:
         ended: Set[int] = set()
         for _round in range(END_ROUNDS):
             members = self.members()
-            if not members:
-                break
+            if all(state == "Z" and parent != self.me for parent, _g, _s, _t, state in members.values()):
+                break   # none left, or only dead ones that another parent (init) will reap
             for pid, (parent, _group, _session, _started, state) in members.items():
                 if state != "Z":
                     try:
