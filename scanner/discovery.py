@@ -26,14 +26,17 @@ from __future__ import annotations
 import enum
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from scanner.engine import open_file_budget, scan
+from scanner.limits import SafeThread, as_shortage, is_shortage
 from scanner.inputs import TimeoutSetting
 from scanner.results import Reason, Target
 
 DISCOVERY_PORTS = (80, 443, 22, 445)
+STOP_JOIN_LIMIT = 0.8           # seconds a stop waits for the host threads (SIGTERM must end us within 1 s)
 MAX_HOSTS_AT_ONCE = 64           # each host costs one thread and len(DISCOVERY_PORTS) sockets
 UP_REASONS = (Reason.SYN_ACK, Reason.CONN_REFUSED, Reason.SELF_CONNECT)   # the host itself answered
 DOWN_REASONS = (Reason.HOST_UNREACH, Reason.NET_UNREACH)                  # most telling first
@@ -73,13 +76,6 @@ class Discovery:
     @property
     def up(self) -> list:
         return [host for host in self.hosts if host.state is HostState.UP]
-
-
-def is_shortage(error: BaseException) -> bool:
-    """Out of threads or memory (``ulimit -v``, RLIMIT_NPROC): the computer's limit, not the network's answer."""
-    if isinstance(error, MemoryError):
-        return True
-    return isinstance(error, RuntimeError) and "can't start new thread" in str(error)
 
 
 def run_each(job: Callable, items: Sequence, at_once: int, stop: threading.Event,
@@ -132,12 +128,12 @@ def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading
 
     threads = []
     for _ in range(max(1, min(at_once, len(items)))):
-        thread = threading.Thread(target=worker, name="scan-host", daemon=True)
+        thread = SafeThread(target=worker, name="scan-host", daemon=True)
         try:
             thread.start()
-        except RuntimeError:
+        except (RuntimeError, MemoryError) as error:
             if not threads:   # not even one: nothing could ever do the work
-                raise
+                raise as_shortage(error) from None
             break             # go on with the threads that started
         threads.append(thread)
     try:
@@ -150,8 +146,9 @@ def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading
                 tick()
     except KeyboardInterrupt:
         stop.set()
+        give_up = time.monotonic() + STOP_JOIN_LIMIT   # each job ends within a moment of stop; never wait forever
         for thread in threads:
-            thread.join()
+            thread.join(max(0.0, give_up - time.monotonic()))
         raise
     return failures
 

@@ -102,6 +102,7 @@ class ScanReport:
     retried: int = 0                # ports that answered only on a retry: the network lost packets
     rate_limit_per_second: Optional[int] = None  # the answer ceiling the scan slowed down to, if any
     retries: str = "auto"           # how many times silence was asked again: "auto" or a number
+    file_limited_sockets: Optional[int] = None  # probes in flight a low open-file limit (ulimit -n) allowed
 
     def counts(self) -> dict:
         """How many ports ended in each state: {"open": n, "closed": n, "filtered": n, ...}."""

@@ -93,9 +93,9 @@ class FixedTimeout:
     lossy network, since a lost probe is sent again a round trip or two later.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, learned: Optional[RttEstimator] = None) -> None:
         self.timeout = seconds
-        self.learned = RttEstimator(initial=seconds)
+        self.learned = learned if learned is not None else RttEstimator(initial=seconds)
 
     @property
     def samples(self) -> int:

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from scanner.engine import FIRST, MAX_SELF_CONNECT_RETRIES, _ScanState, _Worker, scan
+from scanner.engine import FIRST, MAX_SELF_CONNECT_RETRIES, InFlight, _ScanState, _Worker, scan
 from scanner.inputs import TimeoutSetting, parse_target
 from scanner.probe import classify, is_self_connected, probe_port
 from scanner.results import PortState, Reason
@@ -143,7 +143,7 @@ def _worker_holding(sock, port, attempt):
     state = _ScanState(LOOPBACK, [], FixedTimeout(1.0), threading.Event())
     worker = _Worker(state, capacity=8)
     sock.setblocking(False)  # the engine's sockets are non-blocking
-    worker.in_flight[sock] = (port, time.monotonic(), 1, FIRST, attempt)  # attempt: self-connects so far
+    worker.in_flight[sock] = InFlight(port, time.monotonic(), 1, FIRST, attempt)  # attempt: self-connects so far
     worker.selector.register(sock, selectors.EVENT_WRITE)
     return state, worker
 

@@ -1,0 +1,119 @@
+"""Putting a scan's answers together into one ``ScanReport``, without one object per closed port.
+
+A full range on one host is 65535 answers, and almost all of them say the same thing:
+*closed, refused*.  Keeping a ``PortResult`` object for each costs about 20 MB; keeping
+the port numbers in an array of 2-byte numbers costs 128 KB.  So the report's ``results``
+is a ``CompactResults``: a read-only sequence that holds the closed ports as numbers and
+the few other answers (open, filtered, anything found on a retry) as objects, and makes a
+``PortResult`` for a closed port only when someone looks at it.  To its readers it behaves
+like the sorted list it replaces: ``len``, iteration in port order, indexing, slicing,
+``==`` with a list.
+
+``ScanFacts`` carries what the engine knows at the end of a scan, by name, to
+``build_report``.
+"""
+
+from __future__ import annotations
+
+import array
+import bisect
+import datetime
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Iterator, Optional, Sequence
+
+from scanner.results import PortResult, PortState, Reason, ScanReport, Target
+from scanner.services import service_name
+
+
+class CompactResults(Sequence):
+    """Every final answer of a scan in port order; closed ports are stored as bare numbers."""
+
+    __slots__ = ("_closed", "_others")
+
+    def __init__(self, closed: array.array, others: list) -> None:
+        self._closed = array.array("H", sorted(closed))
+        self._others = sorted(others, key=lambda result: result.port)
+
+    def __len__(self) -> int:
+        return len(self._closed) + len(self._others)
+
+    def __iter__(self) -> Iterator[PortResult]:
+        closed, others = self._closed, self._others
+        position = 0
+        for result in others:
+            stop = bisect.bisect_left(closed, result.port, position)
+            for port in closed[position:stop]:
+                yield PortResult(port, PortState.CLOSED, Reason.CONN_REFUSED)
+            position = stop
+            yield result
+        for port in closed[position:]:
+            yield PortResult(port, PortState.CLOSED, Reason.CONN_REFUSED)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(self)[index]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("result index out of range")
+        return next(itertools.islice(iter(self), index, None))
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (list, tuple, CompactResults)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"CompactResults({len(self._closed)} closed, {self._others!r})"
+
+    def __deepcopy__(self, memo) -> list:
+        return list(self)  # dataclasses.asdict and copy.deepcopy see a plain list
+
+
+@dataclass
+class ScanFacts:
+    """Everything ``build_report`` needs, by name."""
+
+    target: Target
+    ports: tuple                    # as asked for (a port asked twice appears twice)
+    unique_count: int               # how many different ports
+    timeout: object                 # the TimeoutSetting the learner chose
+    timer: object                   # RttEstimator or FixedTimeout, for the final timeout
+    workers: int
+    started_wall: datetime.datetime
+    started: float                  # time.monotonic() at the start
+    finished: list                  # every worker thread that ran
+    silent: list                    # (port, tries) of ports silent at every try: filtered
+    self_connects: int = 0
+    rate_limit: Optional[int] = None
+    retries: str = "auto"
+    interrupted: bool = False
+    file_cap: Optional[int] = None  # the in-flight cap a low open-file limit forced, if it slowed the scan
+    progress: object = None
+
+
+def build_report(facts: ScanFacts) -> ScanReport:
+    """Every final answer of a scan, as a ``ScanReport``; ``silent`` ports (silent at every try) are filtered."""
+    closed = array.array("H")
+    others: list = []
+    for worker in facts.finished:
+        closed.extend(worker.closed_ports)
+        others.extend(worker.answers)
+    others.extend(PortResult(port, PortState.FILTERED, Reason.NO_RESPONSE, service=service_name(port), tries=tries)
+                  for port, tries in dict(facts.silent).items())
+    results = CompactResults(closed, others)
+    open_found = sum(worker.open_found for worker in facts.finished)
+    if facts.progress:
+        facts.progress(len(results), facts.unique_count, open_found)
+    return ScanReport(
+        target=facts.target, ports_requested=facts.ports, results=results, timeout=str(facts.timeout),
+        final_timeout=round(facts.timer.timeout, 4), workers=facts.workers,
+        started=facts.started_wall.isoformat(timespec="seconds"),
+        elapsed_seconds=round(time.monotonic() - facts.started, 3),
+        complete=len(results) == facts.unique_count, interrupted=facts.interrupted,
+        retried_self_connects=facts.self_connects,
+        retried=sum(worker.retried for worker in facts.finished),
+        rate_limit_per_second=facts.rate_limit, retries=facts.retries, file_limited_sockets=facts.file_cap,
+    )
