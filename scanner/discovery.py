@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from scanner.engine import open_file_budget, scan
-from scanner.limits import SafeThread, as_shortage, is_shortage
+from scanner.limits import SafeThread, as_shortage, is_shortage, threads_that_fit
 from scanner.inputs import TimeoutSetting
 from scanner.results import Reason, Target
 
 DISCOVERY_PORTS = (80, 443, 22, 445)
 STOP_JOIN_LIMIT = 0.8           # seconds a stop waits for the host threads (SIGTERM must end us within 1 s)
+PROBE_MEMORY = 3 << 20           # bytes one host's discovery may need at once (two threads and a small scan)
 MAX_HOSTS_AT_ONCE = 64           # each host costs one thread and len(DISCOVERY_PORTS) sockets
 UP_REASONS = (Reason.SYN_ACK, Reason.CONN_REFUSED, Reason.SELF_CONNECT)   # the host itself answered
 DOWN_REASONS = (Reason.HOST_UNREACH, Reason.NET_UNREACH)                  # most telling first
@@ -112,6 +113,7 @@ def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading
     for item in items:
         work.put(item)
     failures: list = []
+    last_resort: list = [None]
 
     def worker() -> None:
         while not stop.is_set():
@@ -122,7 +124,11 @@ def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading
             try:
                 job(item)
             except BaseException as error:   # kept for the caller: raised or reported there
-                failures.append((item, error))
+                try:
+                    failures.append((item, error))
+                except MemoryError:   # not even room for that: the slot made in advance keeps it
+                    last_resort[0] = (item, error)
+                    return
                 if not isinstance(error, Exception):   # e.g. KeyboardInterrupt: this thread ends,
                     return                             # the others finish their host first
 
@@ -150,6 +156,8 @@ def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading
         for thread in threads:
             thread.join(max(0.0, give_up - time.monotonic()))
         raise
+    if last_resort[0] is not None:
+        failures.append(last_resort[0])
     return failures
 
 
@@ -186,6 +194,7 @@ def discover(targets: Sequence[Target], timeout: TimeoutSetting = TimeoutSetting
     """
     stop = stop or threading.Event()
     at_once = max(1, min(len(targets), MAX_HOSTS_AT_ONCE, open_file_budget() // max(1, len(ports))))
+    at_once = threads_that_fit(at_once, PROBE_MEMORY)   # under ulimit -v: fewer at once, every host probed
     statuses: dict = {}
     interrupted, shortage = False, None
 

@@ -61,13 +61,15 @@ from scanner.assembly import ScanFacts, build_report
 from scanner.group import ScanGroup
 from scanner.inflight import CONFIRM, FIRST, InFlight, ScanState
 from scanner.inputs import TimeoutSetting
-from scanner.limits import DEFAULT_THREADS, WINDOWS_SELECT_LIMIT, as_shortage, is_shortage, open_file_budget
+from scanner.limits import (DEFAULT_THREADS, WINDOWS_SELECT_LIMIT, as_shortage, is_shortage, open_file_budget,
+                            threads_that_fit)
 from scanner.probe import MAX_SELF_CONNECT_RETRIES
 from scanner.results import ScanReport, Target
 from scanner.timing import FixedTimeout, Pacer, RetryPolicy, RttEstimator
 from scanner.worker import Worker
 
 DEFAULT_WORKERS = 1000           # sockets in flight across all threads
+WORKER_MEMORY = 2 << 20          # bytes one worker thread may need (stack, selector, sockets' bookkeeping)
 SLOW_FILE_CAP = 100              # fewer probes in flight than this (forced by ulimit -n) makes a scan slow
 
 # Older names, kept for the modules and tests that import them from here.
@@ -108,6 +110,7 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
     files = group.pool.size if group is not None else open_file_budget()
     budget = min(workers, files, max(1, len(unique_ports)))
     thread_count = max(1, min(threads, budget, (len(unique_ports) + 63) // 64))
+    thread_count = threads_that_fit(thread_count, WORKER_MEMORY)   # under ulimit -v: fewer threads, same ports
     per_thread = max(1, budget // thread_count)
     if sys.platform == "win32":
         per_thread = min(per_thread, WINDOWS_SELECT_LIMIT)
@@ -142,6 +145,8 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
                     progress(done, len(unique_ports), open_found)
             finished.extend(pool)
             pool = []
+            if state.last_resort[0] is not None:
+                state.errors.append(state.last_resort[0])
             if stop.is_set() or state.errors:
                 break
             # A port that answered on a late try may have raised the allowance after other
@@ -161,6 +166,8 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
         try:
             for worker in finished:
                 worker.join()
+            if state.last_resort[0] is not None and not state.errors:
+                state.errors.append(state.last_resort[0])
             if state.errors:
                 raise as_shortage(state.errors[0])
             file_cap = state.file_cap if state.file_cap is not None and state.file_cap < SLOW_FILE_CAP else None

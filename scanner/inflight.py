@@ -106,6 +106,7 @@ class ScanState:
         self.lock = threading.Lock()
         self.self_connects = 0
         self.errors: list = []
+        self.last_resort: list = [None]   # an error that came when not even a list could grow
         self.short_of_files = False  # ulimit -n, not the learner's choice, sets how many sockets fly
         self.file_cap: Optional[int] = None   # the most sockets in flight the file limit allowed
         self.workers: list = []     # this round's threads (to tell "waiting for files" from "no file at all")

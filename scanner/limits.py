@@ -13,9 +13,14 @@ A scanner runs into limits that have nothing to do with the network it scans:
 
 One trap hides in ``threading.Thread.start``: the new thread tells the starter "I am
 running" only after it has allocated its own locks.  When that allocation fails, the new
-thread dies and ``start()`` waits for that message forever (CPython 3.9-3.12).  A
-``SafeThread`` sends the message even then, so the starter hears "could not start"
-instead of hanging.
+thread dies and ``start()`` waits for that message forever.  A ``SafeThread`` sends the
+message even then, and waits at most ``START_LIMIT`` seconds for it (the thread may die
+before any Python code runs), so the starter hears "could not start" instead of hanging.
+
+Under an address-space limit (``ulimit -v``) a thread costs far more than it uses: its
+stack is reserved whole (8 MB by default) and the C library gives each new thread its own
+64 MB malloc arena.  ``fit_threads_to_memory`` makes both small when such a limit is set
+(and only then), and ``memory_headroom`` tells the planners how much room is left.
 """
 
 from __future__ import annotations
@@ -23,12 +28,17 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from typing import Optional
 
 WINDOWS_SELECT_LIMIT = 500       # select() on Windows watches at most 512 sockets
 FILE_RESERVE = 48                # files kept free for the rest of the program
 DEFAULT_THREADS = 2
 
-SHORTAGE_MESSAGES = ("can't start new thread", "can't allocate lock", "cannot allocate memory")
+START_LIMIT = 2.0                # seconds a new thread may take to say it runs (microseconds, normally)
+THREAD_STACK_UNDER_LIMIT = 512 * 1024   # bytes of stack per thread under ulimit -v (our code calls shallow)
+MALLOC_ARENAS_UNDER_LIMIT = 2
+_M_ARENA_MAX = -8                # glibc's mallopt() option number
+SHORTAGE_MESSAGES = ("can't start new thread", "can't allocate", "cannot allocate memory")
 
 
 def open_file_budget() -> int:
@@ -54,6 +64,8 @@ def is_shortage(error: BaseException) -> bool:
     """Out of threads or memory (``ulimit -v``, RLIMIT_NPROC): the computer's limit, not the network's answer."""
     if isinstance(error, MemoryError):
         return True
+    if isinstance(error, SystemError):   # CPython out of memory inside a C function that forgot to say so
+        return "without setting an exception" in str(error)
     return isinstance(error, RuntimeError) and any(text in str(error) for text in SHORTAGE_MESSAGES)
 
 
@@ -61,13 +73,68 @@ def as_shortage(error: BaseException) -> BaseException:
     """A shortage in the form every front end knows (``MemoryError``); any other error unchanged.
 
     ``RuntimeError("can't allocate lock")`` means the same as ``MemoryError`` (a lock is
-    memory), but only the latter is recognised everywhere.
+    memory), and so does CPython's ``SystemError("... returned NULL without setting an
+    exception")`` under a memory limit, but only ``MemoryError`` is recognised everywhere.
     """
-    if isinstance(error, RuntimeError) and "can't allocate lock" in str(error):
+    if isinstance(error, (RuntimeError, SystemError)) and is_shortage(error) and "thread" not in str(error):
         replacement = MemoryError(str(error))
         replacement.__cause__ = error
         return replacement
     return error
+
+
+def memory_headroom() -> Optional[int]:
+    """Bytes of address space left under ``ulimit -v`` (RLIMIT_AS); None when there is no such limit."""
+    try:
+        import resource  # lazy: not on Windows
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return max(0, soft - int(line.split()[1]) * 1024)
+    except (ImportError, OSError, ValueError):
+        return None
+    return None
+
+
+MEMORY_RESERVE = 6 << 20         # bytes kept free under ulimit -v for results, reports and the program itself
+
+
+def threads_that_fit(wanted: int, bytes_each: int) -> int:
+    """How many of ``wanted`` threads (each costing ``bytes_each``) fit under ``ulimit -v``; at least 1."""
+    headroom = memory_headroom()
+    if headroom is None:
+        return max(1, wanted)
+    return max(1, min(wanted, (headroom - MEMORY_RESERVE) // max(1, bytes_each)))
+
+
+_fitted = False
+
+
+def fit_threads_to_memory() -> None:
+    """Under ``ulimit -v``, give new threads a small stack and stop the C library reserving an arena each.
+
+    Without a limit, reserved address space costs nothing, so nothing changes.  Once set,
+    it stays set for the process (both settings are process-wide).
+    """
+    global _fitted
+    if _fitted or memory_headroom() is None:
+        return
+    _fitted = True
+    try:
+        if threading.stack_size() == 0:
+            threading.stack_size(THREAD_STACK_UNDER_LIMIT)
+    except (ValueError, RuntimeError):
+        pass
+    try:
+        import ctypes  # lazy: only under a memory limit, and glibc only
+
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, MALLOC_ARENAS_UNDER_LIMIT)
+    except (ImportError, OSError, AttributeError, TypeError):
+        pass
 
 
 class SafeThread(threading.Thread):
@@ -75,13 +142,30 @@ class SafeThread(threading.Thread):
 
     def start(self) -> None:
         self._setup_error = None
-        super().start()
+        self._abandoned = False
+        fit_threads_to_memory()
+        started = getattr(self, "_started", None)
+        if isinstance(started, threading.Event):
+            wait = started.wait
+            started.wait = lambda timeout=None: wait(START_LIMIT if timeout is None else timeout)
+        try:
+            super().start()
+        finally:
+            if isinstance(started, threading.Event):
+                del started.wait
+        if isinstance(started, threading.Event) and not started.is_set():
+            self._abandoned = True   # should it start after all, it ends at once (see _bootstrap_inner)
+            self._setup_error = RuntimeError("the new thread never said it runs")
         if self._setup_error is not None:
-            with threading._active_limbo_lock:  # not running: not a thread any more
-                threading._limbo.pop(self, None)
+            lock, limbo = getattr(threading, "_active_limbo_lock", None), getattr(threading, "_limbo", None)
+            if lock is not None and limbo is not None:
+                with lock:  # not running: not a thread any more
+                    limbo.pop(self, None)
             raise RuntimeError("can't start new thread") from self._setup_error
 
     def _bootstrap_inner(self) -> None:  # CPython's thread entry point
+        if getattr(self, "_abandoned", False):
+            return
         try:
             super()._bootstrap_inner()
         except BaseException as error:

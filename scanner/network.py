@@ -29,12 +29,13 @@ from scanner.discovery import (DISCOVERY_PORTS, Discovery, HostState, HostStatus
                                is_shortage, run_each)
 from scanner.engine import DEFAULT_WORKERS, open_file_budget, scan
 from scanner.group import ScanGroup
-from scanner.limits import as_shortage
+from scanner.limits import as_shortage, threads_that_fit
 from scanner.inputs import TargetSet, TimeoutSetting
 from scanner.results import PortState, ScanReport, Target
 
 MAX_HOSTS_AT_ONCE = 8            # more hosts at once only splits the same socket budget thinner
 MIN_SOCKETS_PER_HOST = 64
+HOST_MEMORY = 5 << 20            # bytes one host's scan may need at once (its threads, queues and report)
 
 ProgressCallback = Callable[[int, int, int], None]
 
@@ -99,6 +100,7 @@ def plan_parallelism(up_hosts: int, workers: int, ports: int) -> tuple:
     budget = max(1, min(workers, open_file_budget()))
     per_host_wanted = max(1, min(ports, budget))
     at_once = max(1, min(up_hosts, MAX_HOSTS_AT_ONCE, budget // min(per_host_wanted, MIN_SOCKETS_PER_HOST)))
+    at_once = threads_that_fit(at_once, HOST_MEMORY)   # under ulimit -v: fewer hosts at once, none left out
     return at_once, max(1, budget // at_once)
 
 

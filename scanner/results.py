@@ -106,14 +106,16 @@ class ScanReport:
 
     def counts(self) -> dict:
         """How many ports ended in each state: {"open": n, "closed": n, "filtered": n, ...}."""
-        tally = collections.Counter(result.state for result in self.results)  # one C-level pass
+        fast = getattr(self.results, "count_by_state", None)   # the engine's compact results
+        tally = fast() if fast else collections.Counter(result.state for result in self.results)  # one C-level pass
         counts = {state.value: 0 for state in PortState if state is not PortState.OPEN_FILTERED}
         for state, number in tally.items():
             counts[state.value] = number
         return counts
 
     def by_state(self, state: PortState) -> list:
-        return [r for r in self.results if r.state is state]
+        fast = getattr(self.results, "of_state", None)
+        return fast(state) if fast else [r for r in self.results if r.state is state]
 
     @property
     def ports_scanned(self) -> int:

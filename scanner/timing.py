@@ -33,6 +33,11 @@ halves the probes in flight, and raises both again, a little at a time, once the
 answers stop: the same "back off fast, recover slowly" rule as TCP's congestion control.
 Plain random loss also makes late answers, but only a few percent of them, and slowing
 down would not help there, so a small share of late answers does not slow the scan.
+Near the end of a scan, though, the only answers left are the late ones (the retries of
+lost probes) and the only probes left are retries (many of them to filtered ports, which
+never answer): in half a second that looks exactly like a rate limit.  So the pacer also
+asks the whole scan so far: a rate limit makes a large share of *all* answers late,
+random loss only a few percent.
 """
 
 from __future__ import annotations
@@ -135,6 +140,7 @@ REVIEW_EVERY = 0.5          # seconds between two looks at the evidence
 LATE_SHARE = 0.15           # more late answers than this share of all answers: we are too fast
 LATE_MINIMUM = 8            # ... and at least this many (a few late answers prove nothing)
 SENT_OVER_ANSWERED = 1.3    # ... while clearly more probes go out than answers come back
+SCAN_LATE_SHARE = 0.2       # ... and late answers are this share of every answer so far (loss: a few %)
 RECOVER_AFTER = 2.0         # seconds without trouble before speeding up again
 SPEED_UP = 1.25
 MIN_RATE = 20.0             # probes per second: never slower than this
@@ -155,6 +161,7 @@ class Pacer:
         self.clock = clock
         self._lock = threading.Lock()
         self._sent = self._answers = self._late = 0
+        self.total_answers = self.total_late = 0
         self._period_start = clock()
         self._last_trouble = float("-inf")
         self.ceilings: list = []    # answer rates measured each time the scan had to slow down
@@ -174,7 +181,10 @@ class Pacer:
         sent, answers, late = self._sent, self._answers, self._late
         self._sent = self._answers = self._late = 0
         self._period_start = now
-        too_fast = late >= LATE_MINIMUM and late > LATE_SHARE * answers and sent > SENT_OVER_ANSWERED * answers
+        self.total_answers += answers
+        self.total_late += late
+        too_fast = (late >= LATE_MINIMUM and late > LATE_SHARE * answers and sent > SENT_OVER_ANSWERED * answers
+                    and self.total_late > SCAN_LATE_SHARE * self.total_answers)
         if too_fast:
             if now - self._last_trouble >= cooldown:  # late answers to probes sent before the last cut
                 answer_rate = answers / elapsed

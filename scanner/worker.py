@@ -91,9 +91,12 @@ class Worker(SafeThread, FlightBook):
         try:
             self._loop()
         except BaseException as error:  # never die silently: the main thread reports it
-            with self.state.lock:
-                self.state.errors.append(error)
             self.state.stop.set()
+            try:
+                with self.state.lock:
+                    self.state.errors.append(error)
+            except MemoryError:   # no memory even for that: the slot made in advance holds it
+                self.state.last_resort[0] = error
         finally:
             for sock in list(self.in_flight):
                 self._forget(sock)
