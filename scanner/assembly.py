@@ -93,7 +93,7 @@ class CompactResults(Sequence):
         return f"CompactResults({len(self._closed)} closed, {self._others!r})"
 
     def __deepcopy__(self, memo) -> list:
-        return list(self)  # dataclasses.asdict and copy.deepcopy see a plain list
+        return list(self)  # a deep copy is a plain list (dataclasses.replace keeps the compact one)
 
 
 @dataclass

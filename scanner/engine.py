@@ -70,7 +70,7 @@ from scanner.worker import Worker
 
 DEFAULT_WORKERS = 1000           # sockets in flight across all threads
 WORKER_MEMORY = 2 << 20          # bytes one worker thread may need (stack, selector, sockets' bookkeeping)
-SLOW_FILE_CAP = 100              # fewer probes in flight than this (forced by ulimit -n) makes a scan slow
+SLOW_FILE_CAP = 64               # fewer probes in flight than this (forced by ulimit -n) makes a scan slow
 
 # Older names, kept for the modules and tests that import them from here.
 _ScanState, _Worker = ScanState, Worker
@@ -170,7 +170,9 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
                 state.errors.append(state.last_resort[0])
             if state.errors:
                 raise as_shortage(state.errors[0])
-            file_cap = state.file_cap if state.file_cap is not None and state.file_cap < SLOW_FILE_CAP else None
+            # Few files slow a scan only where silence holds sockets (filtered ports, lost packets).
+            silence = bool(held_final or state.held) or any(worker.retried for worker in finished)
+            file_cap = state.file_cap if silence and state.file_cap is not None and state.file_cap < SLOW_FILE_CAP else None
             return build_report(ScanFacts(
                 target=target, ports=ports, unique_count=len(unique_ports), timeout=timeout, timer=timer,
                 workers=workers, started_wall=started_wall, started=started, finished=finished,
