@@ -128,7 +128,7 @@ class Listeners:
 # --- running one program -------------------------------------------------------------------
 
 def run_measured(argv: list, timeout: float = 300.0) -> dict:
-    """Run ``argv`` to the end: wall seconds, peak RSS (MB), exit code and stdout."""
+    """Run ``argv`` to the end: wall seconds, CPU seconds, peak RSS (MB), exit code and stdout."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
@@ -149,7 +149,8 @@ def run_measured(argv: list, timeout: float = 300.0) -> dict:
         err.seek(0)
         # ru_maxrss is in kilobytes on Linux (bytes on macOS).
         rss_mb = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-        return {"wall": wall, "rss_mb": rss_mb, "code": proc.returncode,
+        cpu = usage.ru_utime + usage.ru_stime   # the child's own CPU seconds (user + system), from wait4
+        return {"wall": wall, "rss_mb": rss_mb, "cpu": cpu, "code": proc.returncode,
                 "stdout": out.read().decode("utf-8", "replace"), "stderr": err.read().decode("utf-8", "replace")}
 
 
@@ -192,7 +193,8 @@ def summarise(samples: list) -> dict:
     walls = [s["wall"] for s in samples]
     rss = [s["rss_mb"] for s in samples]
     return {"runs": len(samples), "wall_median": statistics.median(walls), "wall_max": max(walls),
-            "wall_min": min(walls), "rss_max_mb": max(rss), "rss_median_mb": statistics.median(rss)}
+            "wall_min": min(walls), "rss_max_mb": max(rss), "rss_median_mb": statistics.median(rss),
+            "cpu_median": statistics.median(s["cpu"] for s in samples)}
 
 
 def measure_ours(spec: str, expected_count: int, tally: dict) -> dict:
@@ -215,7 +217,7 @@ def measure_ours(spec: str, expected_count: int, tally: dict) -> dict:
         tally["missed_ports"].extend(missed)
     if not report.get("complete") or report.get("ports_scanned") != expected_count:
         tally["incomplete"] += 1
-    return {"wall": sample["wall"], "rss_mb": sample["rss_mb"]}
+    return {"wall": sample["wall"], "rss_mb": sample["rss_mb"], "cpu": sample["cpu"]}
 
 
 def measure_nmap(spec: str, tally: dict) -> dict:
@@ -228,7 +230,7 @@ def measure_nmap(spec: str, tally: dict) -> dict:
     in_range = (lambda port: True) if spec == "all" else (lambda port: 1 <= port <= 1024)
     tally["false_open"] += len(opened - {p for p in before | after if in_range(p)})
     tally["missed"] += len({p for p in before_accepting & after_accepting if in_range(p)} - opened)
-    return {"wall": sample["wall"], "rss_mb": sample["rss_mb"]}
+    return {"wall": sample["wall"], "rss_mb": sample["rss_mb"], "cpu": sample["cpu"]}
 
 
 def new_tally() -> dict:
@@ -293,7 +295,7 @@ def main(argv=None) -> int:
     rss_peak = max(figures["ours_full"]["rss_max_mb"], figures["ours_small"]["rss_max_mb"])
 
     print()
-    header = f"{'':<18}{'median s':>10}{'max s':>9}{'peak RSS MB':>13}{'ours/nmap':>11}"
+    header = f"{'':<18}{'median s':>10}{'max s':>9}{'CPU s':>8}{'peak RSS MB':>13}{'ours/nmap':>11}"
     print(header)
     print("-" * len(header))
     for label, key, ratio in (("ours  -p all", "ours_full", ratio_full), ("nmap  -p-", "nmap_full", None),
@@ -302,7 +304,8 @@ def main(argv=None) -> int:
             continue
         f = figures[key]
         ratio_text = f"{ratio:.2f}x" if ratio is not None else ""
-        print(f"{label:<18}{f['wall_median']:>10.3f}{f['wall_max']:>9.3f}{f['rss_max_mb']:>13.1f}{ratio_text:>11}")
+        print(f"{label:<18}{f['wall_median']:>10.3f}{f['wall_max']:>9.3f}{f['cpu_median']:>8.2f}"
+              f"{f['rss_max_mb']:>13.1f}{ratio_text:>11}")
     print()
     ours_tally = tally["ours"]
     print(f"ours: false open ports {ours_tally['false_open']}, missed open ports {ours_tally['missed']}, "

@@ -174,6 +174,10 @@ class Namespace:
         for host in hosts:
             self.run("ip", "addr", "add", f"{host}/32", "dev", "lab0")
 
+    def drop_ports(self, low: int, high: int) -> None:
+        """Ports ``low``-``high`` behind a firewall that drops SYNs: they stay silent (filtered)."""
+        self.run("iptables", "-A", "OUTPUT", "-p", "tcp", "--dport", f"{low}:{high}", "--tcp-flags", *SYN, "-j", "DROP")
+
     def drop_host(self, address: str) -> None:
         """A host whose firewall drops every TCP packet: it looks exactly like no host at all."""
         self.run("iptables", "-A", "OUTPUT", "-d", address, "-p", "tcp", "-j", "DROP")

@@ -2,8 +2,8 @@
 
 A full range on one host is 65535 answers, and almost all of them say the same thing:
 *closed, refused*.  Keeping a ``PortResult`` object for each costs about 20 MB; keeping
-the port numbers in an array of 2-byte numbers costs 128 KB.  So the report's ``results``
-is a ``CompactResults``: a read-only sequence that holds the closed ports as numbers and
+one bit per port number costs 8 KB.  So the report's ``results`` is a
+``CompactResults``: a read-only sequence that holds the closed ports as bits of a bitmap and
 the few other answers (open, filtered, anything found on a retry) as objects, and makes a
 ``PortResult`` for a closed port only when someone looks at it.  To its readers it behaves
 like the sorted list it replaces: ``len``, iteration in port order, indexing, slicing,
@@ -15,8 +15,6 @@ like the sorted list it replaces: ``len``, iteration in port order, indexing, sl
 
 from __future__ import annotations
 
-import array
-import bisect
 import collections
 import datetime
 import itertools
@@ -40,20 +38,40 @@ def _closed_result(port: int) -> PortResult:
     return result
 
 
+def closed_bitmap(arrays) -> tuple:
+    """(bitmap, count): one bit per port number (8 KB for all 65536), set where the port was closed."""
+    bitmap = bytearray(8192)
+    count = 0
+    for ports in arrays:
+        for port in ports:
+            bitmap[port >> 3] |= 1 << (port & 7)
+        count += len(ports)
+    return bitmap, count
+
+
+def _ports_in(bitmap: bytearray) -> Iterator[int]:
+    for index, byte in enumerate(bitmap):
+        if byte:
+            base = index << 3
+            for bit in range(8):
+                if byte >> bit & 1:
+                    yield base + bit
+
+
 class CompactResults(Sequence):
-    """Every final answer of a scan in port order; closed ports are stored as bare numbers."""
+    """Every final answer of a scan in port order; closed ports are stored as bits of one 8 KB bitmap."""
 
-    __slots__ = ("_closed", "_others")
+    __slots__ = ("_closed", "_closed_count", "_others")
 
-    def __init__(self, closed: array.array, others: list) -> None:
-        self._closed = array.array("H", sorted(closed))
+    def __init__(self, closed_arrays, others: list) -> None:
+        self._closed, self._closed_count = closed_bitmap(closed_arrays)
         self._others = sorted(others, key=lambda result: result.port)
 
     def count_by_state(self) -> dict:
         """{PortState: how many}, without making an object per closed port (``ScanReport.counts`` uses it)."""
         tally = collections.Counter(result.state for result in self._others)
-        if self._closed:
-            tally[PortState.CLOSED] += len(self._closed)
+        if self._closed_count:
+            tally[PortState.CLOSED] += self._closed_count
         return tally
 
     def of_state(self, state: PortState) -> list:
@@ -63,17 +81,19 @@ class CompactResults(Sequence):
         return [result for result in self._others if result.state is state]
 
     def __len__(self) -> int:
-        return len(self._closed) + len(self._others)
+        return self._closed_count + len(self._others)
 
     def __iter__(self) -> Iterator[PortResult]:
-        closed, others = self._closed, self._others
-        position = 0
-        for result in others:
-            stop = bisect.bisect_left(closed, result.port, position)
-            yield from map(_closed_result, closed[position:stop])
-            position = stop
-            yield result
-        yield from map(_closed_result, closed[position:])
+        others = iter(self._others)
+        waiting = next(others, None)
+        for port in _ports_in(self._closed):
+            while waiting is not None and waiting.port < port:
+                yield waiting
+                waiting = next(others, None)
+            yield _closed_result(port)
+        if waiting is not None:
+            yield waiting
+            yield from others
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -90,7 +110,7 @@ class CompactResults(Sequence):
         return NotImplemented
 
     def __repr__(self) -> str:
-        return f"CompactResults({len(self._closed)} closed, {self._others!r})"
+        return f"CompactResults({self._closed_count} closed, {self._others!r})"
 
     def __deepcopy__(self, memo) -> list:
         return list(self)  # a deep copy is a plain list (dataclasses.replace keeps the compact one)
@@ -120,14 +140,12 @@ class ScanFacts:
 
 def build_report(facts: ScanFacts) -> ScanReport:
     """Every final answer of a scan, as a ``ScanReport``; ``silent`` ports (silent at every try) are filtered."""
-    closed = array.array("H")
     others: list = []
     for worker in facts.finished:
-        closed.extend(worker.closed_ports)
         others.extend(worker.answers)
     others.extend(PortResult(port, PortState.FILTERED, Reason.NO_RESPONSE, service=service_name(port), tries=tries)
                   for port, tries in dict(facts.silent).items())
-    results = CompactResults(closed, others)
+    results = CompactResults([worker.closed_ports for worker in facts.finished], others)
     open_found = sum(worker.open_found for worker in facts.finished)
     if facts.progress:
         facts.progress(len(results), facts.unique_count, open_found)

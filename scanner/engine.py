@@ -15,7 +15,8 @@ connections have finished, and ``getsockopt(SO_ERROR)`` gives the same answer a 
 **Silence is asked again.**  Real networks lose packets: a lost SYN, or a lost answer,
 looks exactly like a firewall.  So a port with no answer is probed again with a new
 connect (at least twice more, and more while retries keep turning silence into answers;
-see ``scanner.timing.RetryPolicy``) before it is called *filtered*.  Like TCP, the engine
+see ``scanner.timing.RetryPolicy``; in a network scan, an address that has answered nothing
+at all gets one retry until it answers) before it is called *filtered*.  Like TCP, the engine
 retransmits after the *learned* timeout (RTO) and doubles the wait for each further try
 (up to a second, or the first try's wait if longer);
 a longer timeout chosen by the learner still applies to the first try, which keeps
@@ -52,6 +53,7 @@ final answer so far (open ones included) is returned, with ``complete=False``.
 from __future__ import annotations
 
 import datetime
+import itertools
 import sys
 import threading
 import time
@@ -70,6 +72,7 @@ from scanner.worker import Worker
 
 DEFAULT_WORKERS = 1000           # sockets in flight across all threads
 WORKER_MEMORY = 2 << 20          # bytes one worker thread may need (stack, selector, sockets' bookkeeping)
+QUIET_RETRIES = 1                # in a network scan, for an address that has answered nothing yet
 SLOW_FILE_CAP = 64               # fewer probes in flight than this (forced by ulimit -n) makes a scan slow
 
 # Older names, kept for the modules and tests that import them from here.
@@ -100,7 +103,8 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
     """
     ports = tuple(ports)
     # A port asked for twice is scanned once (parse_ports already merges them: no copy then).
-    unique_ports = ports if all(a < b for a, b in zip(ports, ports[1:])) else tuple(dict.fromkeys(ports))
+    ascending = all(a < b for a, b in zip(ports, itertools.islice(ports, 1, None)))   # (no copy of the tuple)
+    unique_ports = ports if ascending else tuple(dict.fromkeys(ports))
     stop = stop or threading.Event()
     if group is not None:
         timer = group.timer_for(timeout)
@@ -114,7 +118,8 @@ def scan(target: Target, ports: Iterable[int], timeout: TimeoutSetting = Timeout
     per_thread = max(1, budget // thread_count)
     if sys.platform == "win32":
         per_thread = min(per_thread, WINDOWS_SELECT_LIMIT)
-    policy, pacer = RetryPolicy(retries), Pacer(per_thread * thread_count)
+    policy = RetryPolicy(retries, quiet_retries=QUIET_RETRIES if group is not None else None)
+    pacer = Pacer(per_thread * thread_count)
     state = ScanState(target, unique_ports, timer, stop, policy, pacer, thread_count,
                       pool=group.pool if group is not None else None)
     state.short_of_files = (group.file_limited if group is not None else files < min(workers, len(unique_ports)))

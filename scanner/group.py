@@ -24,18 +24,25 @@ class SocketPool:
 
     def __init__(self, size: int) -> None:
         self.size = self.free = max(1, size)
-        self._lock = threading.Lock()
+        self._freed = threading.Condition(threading.Lock())
 
     def take(self, wanted: int) -> int:
         """Up to ``wanted`` sockets (maybe 0): the number granted."""
-        with self._lock:
+        with self._freed:
             granted = max(0, min(wanted, self.free))
             self.free -= granted
             return granted
 
     def give(self, count: int) -> None:
-        with self._lock:
+        with self._freed:
             self.free = min(self.size, self.free + count)
+            self._freed.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        """Sleep until another host gives sockets back (or ``timeout`` seconds pass): no polling."""
+        with self._freed:
+            if self.free <= 0:
+                self._freed.wait(timeout)
 
 
 class ScanGroup:

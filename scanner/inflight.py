@@ -24,6 +24,7 @@ probed, ports given another round, and the silent ones held until the end.
 from __future__ import annotations
 
 import collections
+import operator
 import socket
 import threading
 import time
@@ -80,6 +81,38 @@ def sleep_for(now: float, deadline: Optional[float], pause: float = 0.0, more_to
     return wait
 
 
+class PortQueue:
+    """The ports never probed: a cursor over the scan's own tuple (no copy), plus ports given back.
+
+    Worker threads take from it at once; ``next()`` on a tuple's iterator is one step under
+    the GIL, so no port is handed out twice and none is lost.
+    """
+
+    def __init__(self, ports: Iterable[int]) -> None:
+        self._rest = iter(ports if isinstance(ports, (tuple, list, range)) else tuple(ports))
+        self._back: collections.deque = collections.deque()
+
+    def popleft(self) -> int:
+        if self._back:
+            try:
+                return self._back.popleft()
+            except IndexError:  # another thread took it meanwhile
+                pass
+        try:
+            return next(self._rest)
+        except StopIteration:
+            raise IndexError("no port left") from None
+
+    def appendleft(self, port: int) -> None:
+        self._back.appendleft(port)
+
+    def __len__(self) -> int:
+        return len(self._back) + operator.length_hint(self._rest)
+
+    def __bool__(self) -> bool:
+        return bool(self._back) or operator.length_hint(self._rest) > 0
+
+
 class ScanState:
     """What the worker threads of one scan share (each scan has its own: scans may run in parallel).
 
@@ -94,7 +127,7 @@ class ScanState:
                  policy: Optional[RetryPolicy] = None, pacer: Optional[Pacer] = None, threads: int = 1,
                  pool=None) -> None:
         self.target = target
-        self.pending = collections.deque(ports)
+        self.pending = PortQueue(ports)
         self.retry: collections.deque = collections.deque()
         self.held: list = []
         self.timer = timer

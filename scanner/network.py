@@ -146,7 +146,8 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
             done_by_host[status.address] = done
             open_by_host[status.address] = open_found
 
-        extra = {"group": group} if scan_host is scan else {}   # (UDP and test doubles: no shared pool)
+        # One worker thread per host: the hosts run side by side already (UDP and test doubles: no shared pool).
+        extra = {"group": group, "threads": 1} if scan_host is scan else {}
         reports[status.address] = scan_host(status.target, ports, timeout, workers=per_host, stop=stop,
                                             progress=host_progress, retries=retries, **extra)
 

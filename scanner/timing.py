@@ -23,7 +23,9 @@ a floor and a minimum variance for the same reason).  Before the first answer we
 everything, or a packet lost on the way.  The only way to tell them apart is to ask
 again.  Every silent port gets at least two more tries; and while retries keep turning
 silence into answers (which is what a lossy network looks like) the limit grows to two
-tries beyond the latest try that brought an answer, up to 10 retries (nmap's cap).
+tries beyond the latest try that brought an answer, up to 10 retries (nmap's cap).  In a
+network scan, an address that has not answered a single probe gets one more try per port
+until it answers (most likely nothing lives there; nmap -Pn does the same).
 
 **How fast to send** (``Pacer``).  Some hosts answer at most a few hundred RSTs a second
 (BSD and macOS do by default); send faster and the rest of the answers are simply not sent.
@@ -117,16 +119,23 @@ class FixedTimeout:
 class RetryPolicy:
     """How many tries a silent port gets: ``retries`` fixed, or adaptive when it is None."""
 
-    def __init__(self, retries: Optional[int] = None) -> None:
+    def __init__(self, retries: Optional[int] = None, quiet_retries: Optional[int] = None) -> None:
         self.adaptive = retries is None
         self.allowed_tries = 1 + (DEFAULT_RETRIES if retries is None else retries)
         self.best_try = 1           # the highest try number that brought an answer so far
+        # In a network scan an address that has answered nothing at all is most likely no machine
+        # (nmap -Pn gives it one retransmission too): it gets ``quiet_retries`` until it answers.
+        self.quiet_tries = 1 + quiet_retries if self.adaptive and quiet_retries is not None else None
+        self.heard = False          # any answer at all from this target
 
     def may_retry(self, tries: int) -> bool:
+        if self.quiet_tries is not None and not self.heard:
+            return tries < self.quiet_tries
         return tries < self.allowed_tries
 
     def answered_on(self, tries: int) -> None:
         """An answer came on try ``tries``: with adaptive retries, allow two tries more than that."""
+        self.heard = True
         if tries > self.best_try:
             self.best_try = tries   # an int store: safe between threads, and only ever grows
             if self.adaptive:

@@ -34,6 +34,7 @@ from typing import Optional
 
 from scanner.inflight import CONFIRM, FIRST, MAX_WAIT, FlightBook, InFlight, ScanState, sleep_for
 from scanner.limits import SafeThread
+from scanner.poller import new_poller
 from scanner.probe import (IN_PROGRESS_CODES, MAX_SELF_CONNECT_RETRIES, REFUSED_CODES, RESOURCE_CODES,
                            classify, is_self_connected)
 from scanner.results import PortResult, PortState, Reason
@@ -42,7 +43,6 @@ from scanner.services import service_name
 FILL_SLICE = 0.02                # seconds the hot loop may run before answers are read
 STOP_GRACE = 0.3                 # seconds a stop waits for open-port confirmations already in flight
 STARVE_LIMIT = 1.0               # seconds without a single socket (none of ours open either): give up
-IDLE_WAIT = 0.01                 # nothing in flight and no socket to be had from the shared pool
 RTT_SAMPLE_EVERY = 8             # one round-trip sample per 8 instant refusals (for the retransmission timer)
 
 # Linux and the BSDs can create a socket already non-blocking: one system call less per port.
@@ -57,7 +57,7 @@ class Worker(SafeThread, FlightBook):
         super().__init__(daemon=True)
         self.state = state
         self.capacity = max(1, capacity)
-        self.selector = selectors.DefaultSelector()
+        self.selector = new_poller()   # epoll on Linux, selectors elsewhere
         self._init_book()
         # Results stay in the thread until the end: no lock on the hot path.  Closed ports,
         # by far the most common answer, are kept as bare numbers (2 bytes each).
@@ -131,8 +131,10 @@ class Worker(SafeThread, FlightBook):
                         self._check_starved()
                     else:
                         self.starved_since = None
-                    idle = IDLE_WAIT if self.pool_starved else 0.001
-                    time.sleep(min(MAX_WAIT, max(idle, self.pause)))  # pacing, or out of files
+                    if self.pool_starved and not self.pause:
+                        state.pool.wait(MAX_WAIT)   # until a neighbour gives sockets back
+                    else:
+                        time.sleep(min(MAX_WAIT, max(0.001, self.pause)))  # pacing, or out of files
                     self._tell_pacer()
                     continue
             self.starved_since = None

@@ -114,7 +114,7 @@ def _results():
     others = [PortResult(22, PortState.OPEN, Reason.SYN_ACK, service="ssh"),
               PortResult(90, PortState.FILTERED, Reason.NO_RESPONSE, tries=3)]
     import array
-    return CompactResults(array.array("H", [100, 1, 23, 21]), others)
+    return CompactResults([array.array("H", [100, 1]), array.array("H", [23, 21])], others)
 
 
 def test_compact_results_read_like_the_sorted_list_they_replace():
