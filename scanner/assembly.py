@@ -20,11 +20,10 @@ import datetime
 import itertools
 import time
 from dataclasses import dataclass
-from typing import Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 from scanner.services import service_name
-
 
 _CLOSED_FIELDS = dict(vars(PortResult(0, PortState.CLOSED, Reason.CONN_REFUSED)))
 
@@ -123,8 +122,8 @@ class ScanFacts:
     target: Target
     ports: tuple                    # as asked for (a port asked twice appears twice)
     unique_count: int               # how many different ports
-    timeout: object                 # the TimeoutSetting the learner chose
-    timer: object                   # RttEstimator or FixedTimeout, for the final timeout
+    timeout: Any                    # the TimeoutSetting the learner chose
+    timer: Any                      # RttEstimator or FixedTimeout, for the final timeout
     workers: int
     started_wall: datetime.datetime
     started: float                  # time.monotonic() at the start
@@ -135,7 +134,7 @@ class ScanFacts:
     retries: str = "auto"
     interrupted: bool = False
     file_cap: Optional[int] = None  # the in-flight cap a low open-file limit forced, if it slowed the scan
-    progress: object = None
+    progress: Optional[Callable[[int, int, int], None]] = None
 
 
 def build_report(facts: ScanFacts) -> ScanReport:

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from scanner.engine import open_file_budget, scan
-from scanner.limits import SafeThread, as_shortage, is_shortage, threads_that_fit
 from scanner.inputs import TimeoutSetting
+from scanner.limits import SafeThread, as_shortage, is_shortage, threads_that_fit
 from scanner.results import Reason, Target
 
 DISCOVERY_PORTS = (80, 443, 22, 445)

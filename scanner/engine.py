@@ -63,8 +63,14 @@ from scanner.assembly import ScanFacts, build_report
 from scanner.group import ScanGroup
 from scanner.inflight import CONFIRM, FIRST, InFlight, ScanState
 from scanner.inputs import TimeoutSetting
-from scanner.limits import (DEFAULT_THREADS, WINDOWS_SELECT_LIMIT, as_shortage, is_shortage, open_file_budget,
-                            threads_that_fit)
+from scanner.limits import (
+    DEFAULT_THREADS,
+    WINDOWS_SELECT_LIMIT,
+    as_shortage,
+    is_shortage,
+    open_file_budget,
+    threads_that_fit,
+)
 from scanner.probe import MAX_SELF_CONNECT_RETRIES
 from scanner.results import ScanReport, Target
 from scanner.timing import FixedTimeout, Pacer, RetryPolicy, RttEstimator

@@ -16,6 +16,7 @@ retransmits after a round trip or two, as nmap does for a host group.
 from __future__ import annotations
 
 import threading
+
 from scanner.timing import FixedTimeout, RttEstimator
 
 

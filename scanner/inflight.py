@@ -28,7 +28,7 @@ import operator
 import socket
 import threading
 import time
-from typing import Iterable, NamedTuple, Optional
+from typing import Any, Iterable, NamedTuple, Optional
 
 from scanner.inputs import is_loopback_address
 from scanner.results import PortResult, PortState, Reason, Target
@@ -159,6 +159,13 @@ class ScanState:
 
 class FlightBook:
     """The in-flight bookkeeping of one worker thread (mixed into ``scanner.worker.Worker``)."""
+
+    state: ScanState
+    selector: Any
+    pool_starved: bool
+
+    def _record(self, result: PortResult) -> None:
+        raise NotImplementedError  # the worker keeps the results
 
     def _init_book(self) -> None:
         self.in_flight: dict = {}   # socket -> InFlight; insertion order = start order

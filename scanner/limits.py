@@ -141,13 +141,13 @@ class SafeThread(threading.Thread):
     """A thread whose ``start()`` raises instead of waiting forever when the new thread cannot set itself up."""
 
     def start(self) -> None:
-        self._setup_error = None
+        self._setup_error: Optional[BaseException] = None
         self._abandoned = False
         fit_threads_to_memory()
         started = getattr(self, "_started", None)
         if isinstance(started, threading.Event):
             wait = started.wait
-            started.wait = lambda timeout=None: wait(START_LIMIT if timeout is None else timeout)
+            started.wait = lambda timeout=None: wait(START_LIMIT if timeout is None else timeout)  # type: ignore[method-assign]
         try:
             super().start()
         finally:
@@ -167,7 +167,7 @@ class SafeThread(threading.Thread):
         if getattr(self, "_abandoned", False):
             return
         try:
-            super()._bootstrap_inner()
+            super()._bootstrap_inner()  # type: ignore[misc]
         except BaseException as error:
             started = getattr(self, "_started", None)
             if started is not None and not started.is_set():

@@ -29,8 +29,8 @@ from scanner.discovery import (DISCOVERY_PORTS, Discovery, HostState, HostStatus
                                is_shortage, run_each)
 from scanner.engine import DEFAULT_WORKERS, open_file_budget, scan
 from scanner.group import ScanGroup
-from scanner.limits import as_shortage, threads_that_fit
 from scanner.inputs import TargetSet, TimeoutSetting
+from scanner.limits import as_shortage, threads_that_fit
 from scanner.results import PortState, ScanReport, Target
 
 MAX_HOSTS_AT_ONCE = 8            # more hosts at once only splits the same socket budget thinner

@@ -20,7 +20,7 @@ from __future__ import annotations
 import collections
 import enum
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 
 class PortState(str, enum.Enum):
@@ -86,7 +86,7 @@ class Target:
 class ScanReport:
     target: Target
     ports_requested: tuple          # every port that was asked for, ascending
-    results: list                   # PortResult for every port that got an answer (or timed out)
+    results: Sequence               # PortResult for every port that got an answer (or timed out), by port
     timeout: str                    # "0.5" or "auto"
     final_timeout: float            # the per-port timeout in force at the end (auto adapts)
     workers: int

@@ -217,3 +217,30 @@ class Pacer:
         value = statistics.median(self.ceilings)
         digits = max(0, len(str(int(value))) - 2)
         return int(round(value, -digits)) if digits else int(round(value))
+
+
+class TokenBucket:
+    """A send-rate cap for one worker thread: ``rate`` probes a second shared by ``threads``.
+
+    Tokens trickle in at the thread's share of the rate; a probe costs one.  A small burst
+    (one fill slice's worth) may be saved up, never more.
+    """
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self.clock = clock
+        self.tokens = 0.0
+        self.last = clock()
+
+    def allowance(self, rate: Optional[float], threads: int, slice_seconds: float) -> tuple:
+        """(probes that may start now, seconds until the next token when none may)."""
+        now = self.clock()
+        if rate is None:
+            self.last = now
+            return 1 << 30, 0.0
+        per_thread = rate / max(1, threads)
+        burst = max(1.0, per_thread * slice_seconds)
+        self.tokens = min(burst, self.tokens + (now - self.last) * per_thread)
+        self.last = now
+        allowed = int(self.tokens)
+        self.tokens -= allowed
+        return allowed, (0.0 if allowed else (1.0 - self.tokens) / per_thread)

@@ -30,15 +30,22 @@ import selectors
 import socket
 import sys
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 from scanner.inflight import CONFIRM, FIRST, MAX_WAIT, FlightBook, InFlight, ScanState, sleep_for
 from scanner.limits import SafeThread
 from scanner.poller import new_poller
-from scanner.probe import (IN_PROGRESS_CODES, MAX_SELF_CONNECT_RETRIES, REFUSED_CODES, RESOURCE_CODES,
-                           classify, is_self_connected)
+from scanner.probe import (
+    IN_PROGRESS_CODES,
+    MAX_SELF_CONNECT_RETRIES,
+    REFUSED_CODES,
+    RESOURCE_CODES,
+    classify,
+    is_self_connected,
+)
 from scanner.results import PortResult, PortState, Reason
 from scanner.services import service_name
+from scanner.timing import TokenBucket
 
 FILL_SLICE = 0.02                # seconds the hot loop may run before answers are read
 STOP_GRACE = 0.3                 # seconds a stop waits for open-port confirmations already in flight
@@ -72,8 +79,7 @@ class Worker(SafeThread, FlightBook):
         self.answered = 0
         self.late = 0
         self._closed_reported = 0
-        self.tokens = 0.0           # send-rate cap: probes this thread may send now
-        self.token_time = time.monotonic()
+        self.bucket = TokenBucket()  # the pacer's send-rate cap, this thread's share
         self.pause = 0.0            # how long until the next token
         self.more_to_send = False   # the latest _fill stopped for its time slice, not for lack of room
         self.out_of_files = False   # the latest _fill could not open a socket (EMFILE or the like)
@@ -82,10 +88,8 @@ class Worker(SafeThread, FlightBook):
         self.starved_since: Optional[float] = None
         address, family = state.target.address, state.target.family
         # probe.sockaddr_for, decided once per scan instead of once per port
-        if family == socket.AF_INET6:
-            self.address_for = lambda port: (address, port, 0, 0)
-        else:
-            self.address_for = lambda port: (address, port)
+        self.address_for: Callable[[int], tuple] = ((lambda port: (address, port, 0, 0)) if family == socket.AF_INET6
+                                                    else (lambda port: (address, port)))
 
     def run(self) -> None:
         try:
@@ -170,22 +174,6 @@ class Worker(SafeThread, FlightBook):
         state.pacer.note(self.sent, answered, self.late, cooldown=1.0 + state.timer.timeout)
         self.sent = self.answered = self.late = 0
 
-    def _allowance(self, rate: Optional[float]) -> int:
-        """How many probes the send-rate cap lets this thread start now (a token bucket)."""
-        now = time.monotonic()
-        if rate is None:
-            self.pause = 0.0
-            self.token_time = now
-            return 1 << 30
-        per_thread = rate / self.state.threads
-        burst = max(1.0, per_thread * FILL_SLICE)
-        self.tokens = min(burst, self.tokens + (now - self.token_time) * per_thread)
-        self.token_time = now
-        allowed = int(self.tokens)
-        self.tokens -= allowed
-        self.pause = 0.0 if allowed else (1.0 - self.tokens) / per_thread
-        return allowed
-
     def _pool_capacity(self, capacity: int) -> int:
         """In a network scan, sockets come from one pool shared by every host: take what is needed now."""
         pool = self.state.pool
@@ -217,7 +205,7 @@ class Worker(SafeThread, FlightBook):
         address_for, stop = self.address_for, state.stop
         monotonic, observe = time.monotonic, state.timer.observe
         capacity = self._pool_capacity(min(self.capacity, max(1, state.pacer.window // state.threads)))
-        allowed = self._allowance(state.pacer.rate)
+        allowed, self.pause = self.bucket.allowance(state.pacer.rate, state.threads, FILL_SLICE)
         slice_end = monotonic() + FILL_SLICE
         started_here = 0
         while len(in_flight) < capacity and started_here < allowed:
@@ -249,10 +237,13 @@ class Worker(SafeThread, FlightBook):
             started_here += 1
             sock, self.spare = self.spare, None
             started = monotonic()
+            code = 0
             if sock is not None:
-                code = self._reconnect(sock, address_for(port))
-                if code is None:  # this system cannot re-use the socket: back to fresh ones
+                reused = self._reconnect(sock, address_for(port))
+                if reused is None:  # this system cannot re-use the socket: back to fresh ones
                     sock = None
+                else:
+                    code = reused
             if sock is None:
                 sock = self._open_socket()
                 if sock is None:  # out of files: the port goes back in the queue

@@ -551,7 +551,8 @@ def test_a_stop_keeps_every_open_port_below_the_point_reached(stop_share):
             assert port in results and results[port].state is PortState.OPEN, (port, reached)
     opened = {r.port for r in report.by_state(PortState.OPEN)}
     assert opened <= truth | mine
-    assert not report.by_state(PortState.FILTERED)
+    # Another program's listener with a full accept queue (a practice lab's "filtered" port) is truly silent.
+    assert not [r for r in report.by_state(PortState.FILTERED) if r.port not in truth]
     if opened:
         assert seen_open[-1] == len(opened)
 

@@ -9,6 +9,7 @@ import socket
 import threading
 
 import pytest
+from servers import FilteredPort, Listener
 
 from scanner.assembly import CompactResults
 from scanner.engine import FIRST, InFlight, ScanGroup, _ScanState, _Worker, scan
@@ -16,7 +17,6 @@ from scanner.inflight import MAX_WAIT, RETRY_TIMEOUT_CAP, sleep_for, try_timeout
 from scanner.inputs import TimeoutSetting, parse_target
 from scanner.results import PortResult, PortState, Reason, ScanReport
 from scanner.timing import FixedTimeout, Pacer
-from servers import FilteredPort, Listener
 
 LOOPBACK = parse_target("127.0.0.1")
 

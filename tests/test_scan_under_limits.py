@@ -11,11 +11,11 @@ import sys
 import threading
 
 import pytest
+from conftest import ROOT, program_env
+from servers import FilteredPort
 
 import scanner.limits as limits
-from conftest import ROOT, program_env
 from scanner.limits import SafeThread, as_shortage, is_shortage
-from servers import FilteredPort
 
 POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32" or not hasattr(os, "fork"),
                                 reason="needs RLIMIT_AS, RLIMIT_NOFILE and signals (POSIX)")
