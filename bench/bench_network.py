@@ -43,6 +43,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+from xml.etree import ElementTree
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -154,22 +155,20 @@ def parse_ours(stdout: str) -> dict:
 
 
 def parse_nmap(stdout: str) -> dict:
-    """Open (address, port) pairs and the number of filtered ports from nmap's grepable output (-oG -)."""
+    """Open (address, port) pairs and the number of filtered ports from nmap's XML output (-oX -).
+
+    (Its grepable output leaves out the states it does not list one by one.)
+    """
     opened, filtered = set(), 0
-    for line in stdout.splitlines():
-        if not line.startswith("Host:"):
-            continue
-        address = line.split()[1]
-        if "Ports:" in line:
-            for entry in line.split("Ports:", 1)[1].split("\t")[0].split(","):
-                parts = entry.strip().split("/")
-                if len(parts) > 2:
-                    if parts[1] == "open":
-                        opened.add((address, int(parts[0])))
-                    elif parts[1] == "filtered":
-                        filtered += 1
-        if "Ignored State: filtered (" in line:
-            filtered += int(line.split("Ignored State: filtered (", 1)[1].split(")")[0])
+    for host in ElementTree.fromstring(stdout).iter("host"):
+        address = host.find("address").get("addr")
+        for port in host.iter("port"):
+            state = port.find("state").get("state")
+            if state == "open":
+                opened.add((address, int(port.get("portid"))))
+            elif state == "filtered":
+                filtered += 1
+        filtered += sum(int(extra.get("count")) for extra in host.iter("extraports") if extra.get("state") == "filtered")
     return {"open": opened, "filtered": filtered, "complete": True}
 
 
@@ -201,7 +200,7 @@ def run_variant(variant: Variant, runs: int, with_nmap: bool, tools: dict, timeo
             ours_samples.append(ours)
             print(f"  {variant.name} run {run + 1} ours: {_line(ours)}", flush=True)
             if with_nmap:
-                theirs = measure(ns, ["nmap", "-sT", "-n", "-Pn", "-p" + variant.spec, variant.target, "-oG", "-"],
+                theirs = measure(ns, ["nmap", "-sT", "-n", "-Pn", "-p" + variant.spec, variant.target, "-oX", "-"],
                                  parse_nmap, variant, timeout)
                 nmap_samples.append(theirs)
                 print(f"  {variant.name} run {run + 1} nmap: {_line(theirs)}", flush=True)

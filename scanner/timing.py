@@ -222,25 +222,33 @@ class Pacer:
 class TokenBucket:
     """A send-rate cap for one worker thread: ``rate`` probes a second shared by ``threads``.
 
-    Tokens trickle in at the thread's share of the rate; a probe costs one.  A small burst
-    (one fill slice's worth) may be saved up, never more.
+    Tokens trickle in at the thread's share of the rate; a probe costs one.  Up to one
+    slice's worth may be saved up, and a thread that ran out sleeps until a whole slice's
+    worth is there again: the same rate in small bursts, with one wake-up per burst
+    instead of one per probe (at 500 probes a second, 20 wake-ups instead of 500).
     """
 
     def __init__(self, clock=time.monotonic) -> None:
         self.clock = clock
         self.tokens = 0.0
         self.last = clock()
+        self.per_thread = 0.0
+        self.burst = 1.0
 
     def allowance(self, rate: Optional[float], threads: int, slice_seconds: float) -> tuple:
-        """(probes that may start now, seconds until the next token when none may)."""
+        """(probes that may start now, seconds until the next burst may go when none may)."""
         now = self.clock()
         if rate is None:
             self.last = now
             return 1 << 30, 0.0
-        per_thread = rate / max(1, threads)
-        burst = max(1.0, per_thread * slice_seconds)
-        self.tokens = min(burst, self.tokens + (now - self.last) * per_thread)
+        self.per_thread = rate / max(1, threads)
+        self.burst = max(1.0, self.per_thread * slice_seconds)
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.per_thread)
         self.last = now
         allowed = int(self.tokens)
         self.tokens -= allowed
-        return allowed, (0.0 if allowed else (1.0 - self.tokens) / per_thread)
+        return allowed, (0.0 if allowed else self.refill_time())
+
+    def refill_time(self) -> float:
+        """Seconds until a whole burst is saved up again."""
+        return max(0.0, self.burst - self.tokens) / self.per_thread if self.per_thread else 0.0

@@ -48,6 +48,7 @@ from scanner.services import service_name
 from scanner.timing import TokenBucket
 
 FILL_SLICE = 0.02                # seconds the hot loop may run before answers are read
+PACE_SLICE = 0.05                # under a send-rate cap, probes go out in bursts this many seconds apart
 STOP_GRACE = 0.3                 # seconds a stop waits for open-port confirmations already in flight
 STARVE_LIMIT = 1.0               # seconds without a single socket (none of ours open either): give up
 RTT_SAMPLE_EVERY = 8             # one round-trip sample per 8 instant refusals (for the retransmission timer)
@@ -205,7 +206,7 @@ class Worker(SafeThread, FlightBook):
         address_for, stop = self.address_for, state.stop
         monotonic, observe = time.monotonic, state.timer.observe
         capacity = self._pool_capacity(min(self.capacity, max(1, state.pacer.window // state.threads)))
-        allowed, self.pause = self.bucket.allowance(state.pacer.rate, state.threads, FILL_SLICE)
+        allowed, self.pause = self.bucket.allowance(state.pacer.rate, state.threads, PACE_SLICE)
         slice_end = monotonic() + FILL_SLICE
         started_here = 0
         while len(in_flight) < capacity and started_here < allowed:
@@ -273,7 +274,7 @@ class Worker(SafeThread, FlightBook):
             self._finish(sock, code, registered=False)
         self.sent += started_here
         if allowed and started_here >= allowed and state.pacer.rate is not None:
-            self.pause = max(self.pause, 1.0 / (state.pacer.rate / state.threads))
+            self.pause = max(self.pause, self.bucket.refill_time())
         self._return_grant(keep=len(in_flight))
 
     def _reconnect(self, sock: socket.socket, address: tuple) -> Optional[int]:
