@@ -14,8 +14,8 @@ What it does:
    ``::ffff:127.0.0.1`` listeners also accept IPv4 connections), before and after every
    run, because other programs on the machine may open or close listeners meanwhile;
 3. runs the scanner as a whole process, ``python3 main.py scan 127.0.0.1 -p all --format
-   json`` (and ``-p 1-1024``), measuring wall time and the child's peak RSS
-   (``os.wait4`` rusage ``ru_maxrss``); when ``nmap`` is on PATH it runs ``nmap -sT -n -Pn
+   json`` (and ``-p 1-1024``), measuring wall time, the child's CPU time (user + system)
+   and peak RSS (``os.wait4`` rusage ``ru_utime``, ``ru_stime``, ``ru_maxrss``); when ``nmap`` is on PATH it runs ``nmap -sT -n -Pn
    -p- 127.0.0.1`` (and ``-p 1-1024``) in the same way, interleaved with ours;
 4. counts false open ports (open in our output, not listening in the truth) and missed
    ones (listening throughout the run, not reported open) over every run;

@@ -159,3 +159,31 @@ def test_the_pool_never_grants_more_than_it_has():
     assert pool.take(3) == 3 and pool.take(3) == 2 and pool.take(1) == 0
     pool.give(10)
     assert pool.free == 5
+
+
+def test_a_paced_thread_wakes_once_per_burst_not_once_per_probe():
+    from scanner.timing import TokenBucket
+
+    now = [0.0]
+    bucket = TokenBucket(clock=lambda: now[0])
+    allowed, wait = bucket.allowance(500.0, 2, 0.05)   # 250 a second for this thread: bursts of 12.5
+    assert allowed == 0 and wait == pytest.approx(0.05)
+    now[0] += wait
+    allowed, wait = bucket.allowance(500.0, 2, 0.05)
+    assert allowed == 12 and wait == 0.0
+    assert bucket.refill_time() == pytest.approx(12 / 250)   # the next burst, not the next single probe
+    assert bucket.allowance(None, 2, 0.05) == (1 << 30, 0.0)
+
+
+def test_the_file_limit_note_is_one_line_in_both_languages():
+    from types import SimpleNamespace
+
+    from lessons.cli import engine_notes
+    from lessons.i18n import Translator
+
+    for language in ("en", "id"):
+        report = SimpleNamespace(retried=0, rate_limit_per_second=None, protocol="tcp", file_limited_sockets=3)
+        notes = engine_notes(report, Translator(language))
+        assert len(notes) == 1 and "ulimit -n" in notes[0] and "3" in notes[0]
+        assert engine_notes(SimpleNamespace(retried=0, rate_limit_per_second=None, protocol="tcp",
+                                            file_limited_sockets=None), Translator(language)) == []
