@@ -26,7 +26,7 @@ def _reopen_closed_streams() -> None:
 if __name__ == "__main__":
     try:
         _reopen_closed_streams()
-        from lessons.cli import main  # noqa: E402  (after the version check)
+        from lessons.ui.cli import main  # noqa: E402  (after the version check)
 
         code = main()
     except KeyboardInterrupt:   # Ctrl+C during start-up, before the program could say anything useful

@@ -11,18 +11,24 @@ import os
 from dataclasses import dataclass
 from typing import List, Optional
 
-from lessons.i18n import CONTENT_DIR, DEFAULT_LANGUAGE
 from scanner.inputs import whole_number
 
+CONTENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "content")
+LANGUAGES = ("en", "id")          # a language is a folder of content/
+DEFAULT_LANGUAGE = "en"
+
 # The order a learner meets them in the lessons library: ethics right after the
-# introduction, and every term explained before a later lesson relies on it.
+# introduction, what to type as a target, then what a first scan shows and how to check
+# it (reading-results, practice-lab) before the socket calls behind it; the simple scanner
+# (errors) before the engine (scanner-internals); every term explained before a later
+# lesson relies on it.
 LESSON_ORDER = (
-    "intro", "ethics", "ports", "sockets", "address-families", "socket-types", "dns", "handshake",
-    "client-server", "server-side", "banners", "port-states", "timeouts", "retransmission", "networks",
-    "firewalls", "threading", "scanner-internals", "errors", "reading-results", "unexpected-open-port",
-    "udp-scanning", "practice-lab", "platforms",
+    "intro", "ethics", "targets", "ports", "handshake", "port-states", "reading-results", "practice-lab",
+    "sockets", "address-families", "socket-types", "dns", "client-server", "server-side", "timeouts",
+    "errors", "retransmission", "banners", "threading", "scanner-internals", "tcp-states", "networks",
+    "local-network", "firewalls", "firewall-lab", "udp-scanning", "unexpected-open-port", "packet-capture",
+    "wireshark", "nmap", "platforms",
 )
-LESSON_ORDER += ("packet-capture",)  # issue 12: watching the packets of your own scan
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class Question:
     choices: tuple          # (text, is_right) pairs; empty for a short-answer question
     answers: tuple          # accepted short answers, lower case
     explanation: str
+    screen_lines: tuple = ()  # "| " lines: a screen quoted exactly, shown under the question
 
     @property
     def is_short_answer(self) -> bool:
@@ -87,9 +94,12 @@ def load_quiz(lesson_id: str, language: str = DEFAULT_LANGUAGE) -> List[Question
 def parse_quiz(text: str) -> List[Question]:
     questions = []
     for block in text.strip().split("\n\n"):
-        question, choices, answers, explanation = "", [], [], ""
+        question, choices, answers, explanation, screen = "", [], [], "", []
         for line in block.strip().splitlines():
             marker, _, rest = line.partition(" ")
+            if marker == "|":
+                screen.append(rest.rstrip())  # kept as printed: columns matter
+                continue
             rest = rest.strip()
             if marker == "?":
                 question = rest
@@ -100,7 +110,7 @@ def parse_quiz(text: str) -> List[Question]:
             elif marker == "=":
                 explanation = rest
         if question:
-            questions.append(Question(question, tuple(choices), tuple(answers), explanation))
+            questions.append(Question(question, tuple(choices), tuple(answers), explanation, tuple(screen)))
     return questions
 
 

@@ -30,8 +30,7 @@ import threading
 import time
 from typing import Any, Iterable, NamedTuple, Optional
 
-from scanner.inputs import is_loopback_address
-from scanner.results import PortResult, PortState, Reason, Target
+from scanner.results import PortResult, PortState, Reason, Target, is_loopback_address
 from scanner.services import service_name
 from scanner.timing import Pacer, RetryPolicy
 

@@ -178,8 +178,8 @@ def test_a_paced_thread_wakes_once_per_burst_not_once_per_probe():
 def test_the_file_limit_note_is_one_line_in_both_languages():
     from types import SimpleNamespace
 
-    from lessons.cli import engine_notes
-    from lessons.i18n import Translator
+    from lessons.ui.output import engine_notes
+    from lessons.ui.i18n import Translator
 
     for language in ("en", "id"):
         report = SimpleNamespace(retried=0, rate_limit_per_second=None, protocol="tcp", file_limited_sockets=3)
