@@ -39,7 +39,7 @@ from lessons.ui.reports import write_atomically
 
 APP_FOLDER = "portscan-lab"
 FILE_NAME = "progress.json"
-EMPTY = {"version": 1, "lessons_read": [], "quiz": {}, "settings": {}}
+EMPTY = {"version": 1, "lessons_read": [], "quiz": {}, "settings": {}, "exercises": {}, "challenges": {}}
 MAX_FILE_BYTES = 1_000_000      # a real progress file is a few kilobytes
 LOCK_WAIT_SECONDS = 2.0         # then save without the lock rather than hang
 _MISSING = object()
@@ -58,6 +58,7 @@ def config_folder(environ=os.environ) -> str:
 
 
 QUIZ_FIELDS = ("last", "best", "total", "attempts")
+EXERCISE_COUNTS = ("checks", "failed", "hints")   # an exercise record: these counts and "passed"
 SETTING_CHECKS = {
     "language": lambda value: value in LANGUAGES,
     "colour": lambda value: isinstance(value, bool),
@@ -90,11 +91,22 @@ def salvage(data) -> tuple:
         clean["quiz"] = {lesson: scores for lesson, scores in quiz.items()
                          if isinstance(scores, dict) and all(_is_count(scores.get(name)) for name in QUIZ_FIELDS)}
     damaged |= clean["quiz"] != quiz
+    challenges = data.get("challenges", {})   # the same record as a quiz's, by challenge number
+    if isinstance(challenges, dict):
+        clean["challenges"] = {number: scores for number, scores in challenges.items()
+                               if isinstance(scores, dict) and all(_is_count(scores.get(name)) for name in QUIZ_FIELDS)}
+    damaged |= clean["challenges"] != challenges
     settings = data.get("settings", {})
     if isinstance(settings, dict):
         clean["settings"] = {name: value for name, value in settings.items()
                              if name not in SETTING_CHECKS or SETTING_CHECKS[name](value)}
     damaged |= clean["settings"] != settings
+    exercises = data.get("exercises", {})
+    if isinstance(exercises, dict):
+        clean["exercises"] = {name: record for name, record in exercises.items()
+                              if isinstance(record, dict) and isinstance(record.get("passed", False), bool)
+                              and all(_is_count(record.get(count, 0)) for count in EXERCISE_COUNTS)}
+    damaged |= clean["exercises"] != exercises
     return clean, damaged
 
 
@@ -270,8 +282,41 @@ class ProgressStore:
         }
         self.save()
 
+    def record_challenge(self, number: int, score: int, total: int) -> None:
+        """A challenge's result, kept like a quiz's (last, best, total, attempts)."""
+        table = self.data.setdefault("challenges", {})
+        previous = table.get(str(number), {})
+        table[str(number)] = {
+            "last": score, "best": max(score, previous.get("best", 0)), "total": total,
+            "attempts": previous.get("attempts", 0) + 1,
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        self.save()
+
+    def challenge_scores(self) -> dict:
+        return dict(self.data.get("challenges", {}))
+
     def quiz_scores(self) -> dict:
         return dict(self.data["quiz"])
+
+    def exercise_record(self, exercise_id: str) -> dict:
+        """{"passed", "checks", "failed", "hints"} of one exercise (zeros when never tried)."""
+        record = {"passed": False, "checks": 0, "failed": 0, "hints": 0}
+        record.update(self.data["exercises"].get(exercise_id, {}))
+        return record
+
+    def record_exercise(self, exercise_id: str, passed: Optional[bool] = None, hint_shown: bool = False) -> None:
+        """Count a check (``passed`` True/False) or a hint shown; a pass is never taken back."""
+        record = self.exercise_record(exercise_id)
+        if passed is not None:
+            record["checks"] += 1
+            record["failed"] += 0 if passed else 1
+            record["passed"] = record["passed"] or passed
+        if hint_shown:
+            record["hints"] += 1
+        record["time"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        self.data["exercises"][exercise_id] = record
+        self.save()
 
     def setting(self, name: str, default=None):
         return self.data["settings"].get(name, default)
@@ -281,8 +326,8 @@ class ProgressStore:
         self.save()
 
     def reset(self) -> None:
-        """Forget lessons read and quiz scores (settings stay)."""
-        self.data["lessons_read"], self.data["quiz"] = [], {}
+        """Forget lessons read, quiz and challenge scores (settings stay)."""
+        self.data["lessons_read"], self.data["quiz"], self.data["challenges"] = [], {}, {}
         self.save()
 
 
