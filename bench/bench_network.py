@@ -49,7 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import netns  # noqa: E402  (bench/ is not a package)
-from bench_scan import run_measured  # noqa: E402
+from bench_scan import run_measured, with_rss_probe  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 
@@ -173,7 +173,12 @@ def parse_nmap(stdout: str) -> dict:
 
 
 def measure(ns, argv, parse, variant: Variant, timeout) -> dict:
-    sample = run_measured(ns.command(*argv), timeout=timeout)
+    with tempfile.NamedTemporaryFile(prefix="pscan-rss-", delete=False) as report:
+        rss_path = report.name
+    try:
+        sample = run_measured(ns.command(*with_rss_probe(argv, rss_path)), timeout=timeout, rss_report=rss_path)
+    finally:
+        os.unlink(rss_path)
     base = {"wall": sample["wall"], "cpu": sample["cpu"], "rss_mb": sample["rss_mb"]}
     if sample["code"] != 0:
         return dict(base, error=sample["stderr"].strip()[-300:] or f"exit code {sample['code']}")
