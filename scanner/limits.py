@@ -30,6 +30,8 @@ import sys
 import threading
 from typing import Optional
 
+from scanner.errors import is_out_of_resources
+
 WINDOWS_SELECT_LIMIT = 500       # select() on Windows watches at most 512 sockets
 FILE_RESERVE = 48                # files kept free for the rest of the program
 DEFAULT_THREADS = 2
@@ -38,7 +40,6 @@ START_LIMIT = 2.0                # seconds a new thread may take to say it runs 
 THREAD_STACK_UNDER_LIMIT = 512 * 1024   # bytes of stack per thread under ulimit -v (our code calls shallow)
 MALLOC_ARENAS_UNDER_LIMIT = 2
 _M_ARENA_MAX = -8                # glibc's mallopt() option number
-SHORTAGE_MESSAGES = ("can't start new thread", "can't allocate", "cannot allocate memory")
 
 
 def open_file_budget() -> int:
@@ -61,12 +62,11 @@ def open_file_budget() -> int:
 
 
 def is_shortage(error: BaseException) -> bool:
-    """Out of threads or memory (``ulimit -v``, RLIMIT_NPROC): the computer's limit, not the network's answer."""
-    if isinstance(error, MemoryError):
-        return True
-    if isinstance(error, SystemError):   # CPython out of memory inside a C function that forgot to say so
+    """Out of threads, memory or files: ``scanner.errors.is_out_of_resources``, plus the ``SystemError``
+    CPython raises under a memory limit when a C function ran out without saying so."""
+    if isinstance(error, SystemError):
         return "without setting an exception" in str(error)
-    return isinstance(error, RuntimeError) and any(text in str(error) for text in SHORTAGE_MESSAGES)
+    return is_out_of_resources(error)
 
 
 def as_shortage(error: BaseException) -> BaseException:
