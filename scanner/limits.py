@@ -66,6 +66,8 @@ def is_shortage(error: BaseException) -> bool:
     CPython raises under a memory limit when a C function ran out without saying so."""
     if isinstance(error, SystemError):
         return "without setting an exception" in str(error)
+    if isinstance(error, RuntimeError) and "can't allocate" in str(error):   # any lock: "read lock" too
+        return True
     return is_out_of_resources(error)
 
 

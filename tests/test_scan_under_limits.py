@@ -27,6 +27,7 @@ def test_shortages_are_told_from_bugs():
     assert is_shortage(MemoryError())
     assert is_shortage(RuntimeError("can't start new thread"))
     assert is_shortage(RuntimeError("can't allocate lock"))
+    assert is_shortage(RuntimeError("can't allocate read lock"))   # an open() under ulimit -v
     assert is_shortage(SystemError("<class 'collections.deque'> returned NULL without setting an exception"))
     assert not is_shortage(RuntimeError("dictionary changed size during iteration"))
     assert not is_shortage(ValueError("can't allocate lock"))
