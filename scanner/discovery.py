@@ -132,7 +132,7 @@ def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading
                 if not isinstance(error, Exception):   # e.g. KeyboardInterrupt: this thread ends,
                     return                             # the others finish their host first
 
-    threads = []
+    threads: list = []
     for _ in range(max(1, min(at_once, len(items)))):
         thread = SafeThread(target=worker, name="scan-host", daemon=True)
         try:

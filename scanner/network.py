@@ -23,7 +23,7 @@ import datetime
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from scanner.discovery import (DISCOVERY_PORTS, Discovery, HostState, HostStatus, assume_up, discover,
                                is_shortage, run_each)
@@ -147,7 +147,7 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
             open_by_host[status.address] = open_found
 
         # One worker thread per host: the hosts run side by side already (UDP and test doubles: no shared pool).
-        extra = {"group": group, "threads": 1} if scan_host is scan else {}
+        extra: Dict[str, Any] = {"group": group, "threads": 1} if scan_host is scan else {}
         reports[status.address] = scan_host(status.target, ports, timeout, workers=per_host, stop=stop,
                                             progress=host_progress, retries=retries, **extra)
 

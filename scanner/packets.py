@@ -267,17 +267,22 @@ class Capture:
             raise
         return self
 
+    def _opened(self) -> socket.socket:   # only between start() and stop()
+        assert self._sock is not None, "the capture is not running"
+        return self._sock
+
     def _discard_queued(self, limit: int = 100_000) -> None:
         """Packets that arrived before the filter was attached were not filtered: drop them."""
-        self._sock.setblocking(False)
+        sock = self._opened()
+        sock.setblocking(False)
         for _ in range(limit):
             try:
-                self._sock.recv(1)
+                sock.recv(1)
             except OSError:  # BlockingIOError: the queue is empty
                 return
 
     def _read(self) -> None:
-        sock, keep = self._sock, self._wanted
+        sock, keep = self._opened(), self._wanted
         # The kernel stamps each packet as it arrives (SO_TIMESTAMPNS): exact timings, even
         # when this thread reads the packet a little later.
         try:
@@ -330,7 +335,7 @@ class Capture:
     def _kernel_drops(self) -> int:
         """Packets the kernel threw away because our buffer was full (PACKET_STATISTICS)."""
         try:
-            _received, drops = struct.unpack("II", self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+            _received, drops = struct.unpack("II", self._opened().getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
         except (OSError, struct.error):
             return 0
         return drops

@@ -65,8 +65,8 @@ class RttEstimator:
 
     def __init__(self, initial: float = 1.0, floor: float = 0.1, ceiling: float = 3.0) -> None:
         self.initial, self.floor, self.ceiling = initial, floor, ceiling
-        self.srtt = None
-        self.rttvar = None
+        self.srtt: Optional[float] = None
+        self.rttvar = 0.0   # set from the first sample, with srtt
         self.samples = 0
         self._lock = threading.Lock()
 

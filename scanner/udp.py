@@ -119,7 +119,7 @@ class _UdpScan:
                 wait = min(wait, self.next_send - now)
             if self.in_flight:
                 for key, _events in self.selector.select(timeout=max(0.0, wait)):
-                    self._answered(key.fileobj)
+                    self._answered(key.fileobj)  # type: ignore[arg-type]  # we registered sockets only
             elif wait > 0:
                 time.sleep(wait)
             self._expire()
