@@ -107,8 +107,7 @@ def flag_name(bits: int) -> str:
 
 def open_packet_socket(interface: Optional[str]) -> socket.socket:
     """A PF_PACKET socket receiving every packet on ``interface`` (every interface if None)."""
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
-                         socket.htons(ETH_P_ALL))
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
     if interface:
         sock.bind((interface, ETH_P_ALL))
     return sock
