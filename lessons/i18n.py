@@ -17,9 +17,11 @@ import re
 from functools import lru_cache
 from typing import Mapping, Optional
 
+from lessons import resources
 from scanner.errors import ENGLISH_MESSAGES, PortscanError
 
-CONTENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "content")
+# lessons/content as package data (a Traversable: a plain path in a checkout, where tests may use it as one).
+CONTENT_DIR = resources.content_root()
 LANGUAGES = ("en", "id")
 LANGUAGE_NAMES = {"en": "English", "id": "Bahasa Indonesia"}
 DEFAULT_LANGUAGE = "en"
@@ -57,8 +59,7 @@ def normalise_language(code: str) -> str:
 
 def ui_string_files(language: str) -> list:
     """``ui.json`` first, then every ``ui-<area>.json`` of ``language`` in name order."""
-    names = os.listdir(os.path.join(CONTENT_DIR, language))
-    extra = sorted(name for name in names if name.startswith("ui-") and name.endswith(".json"))
+    extra = sorted(name for name in resources.names(language) if name.startswith("ui-") and name.endswith(".json"))
     return ["ui.json"] + extra
 
 
@@ -69,8 +70,7 @@ def load_strings(language: str) -> dict:
     merged in here as ``error.<code>``, and other languages translate those keys."""
     strings: dict = {}
     for name in ui_string_files(language):   # ui.json, then ui-<area>.json: one file per part of the program
-        with open(os.path.join(CONTENT_DIR, language, name), encoding="utf-8") as stream:
-            part = json.load(stream)
+        part = json.loads(resources.read_text(language, name))
         twice = sorted(set(part) & set(strings))
         if twice:
             raise ValueError(f"{language}/{name} repeats keys: {', '.join(twice[:5])}")
