@@ -27,6 +27,7 @@ import sys
 from typing import List, Optional
 
 from lessons import catalog
+from lessons.command_line import SCAN_EXAMPLES, TOP_EXAMPLES, add_version, examples, program_name, unknown_option
 from lessons.i18n import LANGUAGES, Translator, language_from_environment, language_named_by, normalise_language
 from lessons.output import results_table, short_spec, summary_line, text_report
 from lessons.progress import store
@@ -96,6 +97,7 @@ def _common_options(tr: Translator, for_command: bool) -> argparse.ArgumentParse
                         **({"default": argparse.SUPPRESS} if for_command else {"default": None}))
     common.add_argument("--no-color", action="store_true", help=tr.t("help.no_color"), **extra)
     common.add_argument("--presenter", action="store_true", help=tr.t("help.presenter"), **extra)
+    add_version(common, tr.t("help.version"))
     return common
 
 
@@ -126,11 +128,14 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     tr = tr or Translator()
     _speak_argparse(tr)
     common = _common_options(tr, for_command=True)
-    parser = _Parser(prog="python3 main.py", parents=[_common_options(tr, for_command=False)],
-                     description=tr.t("help.description"))
+    prog = program_name()
+    keep_lines = {"formatter_class": argparse.RawDescriptionHelpFormatter}   # the examples are a table
+    parser = _Parser(prog=prog, parents=[_common_options(tr, for_command=False)],
+                     description=tr.t("help.description"), epilog=examples(tr, prog, TOP_EXAMPLES), **keep_lines)
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    scan = commands.add_parser("scan", parents=[common], help=tr.t("help.scan"))
+    scan = commands.add_parser("scan", parents=[common], help=tr.t("help.scan"),
+                               epilog=examples(tr, prog, SCAN_EXAMPLES), **keep_lines)
     scan.add_argument("host", help=tr.t("help.host"))
     scan.add_argument("-p", "--ports", default="common", help=tr.t("help.ports"))
     scan.add_argument("--timeout", default="1", help=tr.t("help.timeout"))
@@ -155,6 +160,7 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     lab.add_argument("--base-port", default="8000", metavar="PORT", help=tr.t("help.base_port"))
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
+    parser.command_parsers = dict(commands.choices)   # for "did you mean": each command's own options
     return parser
 
 
@@ -218,10 +224,17 @@ def _main(argv: Optional[List[str]], env: Optional[Environment]) -> int:
     argv = sys.argv[1:] if argv is None else argv
     saved = store()
     early_language = _peek_language(argv) or saved.setting("language") or language_from_environment()
+    parser = build_parser(Translator(early_language))
+    mistyped = unknown_option(parser, parser.command_parsers, argv)
+    if mistyped and mistyped[1]:   # one line: what was typed and the option that was meant
+        typed, meant = mistyped
+        sys.stderr.write(Translator(early_language).t("cli.did_you_mean", prog=parser.prog, typed=clip(typed),
+                                                      meant=meant) + "\n")
+        return EXIT_USAGE
     try:
-        args = build_parser(Translator(early_language)).parse_args(argv)
+        args = parser.parse_args(argv)
     except UsageError as error:
-        sys.stderr.write(f"{error}\n{Translator(early_language).t('cli.see_help')}\n")
+        sys.stderr.write(f"{error}\n{Translator(early_language).t('cli.see_help', prog=parser.prog)}\n")
         return EXIT_USAGE
     try:
         language = normalise_language(args.lang or early_language)

@@ -25,7 +25,7 @@ from typing import Callable, Optional, Union
 from scanner.errors import (InputError, LabSetupError, NetworkSpecError, PortSpecError, TargetError,
                             TimeoutSpecError, printable)
 from scanner.results import Target
-from scanner.services import COMMON_PORTS
+from scanner.services import COMMON_PORTS, port_for_service
 
 MAX_PORT = 65535
 ALL_PORTS_WORDS = {"-", "all", "semua"}
@@ -321,7 +321,11 @@ def _check_size(item: str, count: int, room: "_Room") -> None:
 # --- ports -----------------------------------------------------------------------------
 
 def parse_ports(text: str) -> tuple:
-    """Parse a port spec into an ascending tuple of unique port numbers."""
+    """Parse a port spec into an ascending tuple of unique port numbers.
+
+    As nmap reads ``-p``: numbers, ranges, an open end (``22-`` is 22-65535, ``-100`` is
+    1-100, ``-`` alone every port), service names (``ssh,http``: the system's services
+    table, then ours), ``all`` and ``common``."""
     text = (text or "").strip().lower()
     if not text:
         raise PortSpecError("ports.empty")
@@ -339,9 +343,12 @@ def parse_ports(text: str) -> tuple:
             ports = set(range(1, MAX_PORT + 1))
         elif part in COMMON_PORTS_WORDS:
             ports.update(COMMON_PORTS)
-        elif "-" in part.strip("-") :
+        elif part[0].isascii() and part[0].isalpha():   # a service name: ssh, http, ms-wbt-server
+            ports.add(_service_port(part))
+        elif "-" in part:   # 1-1024, or an open end: 22- (to 65535), -100 (from 1)
             low_text, high_text = part.split("-", 1)
-            low, high = _port_number(low_text, part), _port_number(high_text, part)
+            low = _port_number(low_text, part) if low_text else 1
+            high = _port_number(high_text, part) if high_text else MAX_PORT
             if low > high:
                 raise PortSpecError("ports.reversed", part=part, low=high, high=low)
             ports.update(range(low, high + 1))
@@ -350,6 +357,13 @@ def parse_ports(text: str) -> tuple:
     if not ports:
         raise PortSpecError("ports.empty")
     return tuple(sorted(ports))
+
+
+def _service_port(name: str) -> int:
+    port = port_for_service(name)
+    if port is None:
+        raise PortSpecError("ports.unknown_service", part=name)
+    return port
 
 
 def _port_number(text: str, part: str) -> int:

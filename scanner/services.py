@@ -18,6 +18,7 @@ import re
 import socket
 import threading
 from functools import lru_cache
+from typing import Optional
 
 FALLBACK_SERVICES = {
     7: "echo", 9: "discard", 13: "daytime", 19: "chargen", 20: "ftp-data", 21: "ftp",
@@ -72,3 +73,22 @@ def service_name(port: int, protocol: str = "tcp") -> str:
     except (OSError, OverflowError):
         name = ""
     return name if SERVICE_NAME.match(name) else FALLBACK_SERVICES.get(port, "")
+
+
+@lru_cache(maxsize=None)
+def port_for_service(name: str, protocol: str = "tcp") -> Optional[int]:
+    """The port a service name usually means (``ssh`` -> 22): the OS database, then our table.
+
+    None for a name neither knows (the caller says so to the learner)."""
+    name = name.strip().lower()
+    if not SERVICE_NAME.match(name):
+        return None
+    try:
+        with _SERVICES_LOCK:
+            return socket.getservbyname(name, protocol)
+    except (OSError, OverflowError, UnicodeError):
+        pass
+    for port, known in sorted(FALLBACK_SERVICES.items()):
+        if known.lower() == name:
+            return port
+    return None
