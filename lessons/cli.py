@@ -34,7 +34,7 @@ from lessons.progress import store
 from lessons.session import OutOfResources, Terminated, consent_record, is_out_of_resources, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, TargetError, clip
-from scanner.inputs import parse_max_hosts, parse_ports, parse_retries, parse_targets, parse_timeout, parse_workers
+from scanner.inputs import DEFAULT_TIMEOUT, parse_max_hosts, parse_ports, parse_retries, parse_targets, parse_timeout, parse_workers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.report import (is_link_loop, is_own_output, is_planted_link, not_regular_file,
                              signals_held, to_csv, to_json, write_atomically)
@@ -138,7 +138,7 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
                                epilog=examples(tr, prog, SCAN_EXAMPLES), **keep_lines)
     scan.add_argument("host", help=tr.t("help.host"))
     scan.add_argument("-p", "--ports", default="common", help=tr.t("help.ports"))
-    scan.add_argument("--timeout", default="1", help=tr.t("help.timeout"))
+    scan.add_argument("--timeout", default=DEFAULT_TIMEOUT, help=tr.t("help.timeout", default=DEFAULT_TIMEOUT))
     scan.add_argument("--retries", default=None, metavar="N", help=tr.t("help.retries"))
     scan.add_argument("--workers", default=str(DEFAULT_WORKERS), help=tr.t("help.workers", default=DEFAULT_WORKERS))
     scan.add_argument("--banners", action="store_true", help=tr.t("help.banners"))

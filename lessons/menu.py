@@ -44,7 +44,7 @@ from lessons.render import Block, lesson_blocks
 from lessons.session import Terminated, consent_record, run_scan
 from lessons.terminal import Environment
 from scanner.errors import InputError, clip
-from scanner.inputs import TargetSet, parse_ports, parse_targets, parse_timeout
+from scanner.inputs import DEFAULT_TIMEOUT, TargetSet, parse_ports, parse_targets, parse_timeout
 from scanner.report import write_atomically
 from scanner.probe import probe_port
 from scanner.results import PortState, Reason, ScanReport
@@ -85,7 +85,7 @@ class Menu:
         self.lab = lab                  # a running PracticeLab, started from the menu
         self.last_host = "127.0.0.1"
         self.last_ports = "1-1024"
-        self.last_timeout = "0.5"
+        self.last_timeout = DEFAULT_TIMEOUT   # the command line's default too (scanner/inputs.py)
         self.pending_code: List[str] = []   # "Show the code" of the last answer, for the next screen
 
     # -- small helpers -------------------------------------------------------------

@@ -38,6 +38,9 @@ HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(
 
 MAX_PORT_SPEC_LENGTH = 2000     # longer is a paste accident, not a port list
 TIMEOUT_MINIMUM = 0.01
+# The one default per-port timeout, for the command line (--timeout) and the guided walk alike:
+# nmap's starting timeout too, and as long as Linux waits before it resends a lost SYN.
+DEFAULT_TIMEOUT = "1"
 TIMEOUT_MAXIMUM = 30.0
 WORKERS_MINIMUM = 1
 WORKERS_MAXIMUM = 5000
@@ -414,7 +417,7 @@ SECONDS_PATTERN = re.compile(r"^[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?$")  # ASCII only:
 def parse_timeout(text: Union[str, float]) -> TimeoutSetting:
     text = str(text).strip().lower()
     if text in AUTO_WORDS:
-        return TimeoutSetting(seconds=1.0, auto=True)
+        return TimeoutSetting(seconds=float(DEFAULT_TIMEOUT), auto=True)   # auto starts at the default
     text = text.replace(",", ".").removesuffix("s").strip()  # "0,5" and "0.5s" are fine
     if not text:
         raise TimeoutSpecError("timeout.empty")
