@@ -24,6 +24,7 @@ import errno
 import os
 import signal
 import sys
+import textwrap
 from typing import List, Optional
 
 from lessons import catalog
@@ -129,9 +130,9 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     _speak_argparse(tr)
     common = _common_options(tr, for_command=True)
     prog = program_name()
-    keep_lines = {"formatter_class": argparse.RawDescriptionHelpFormatter}   # the examples are a table
+    keep_lines = {"formatter_class": argparse.RawDescriptionHelpFormatter}   # the examples are a table: wrap by hand
     parser = _Parser(prog=prog, parents=[_common_options(tr, for_command=False)],
-                     description=tr.t("help.description"), epilog=examples(tr, prog, TOP_EXAMPLES), **keep_lines)
+                     description=textwrap.fill(tr.t("help.description"), 79), epilog=examples(tr, prog, TOP_EXAMPLES), **keep_lines)
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     scan = commands.add_parser("scan", parents=[common], help=tr.t("help.scan"),
