@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import re
 import sys
@@ -107,6 +106,8 @@ def unknown_option(parser: argparse.ArgumentParser, commands: Dict[str, argparse
         if not typed.startswith("--") and len(typed) == 2:   # -P for -p
             same = [option for option in known if option.lower() == typed.lower()]
             return typed, (same[0] if same else None)
+        import difflib   # lazy: only a mistyped option needs it, and every start-up byte counts under ulimit -v
+
         longs = [option for option in known if option.startswith("--")]
         close = difflib.get_close_matches(typed, longs, n=1, cutoff=0.6)
         return typed, (close[0] if close else None)
