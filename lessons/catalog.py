@@ -39,6 +39,7 @@ class Question:
     choices: tuple          # (text, is_right) pairs; empty for a short-answer question
     answers: tuple          # accepted short answers, lower case
     explanation: str
+    screen_lines: tuple = ()  # "| " lines: a screen quoted exactly, shown under the question
 
     @property
     def is_short_answer(self) -> bool:
@@ -83,9 +84,12 @@ def load_quiz(lesson_id: str, language: str = DEFAULT_LANGUAGE) -> List[Question
 def parse_quiz(text: str) -> List[Question]:
     questions = []
     for block in text.strip().split("\n\n"):
-        question, choices, answers, explanation = "", [], [], ""
+        question, choices, answers, explanation, screen = "", [], [], "", []
         for line in block.strip().splitlines():
             marker, _, rest = line.partition(" ")
+            if marker == "|":
+                screen.append(rest.rstrip())  # kept as printed: columns matter
+                continue
             rest = rest.strip()
             if marker == "?":
                 question = rest
@@ -96,7 +100,7 @@ def parse_quiz(text: str) -> List[Question]:
             elif marker == "=":
                 explanation = rest
         if question:
-            questions.append(Question(question, tuple(choices), tuple(answers), explanation))
+            questions.append(Question(question, tuple(choices), tuple(answers), explanation, tuple(screen)))
     return questions
 
 

@@ -31,6 +31,8 @@ class QuizEnded(Exception):
 SEED_VARIABLE = "PORTSCAN_LAB_SEED"  # a fixed shuffle for tests and for a class that answers together
 
 
+SCREEN_INDENT = "    "    # a quoted screen ("| " lines of a question): shown as is, never folded
+
 MEANINGFUL_SYMBOLS = "^+*/=<>%"   # arithmetic: "2^16-1" must not become "2161"
 
 
@@ -100,6 +102,8 @@ def _ask_question(env, tr, ask, show_lesson, lesson_id, title, number, total, qu
                 env.write(tr.t("quiz.question_of", number=number, total=total), "hint")
             env.write("")
             env.write_wrapped(f"{number}. {question.text}", "heading", rest="   ")
+            for line in question.screen_lines:
+                env.write(SCREEN_INDENT + line if line else "")
             for letter, (text, _right) in zip(letters, choices):
                 env.write_wrapped(f"   {letter}) {text}", rest="      ")
             if problem and env.on_screen:

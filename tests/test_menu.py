@@ -102,7 +102,7 @@ def test_saving_a_report_from_the_menu(tmp_path):
 
 def test_quiz_scores_are_saved(isolated_home):
     from lessons.progress import store
-    code, screen = run_menu(["5", "ports", "16", "a", "c", "", "0"])
+    code, screen = run_menu(["5", "ports", "a", "c", "a", "", "0"])  # three multiple-choice questions
     assert "Score: " in screen
     assert store().quiz_scores()["ports"]["total"] == 3
     assert (isolated_home / "progress.json").exists()
