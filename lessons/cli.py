@@ -28,7 +28,8 @@ import textwrap
 from typing import List, Optional
 
 from lessons import catalog
-from lessons.command_line import SCAN_EXAMPLES, TOP_EXAMPLES, add_version, examples, program_name, unknown_option
+from lessons.command_line import (SCAN_EXAMPLES, TOP_EXAMPLES, add_version, examples, program_name,
+                                  unknown_command, unknown_option)
 from lessons.i18n import LANGUAGES, Translator, language_from_environment, language_named_by, normalise_language
 from lessons.output import results_table, short_spec, summary_line, text_report
 from lessons.progress import store
@@ -226,12 +227,12 @@ def _main(argv: Optional[List[str]], env: Optional[Environment]) -> int:
     saved = store()
     early_language = _peek_language(argv) or saved.setting("language") or language_from_environment()
     parser = build_parser(Translator(early_language))
-    mistyped = unknown_option(parser, parser.command_parsers, argv)
-    if mistyped and mistyped[1]:   # one line: what was typed and the option that was meant
-        typed, meant = mistyped
-        sys.stderr.write(Translator(early_language).t("cli.did_you_mean", prog=parser.prog, typed=clip(typed),
-                                                      meant=meant) + "\n")
-        return EXIT_USAGE
+    for key, mistyped in (("cli.did_you_mean", unknown_option(parser, parser.command_parsers, argv)),
+                          ("cli.did_you_mean_command", unknown_command(parser, parser.command_parsers, argv))):
+        if mistyped and mistyped[1]:   # one line: what was typed and what was meant
+            sys.stderr.write(Translator(early_language).t(key, prog=parser.prog, typed=clip(mistyped[0]),
+                                                          meant=mistyped[1]) + "\n")
+            return EXIT_USAGE
     try:
         args = parser.parse_args(argv)
     except UsageError as error:

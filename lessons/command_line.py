@@ -75,40 +75,60 @@ def unknown_option(parser: argparse.ArgumentParser, commands: Dict[str, argparse
                    argv: List[str]) -> Optional[Tuple[str, Optional[str]]]:
     """The first option in ``argv`` no parser knows, with the closest known one (or None).
 
-    Options of the top level and of the command named in ``argv`` count; an unambiguous
-    prefix (``--time``) is one argparse accepts, so it is not reported."""
+    Options of the top level and of the command named in ``argv`` count.  What argparse itself
+    accepts is never reported: an unambiguous prefix (``--time``), a short option with its value
+    attached (``-p22``), ``--name=value``, and a value that starts with a dash (``-p -100``)."""
     known = _options(parser)
-    expects_value = False
+    command, expects_value = None, False
     for word in argv:
         if expects_value:
             expects_value = False
             continue
         if word == "--":
             break
-        if word in commands:
+        if command is None and word in commands:
+            command = word
             known.update(_options(commands[word]))
             continue
         if not word.startswith("-") or word == "-" or NEGATIVE_NUMBER.match(word):
             continue
-        typed = word.split("=", 1)[0]
-        if typed in known:
-            expects_value = known[typed] and "=" not in word
+        typed, attached = word.split("=", 1)[0], "=" in word
+        if not typed.startswith("--") and typed[:2] in known and len(typed) > 2 and known[typed[:2]]:
+            continue   # -p22: a short option and its value in one word
+        prefixed = [option for option in known if option.startswith(typed) and option.startswith("--")]
+        if typed in known or (len(typed) > 3 and len(prefixed) == 1):   # argparse's abbreviation rule
+            expects_value = known[typed if typed in known else prefixed[0]] and not attached
             continue
-        prefixed = [option for option in known if option.startswith("--") and option.startswith(typed)
-                    and len(typed) > 2]
-        if len(prefixed) == 1:   # argparse's own abbreviation rule
-            expects_value = known[prefixed[0]] and "=" not in word
-            continue
-        if len(typed) > 2 and not typed.startswith("--") and typed[0:2] != "--" and typed.isascii():
-            typed_long = "-" + typed   # -timeout: one dash short
-            if typed_long in known:
-                return word.split("=", 1)[0], typed_long
-        if not typed.startswith("--") and len(typed) == 2:   # -P for -p
-            same = [option for option in known if option.lower() == typed.lower()]
-            return typed, (same[0] if same else None)
-        import difflib   # lazy: only a mistyped option needs it, and every start-up byte counts under ulimit -v
-
-        longs = [option for option in known if option.startswith("--")]
-        close = difflib.get_close_matches(typed, longs, n=1, cutoff=0.6)
-        return typed, (close[0] if close else None)
+        return typed, _closest(typed, known)
     return None
+
+
+def unknown_command(parser: argparse.ArgumentParser, commands: Dict[str, argparse.ArgumentParser],
+                    argv: List[str]) -> Optional[Tuple[str, Optional[str]]]:
+    """A first word that should name a command and does not (``lesons``), with the closest command."""
+    known, expects_value = _options(parser), False
+    for word in argv:
+        if expects_value:
+            expects_value = False
+        elif word.startswith("-") and word != "-":
+            expects_value = known.get(word.split("=", 1)[0], False) and "=" not in word
+        elif word in commands:
+            return None
+        else:
+            import difflib   # lazy, as in _closest
+
+            close = difflib.get_close_matches(word.lower(), list(commands), n=1, cutoff=0.6)
+            return word, (close[0] if close else None)
+    return None
+
+
+def _closest(typed: str, known: Dict[str, bool]) -> Optional[str]:
+    if not typed.startswith("--") and "-" + typed in known:
+        return "-" + typed                          # -timeout: one dash short
+    if len(typed) == 2:                             # -P for -p
+        return next((option for option in known if option.lower() == typed.lower()), None)
+    import difflib   # lazy: only a mistyped option needs it, and every start-up byte counts under ulimit -v
+
+    close = difflib.get_close_matches(typed, [option for option in known if option.startswith("--")], n=1,
+                                      cutoff=0.6)
+    return close[0] if close else None

@@ -73,6 +73,14 @@ def test_did_you_mean_knows_each_commands_own_options(isolated_home, capsys):
 def test_abbreviations_and_values_that_start_with_a_dash_are_not_mistakes(isolated_home, capsys):
     code, out, _err = run_cli(capsys, "scan", "127.0.0.1", "--time", "0.5", "-p", "-3", "--format", "json")
     assert code == 0 and json.loads(out)["ports_requested"] == 3
+    code, out, _err = run_cli(capsys, "scan", "127.0.0.1", "-p5-6", "--format=json", "--timeout=0.5")
+    assert code == 0 and json.loads(out)["ports_requested"] == 2
+
+
+@pytest.mark.parametrize("language, said", [("en", "did you mean lessons?"), ("id", "maksud Anda lessons?")])
+def test_a_mistyped_command_gets_did_you_mean(isolated_home, capsys, language, said):
+    code, out, err = run_cli(capsys, "--lang", language, "lesons")
+    assert code == 2 and not out and err.count("\n") == 1 and said in err, err
 
 
 @pytest.mark.parametrize("spec, expected", [
