@@ -62,7 +62,7 @@ def copy_colorama(staging: str) -> str:
     return version
 
 
-def compile_beside(staging: str) -> int:
+def compile_beside(staging: str, archive_name: str) -> int:
     """Byte-compile every module for the Python running this build, as ``module.pyc`` beside
     ``module.py`` (the only place zipimport looks), so that Python starts without compiling.
 
@@ -74,7 +74,8 @@ def compile_beside(staging: str) -> int:
         for name in names:
             if name.endswith(".py"):
                 source = os.path.join(folder, name)
-                py_compile.compile(source, cfile=source + "c", doraise=True,
+                shown = os.path.join(archive_name, os.path.relpath(source, staging))   # in tracebacks
+                py_compile.compile(source, cfile=source + "c", dfile=shown, doraise=True,
                                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
                 count += 1
     return count
@@ -86,7 +87,7 @@ def build(output: str, with_colorama: bool = True, compressed: bool = True, byte
         copy_program(staging)
         colorama = copy_colorama(staging) if with_colorama else ""
         if bytecode:
-            compile_beside(staging)
+            compile_beside(staging, os.path.basename(output))
         files = sum(len(names) for _folder, _dirs, names in os.walk(staging))
         folder = os.path.dirname(os.path.abspath(output))
         os.makedirs(folder, exist_ok=True)
