@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from lessons import resources
-from lessons.i18n import DEFAULT_LANGUAGE
 from scanner.inputs import whole_number
+
+# lessons/content as package data (a Traversable: a plain path in a checkout, where tests may use it as one).
+CONTENT_DIR = resources.content_root()
+LANGUAGES = ("en", "id")          # a language is a folder of content/
+DEFAULT_LANGUAGE = "en"
 
 # The order a learner meets them in the lessons library: ethics right after the
 # introduction, and every term explained before a later lesson relies on it.

@@ -26,7 +26,7 @@ def run() -> None:
     """Run the program with the command line in ``sys.argv`` and exit with its code."""
     try:
         _reopen_closed_streams()
-        from lessons.cli import main   # lazy on purpose: the guards above and below cover this import
+        from lessons.ui.cli import main   # lazy on purpose: the guards above and below cover this import
 
         code = main()
     except KeyboardInterrupt:   # Ctrl+C during start-up, before the program could say anything useful

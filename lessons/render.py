@@ -20,9 +20,17 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass
-from typing import List
+from typing import List, Optional, Protocol
 
-from lessons.terminal import Environment
+
+class Environment(Protocol):
+    """What the renderer needs of a screen (``lessons.ui.terminal.Environment`` is one): its width,
+    whether it shows colour, and how to paint a text in a role.  A content reader names no ui module."""
+
+    width: int
+    colour: bool
+
+    def paint(self, text: str, role: Optional[str]) -> str: ...
 
 INDENT = "  "
 INLINE_CODE = re.compile(r"`([^`]+)`")
@@ -106,10 +114,6 @@ def render_blocks(text: str, env: Environment, title: str = "") -> List[Block]:
     while blocks and blocks[-1].kind == "blank":
         blocks.pop()
     return blocks
-
-
-def render_markdown(text: str, env: Environment, title: str = "") -> List[str]:
-    return [line for block in render_blocks(text, env, title) for line in block.lines]
 
 
 def split_pages(body: str) -> List[str]:

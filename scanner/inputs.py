@@ -22,9 +22,9 @@ import socket
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
-from scanner.errors import (InputError, LabSetupError, NetworkSpecError, PortSpecError, TargetError,
+from scanner.errors import (InputError, NetworkSpecError, PortSpecError, TargetError,
                             TimeoutSpecError, printable)
-from scanner.results import Target
+from scanner.results import Target, is_loopback_address  # noqa: F401  (also imported from here by engine, udp)
 from scanner.services import COMMON_PORTS, port_for_service
 
 MAX_PORT = 65535
@@ -63,16 +63,6 @@ def whole_number(text: str, max_digits: int = 6) -> Optional[int]:
 
 
 # --- hosts -----------------------------------------------------------------------------
-
-def is_loopback_address(address: str) -> bool:
-    """True for 127.0.0.0/8 and ::1 (and IPv4-mapped loopback): traffic that never leaves this machine."""
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return False
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return ip.is_loopback or bool(mapped and mapped.is_loopback)
-
 
 def _strip_url(text: str) -> Optional[str]:
     """If ``text`` is a URL, the host name inside it; else None."""
@@ -460,49 +450,3 @@ def _number_in_range(text: str, what: str, minimum: int, maximum: int) -> int:
     if not minimum <= number <= maximum:
         raise InputError(f"{what}.out_of_range", minimum=minimum, maximum=maximum)
     return number
-
-
-# --- the practice lab ------------------------------------------------------------------
-
-LAB_BLOCK_SIZE = 100            # the lab lives in base_port .. base_port + 99
-HIGHEST_LAB_BASE = 65536 - LAB_BLOCK_SIZE
-
-
-LEGACY_IPV4 = re.compile(r"(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]+|[0-9]+)){0,3}", re.IGNORECASE)
-
-
-def parse_bind_address(text: str) -> str:
-    """Where the practice lab listens: an IP address (``localhost`` and ``[::1]`` accepted).
-
-    Every spelling of an address comes back in one canonical form, so a check such as
-    "is this every interface?" cannot be dodged: ``0``, ``0.0``, ``0x0``, ``::``,
-    ``0::0`` and ``::ffff:0.0.0.0`` (an IPv4 address written as IPv6) all mean every
-    interface and come back as ``0.0.0.0`` or ``::``.
-    """
-    host = (text or "").strip()
-    if host.lower() == "localhost":
-        return "127.0.0.1"
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-        if LEGACY_IPV4.fullmatch(host):   # the old inet_aton forms: 0, 127.1, 0x7f.1
-            try:
-                address = ipaddress.ip_address(socket.inet_aton(host))
-            except (OSError, ValueError):
-                address = None
-        if address is None:
-            raise LabSetupError("lab.bad_host", host=(text or "").strip()) from None
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped   # ::ffff:0.0.0.0 listens on every IPv4 interface: say so
-    return str(address)
-
-
-def parse_base_port(text: Union[str, int]) -> int:
-    """The first port of the lab's block: 0 (the kernel picks every port) or 1..65436."""
-    base = text if isinstance(text, int) and not isinstance(text, bool) else whole_number(str(text))
-    if base is None or not (base == 0 or 1 <= base <= HIGHEST_LAB_BASE):
-        raise LabSetupError("lab.bad_base_port", maximum=HIGHEST_LAB_BASE)
-    return base

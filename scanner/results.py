@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import ipaddress
 from dataclasses import dataclass
 from typing import Optional
 
@@ -49,6 +50,16 @@ class Reason(str, enum.Enum):
         return self.value
 
 
+def is_loopback_address(address: str) -> bool:
+    """True for 127.0.0.0/8 and ::1 (and IPv4-mapped loopback): traffic that never leaves this machine."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
+
+
 @dataclass(frozen=True)
 class PortResult:
     port: int
@@ -77,8 +88,6 @@ class Target:
 
     @property
     def is_loopback(self) -> bool:
-        from scanner.inputs import is_loopback_address
-
         return is_loopback_address(self.address)
 
 

@@ -12,7 +12,8 @@ import pytest
 from scanner import banners
 from scanner.banners import MAX_BANNER_LENGTH, _summarise_http, clean_banner, grab_banner, grab_banners
 from scanner.inputs import parse_target
-from scanner.report import CSV_COLUMNS, listed_results, to_csv, to_dict, to_json, with_banners, write_atomically
+from lessons.ui.reports import write_atomically
+from scanner.report import CSV_COLUMNS, listed_results, to_csv, to_dict, to_json, with_banners
 from scanner.results import PortResult, PortState, Reason, ScanReport
 from scanner.services import HTTP_LIKE_PORTS
 from tests.servers import Listener, SilentHTTPServer, free_port

@@ -17,9 +17,9 @@ import time
 import pytest
 
 import scanner
-from lessons import cli
-from lessons.command_line import program_name
-from lessons.i18n import Translator
+from lessons.ui import cli
+from lessons.ui.command_line import program_name
+from lessons.ui.i18n import Translator
 from scanner.errors import PortSpecError
 from scanner.inputs import DEFAULT_TIMEOUT, parse_ports
 from scanner.version import __version__
@@ -136,14 +136,14 @@ def test_a_network_report_carries_them_too(isolated_home, capsys):
 
 
 def test_the_walk_and_the_command_line_share_one_default_timeout():
-    from lessons.menu import Menu
-    from lessons.terminal import Environment
+    from lessons.ui.app import App
+    from lessons.ui.terminal import Environment
 
     parser = cli.build_parser(Translator("en"))
     scan_parser = parser.command_parsers["scan"]
     assert scan_parser.get_default("timeout") == DEFAULT_TIMEOUT
     env = Environment(stdin=io.StringIO(""), stdout=io.StringIO(), colour=False)
-    assert Menu(env, Translator("en")).last_timeout == DEFAULT_TIMEOUT
+    assert App(env, Translator("en")).last_timeout == DEFAULT_TIMEOUT
     assert f"(default: {DEFAULT_TIMEOUT})" in scan_parser.format_help()
 
 

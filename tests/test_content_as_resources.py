@@ -13,7 +13,7 @@ import os
 import pytest
 
 from lessons import catalog, resources
-from lessons.i18n import LANGUAGES, load_strings
+from lessons.ui.i18n import LANGUAGES, load_strings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -407,7 +407,7 @@ def test_emfile_is_retried_never_a_port_state(isolated_home):
 NO_SOCKET_AT_ALL = textwrap.dedent("""
     import os, resource, socket, sys
     sys.path.insert(0, sys.argv[1])
-    import lessons.cli as cli
+    import lessons.ui.cli as cli
     import scanner.engine, scanner.report  # everything a scan needs, loaded before the files run out
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 2, hard))

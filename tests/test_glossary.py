@@ -10,7 +10,7 @@ import os
 import re
 
 from lessons import catalog
-from lessons.i18n import CONTENT_DIR, load_strings
+from lessons.ui.i18n import CONTENT_DIR, load_strings
 
 GLOSSARY = os.path.join(CONTENT_DIR, "GLOSSARY-id.md")
 # Broken phrases the audit quoted; each was mended and must not come back.

@@ -14,9 +14,10 @@ import threading
 
 import pytest
 
-from lessons.i18n import Translator
-from lessons.menu import Menu
-from lessons.terminal import Environment
+from lessons.ui.i18n import Translator
+from lessons.ui.app import App
+from lessons.ui.screens import main_menu
+from lessons.ui.terminal import Environment
 from scanner.banners import grab_banner
 from scanner.errors import PortSpecError, TargetError
 from scanner.inputs import parse_ports, parse_target
@@ -35,7 +36,7 @@ def run_program(home, *args, stdin=b""):
 def run_menu(lines):
     stdout = io.StringIO()
     env = Environment(stdin=io.StringIO("".join(line + "\n" for line in lines)), stdout=stdout, colour=False)
-    assert Menu(env, Translator("en")).run() == 0
+    assert main_menu.run(App(env, Translator("en"))) == 0
     return stdout.getvalue()
 
 
@@ -79,7 +80,7 @@ def test_a_progress_file_with_the_wrong_shape_is_set_aside(isolated_home, conten
 
 
 def test_a_damaged_part_of_the_progress_file_costs_only_itself(isolated_home):
-    from lessons.progress import ProgressStore
+    from lessons.ui.progress import ProgressStore
     isolated_home.mkdir(parents=True, exist_ok=True)
     good = {"last": 2, "best": 3, "total": 3, "attempts": 2}
     (isolated_home / "progress.json").write_text(json.dumps({

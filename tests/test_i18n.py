@@ -11,9 +11,10 @@ import sys
 import pytest
 
 from lessons import catalog
-from lessons.i18n import CONTENT_DIR, LANGUAGES, Translator, language_from_environment, load_strings
-from lessons.menu import Menu
-from lessons.terminal import Environment
+from lessons.ui.i18n import CONTENT_DIR, LANGUAGES, Translator, language_from_environment, load_strings
+from lessons.ui.app import App
+from lessons.ui.screens import main_menu
+from lessons.ui.terminal import Environment
 from scanner.errors import ENGLISH_MESSAGES
 from tests.conftest import ROOT, program_env
 from tests.servers import Listener
@@ -79,7 +80,7 @@ def test_indonesian_menu_screens_show_no_english_sentences(tmp_path):
         stdin = io.StringIO("".join(line + "\n" for line in script))
         stdout = io.StringIO()
         env = Environment(stdin=stdin, stdout=stdout, colour=False, language="id")
-        assert Menu(env, Translator("id")).run() == 0
+        assert main_menu.run(App(env, Translator("id"))) == 0
     screen = stdout.getvalue()
     assert "Pilihan Anda" in screen or "pilihan" in screen.lower()
     assert "terbuka" in screen
@@ -116,7 +117,7 @@ def test_lang_environment_variable_switches_the_whole_program(isolated_home):
 def test_language_setting_is_saved_from_the_menu(isolated_home):
     stdout = io.StringIO()
     env = Environment(stdin=io.StringIO("6\n1\nxx\nid\n0\n0\n"), stdout=stdout, colour=False)
-    Menu(env, Translator("en")).run()
+    main_menu.run(App(env, Translator("en")))
     assert "Unknown language 'xx'" in stdout.getvalue()
     result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "lessons"],
                             capture_output=True, text=True, env=program_env(isolated_home))

@@ -19,7 +19,7 @@ CONTENT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def _ui(language):
     """The strings a screen can show in ``language`` (English error texts come from scanner.errors)."""
-    from lessons.i18n import load_strings
+    from lessons.ui.i18n import load_strings
 
     if not os.path.exists(os.path.join(CONTENT, language, "ui.json")):
         return None

@@ -136,9 +136,9 @@ def test_compare_network_accepts_a_bare_network():
 def test_the_network_grade_reads_host_by_host_with_reasons(net_lab):
     import io
 
-    from lessons.i18n import Translator
-    from lessons.labscreen import grade_network
-    from lessons.terminal import Environment
+    from lessons.ui.i18n import Translator
+    from lessons.ui.lab_view import grade_network
+    from lessons.ui.terminal import Environment
 
     web, db = net_lab.network.hosts[0].address, net_lab.network.hosts[1].address
     reports = scan_network(net_lab)

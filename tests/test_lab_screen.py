@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-from lessons.i18n import Translator
-from lessons.menu import Menu
-from lessons.terminal import Environment
+from lessons.ui.i18n import Translator
+from lessons.ui.app import App
+from lessons.ui.screens import main_menu
+from lessons.ui.terminal import Environment
 from tests.conftest import ROOT, program_env
 
 pexpect = pytest.importorskip("pexpect", reason="pexpect drives a pseudo-terminal (not on Windows)")
@@ -18,8 +19,8 @@ pexpect = pytest.importorskip("pexpect", reason="pexpect drives a pseudo-termina
 def test_menu_lab_scan_is_graded_against_the_known_answer():
     stdout = io.StringIO()
     env = Environment(stdin=io.StringIO("4\n2\n1\ny\n\n0\n0\n"), stdout=stdout, colour=False)
-    menu = Menu(env, Translator("en"))
-    assert menu.run() == 0
+    menu = App(env, Translator("en"))
+    assert main_menu.run(menu) == 0
     screen = stdout.getvalue()
     assert "Practice lab on 127.0.0.1" in screen
     assert "You found 4 of 4 open tcp ports." in screen
@@ -32,7 +33,7 @@ def test_menu_lab_scan_is_graded_against_the_known_answer():
 def test_lab_consent_refused_scans_nothing():
     stdout = io.StringIO()
     env = Environment(stdin=io.StringIO("4\n1\nn\n0\n0\n"), stdout=stdout, colour=False)
-    Menu(env, Translator("en")).run()
+    main_menu.run(App(env, Translator("en")))
     screen = stdout.getvalue()
     assert "Scan cancelled" in screen and "You found" not in screen
 

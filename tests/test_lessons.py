@@ -7,11 +7,12 @@ import re
 import pytest
 
 from lessons import catalog
-from lessons.i18n import CONTENT_DIR, LANGUAGES
-from lessons.menu import Menu
+from lessons.ui.i18n import CONTENT_DIR, LANGUAGES
+from lessons.ui.app import App
+from lessons.ui.screens import walk
 from lessons.render import lesson_pages, render_lesson, split_pages
-from lessons.terminal import Environment
-from lessons.i18n import Translator
+from lessons.ui.terminal import Environment
+from lessons.ui.i18n import Translator
 
 # Lessons named outside the step table: shown during the scan or pointed to by the results.
 LESSONS_NAMED_BY_SCREENS = {"handshake", "threading", "port-states", "reading-results", "unexpected-open-port",
@@ -20,7 +21,7 @@ LESSONS_NAMED_BY_SCREENS = {"handshake", "threading", "port-states", "reading-re
 
 
 def _menu_step_lessons():
-    return {step.lesson for step in Menu(Environment(), Translator()).steps()}
+    return {step.lesson for step in walk.steps(App(Environment(), Translator()))}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

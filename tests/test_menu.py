@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from lessons.i18n import Translator
-from lessons.menu import Menu
-from lessons.terminal import Environment
+from lessons.ui.i18n import Translator
+from lessons.ui.app import App
+from lessons.ui.screens import main_menu
+from lessons.ui.terminal import Environment
 from tests.servers import Listener, free_port
 
 
@@ -16,7 +17,7 @@ def run_menu(lines, language="en"):
     stdin = io.StringIO("".join(line + "\n" for line in lines))
     stdout = io.StringIO()
     env = Environment(stdin=stdin, stdout=stdout, stderr=stdout, colour=False, language=language)
-    code = Menu(env, Translator(language)).run()
+    code = main_menu.run(App(env, Translator(language)))
     return code, stdout.getvalue()
 
 
@@ -101,7 +102,7 @@ def test_saving_a_report_from_the_menu(tmp_path):
 
 
 def test_quiz_scores_are_saved(isolated_home):
-    from lessons.progress import store
+    from lessons.ui.progress import store
     code, screen = run_menu(["5", "ports", "a", "c", "a", "", "0"])  # three multiple-choice questions
     assert "Score: " in screen
     assert store().quiz_scores()["ports"]["total"] == 3
@@ -119,14 +120,14 @@ def test_corrupt_progress_file_is_set_aside_not_a_crash(isolated_home, content):
 
 
 def test_settings_reset_asks_first(isolated_home):
-    from lessons.progress import store
+    from lessons.ui.progress import store
     code, screen = run_menu(["3", "1", "", "6", "4", "n", "4", "y", "0", "0"])
     assert "Nothing was changed" in screen and "Progress reset" in screen
     assert store().lessons_read() == set()
 
 
 def test_progress_bar_shows_counts_and_says_when_only_silent_ports_are_left():
-    from lessons.output import ProgressBar
+    from lessons.ui.output import ProgressBar
     stream = io.StringIO()
     bar = ProgressBar(stream, Translator("en"), width=80)
     bar.update(50, 100, 1)
@@ -146,7 +147,7 @@ def test_progress_bar_shows_counts_and_says_when_only_silent_ports_are_left():
 @pytest.mark.parametrize("language", ["en", "id"])
 @pytest.mark.parametrize("columns", [20, 24, 33, 40, 60, 80, 200])
 def test_progress_bar_fits_one_line_at_any_width(language, columns):
-    from lessons.output import ProgressBar
+    from lessons.ui.output import ProgressBar
     stream = io.StringIO()
     bar = ProgressBar(stream, Translator(language), width=lambda: columns)
     for done, stalled in ((0, False), (1, False), (30000, False), (30000, True), (65535, False)):
@@ -164,7 +165,7 @@ def test_progress_bar_fits_one_line_at_any_width(language, columns):
 
 # -- the pieces behind the screens -------------------------------------------------------
 def test_page_breaks_never_fall_inside_a_code_block_or_leave_a_heading_alone():
-    from lessons.pager import paginate
+    from lessons.ui.pager import paginate
     from lessons.render import render_blocks
     text = "para one\n\n## Heading\n\n```\n1\n2\n3\n4\n5\n```\n\npara two\n\n```diagram\na\nb\nc\n```\n"
     blocks = render_blocks(text, Environment(), title="T")
@@ -179,7 +180,7 @@ def test_page_breaks_never_fall_inside_a_code_block_or_leave_a_heading_alone():
 
 def test_short_form_fits_its_budget_and_keeps_code_whole():
     from lessons import catalog
-    from lessons.pager import short_form
+    from lessons.ui.pager import short_form
     from lessons.render import lesson_blocks
     env = Environment(width=60)
     for language in ("en", "id"):
@@ -231,7 +232,7 @@ def test_short_answers_ignore_case_spaces_and_punctuation():
 
 
 def test_a_lesson_counts_as_read_only_when_printed_whole(isolated_home):
-    from lessons.progress import store
+    from lessons.ui.progress import store
     run_menu(["3", "handshake", "", "0"])
     assert "handshake" in store().lessons_read()
     with Listener() as listener:  # the walk on a non-terminal prints whole lessons: they count
@@ -256,7 +257,7 @@ def test_only_closed_ports_point_at_the_practice_lab():
 
 
 def test_port_map_rows_are_round_every_symbol_is_explained_and_open_never_hides_filtered():
-    from lessons.output import port_map
+    from lessons.ui.output import port_map
     from scanner.results import PortResult, PortState, Reason, ScanReport
     from scanner.inputs import parse_ports, parse_target
     ports = parse_ports("1-1024,36405")

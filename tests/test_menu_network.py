@@ -10,12 +10,13 @@ import re
 
 import pytest
 
-from lessons.i18n import Translator
+from lessons.ui.i18n import Translator
 from lessons.lab.layout import LabNote
 from lessons.lab.network import PracticeNetwork
-from lessons.labscreen import scan_the_network
-from lessons.menu import Menu
-from lessons.terminal import Environment
+from lessons.ui.screens.lab import scan_the_network
+from lessons.ui.app import App
+from lessons.ui.screens import main_menu
+from lessons.ui.terminal import Environment
 from tests.servers import Listener
 
 
@@ -23,8 +24,8 @@ def run_menu(lines, language="en"):
     stdin = io.StringIO("".join(line + "\n" for line in lines))
     stdout = io.StringIO()
     env = Environment(stdin=stdin, stdout=stdout, stderr=stdout, colour=False, language=language)
-    menu = Menu(env, Translator(language))
-    code = menu.run()
+    menu = App(env, Translator(language))
+    code = main_menu.run(menu)
     return code, stdout.getvalue(), menu
 
 
@@ -118,7 +119,7 @@ class _NoNetworkLab:
 def test_without_the_practice_network_one_line_says_how_to_add_an_address(language, words):
     stdout = io.StringIO()
     env = Environment(stdin=io.StringIO(""), stdout=stdout, colour=False, language=language)
-    menu = Menu(env, Translator(language))
+    menu = App(env, Translator(language))
     note = LabNote("network_unavailable", {"address": "127.42.0.1", "detail": "Cannot assign requested address",
                                            "command": "sudo ifconfig lo0 alias 127.42.0.1 up"})
     menu.lab = _NoNetworkLab([note, note])

@@ -254,15 +254,16 @@ def test_quiz_command_in_bahasa_indonesia(isolated_home):
 @pytest.mark.parametrize("language", ["en", "id"])
 def test_every_screen_line_fits_80_columns(isolated_home, language):
     import io
-    from lessons.i18n import Translator
-    from lessons.menu import Menu
-    from lessons.terminal import Environment
+    from lessons.ui.i18n import Translator
+    from lessons.ui.app import App
+    from lessons.ui.screens import main_menu
+    from lessons.ui.terminal import Environment
 
     with Listener() as listener:
         script = ["1", "localhost", f"1-40,{listener.port}", "0.3", "y", "x", "", "3", "9", "", "4", "1", "y", "",
                   "2", "0", "5", "dns", "a", "b", "c", "", "6", "0", "9", "0"]
         stdout = io.StringIO()
         env = Environment(stdin=io.StringIO("\n".join(script) + "\n"), stdout=stdout, colour=False, language=language)
-        Menu(env, Translator(language)).run()
+        main_menu.run(App(env, Translator(language)))
     too_long = [line for line in stdout.getvalue().splitlines() if len(line) > 80]
     assert not too_long, too_long

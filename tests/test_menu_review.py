@@ -5,9 +5,10 @@
 
 import io
 
-from lessons.i18n import Translator
-from lessons.menu import Menu
-from lessons.terminal import Environment
+from lessons.ui.i18n import Translator
+from lessons.ui.app import App
+from lessons.ui.screens import code, main_menu, results, slow_motion
+from lessons.ui.terminal import Environment
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
 
 
@@ -15,7 +16,7 @@ def scripted(language="en", lines=()):
     stdout = io.StringIO()
     env = Environment(stdin=io.StringIO("".join(line + "\n" for line in lines)), stdout=stdout, stderr=stdout,
                       colour=False, language=language)
-    return Menu(env, Translator(language)), stdout
+    return App(env, Translator(language)), stdout
 
 
 def lossy_report(retried=3, rate=None) -> ScanReport:
@@ -29,7 +30,7 @@ def test_the_menu_says_what_the_engine_noticed_after_the_summary_like_the_comman
     for language, retry_words, rate_words in (("en", "3 ports answered only on a retry", "~500 RSTs"),
                                               ("id", "3 port baru menjawab", "~500")):
         menu, out = scripted(language)
-        menu.show_results(lossy_report(retried=3, rate=500), teach=False)
+        results.show_results(menu, lossy_report(retried=3, rate=500), teach=False)
         screen = " ".join(out.getvalue().split())
         assert retry_words in screen and rate_words in screen, screen
         summary = screen.index("(0 open" if language == "en" else "(0 terbuka")
@@ -38,7 +39,7 @@ def test_the_menu_says_what_the_engine_noticed_after_the_summary_like_the_comman
 
 def test_a_clean_scan_gets_no_engine_note():
     menu, out = scripted()
-    menu.show_results(lossy_report(retried=0), teach=False)
+    results.show_results(menu, lossy_report(retried=0), teach=False)
     assert "retry" not in out.getvalue() and "RSTs" not in out.getvalue()
 
 
@@ -79,7 +80,7 @@ def test_network_slow_motion_replays_the_host_that_shows_the_most_kinds_of_port(
             silent = quiet.getsockname()[1]
             ports = sorted({first.port, second.port, silent})
             menu, out = scripted("en", ["1", "127.0.0.1-2", ",".join(map(str, ports)), "0.3", "y", "", "0"])
-            menu.run()
+            main_menu.run(menu)
         finally:
             for sock in fillers + [quiet]:
                 sock.close()
@@ -90,15 +91,15 @@ def test_network_slow_motion_replays_the_host_that_shows_the_most_kinds_of_port(
 
 def test_a_wrong_save_choice_is_quoted_as_typed():
     menu, out = scripted("en", ["X", ""])
-    menu.offer_save(lossy_report(retried=0))
+    results.offer_save(menu, lossy_report(retried=0))
     assert "'X' is not one of t, j, c" in out.getvalue()
 
 
 def test_an_instant_answer_is_not_said_to_take_no_time():
     for language, expected in (("en", "< 0.1 ms"), ("id", "< 0,1 ms")):
         menu, _out = scripted(language)
-        assert menu._duration(0.00001) == expected
-        assert menu._duration(0.0003) == ("0.3 ms" if language == "en" else "0,3 ms")
+        assert slow_motion.duration(menu, 0.00001) == expected
+        assert slow_motion.duration(menu, 0.0003) == ("0.3 ms" if language == "en" else "0,3 ms")
 
 
 def test_show_the_code_names_the_engine_lesson_by_number_and_title_in_the_learners_language():
@@ -106,7 +107,7 @@ def test_show_the_code_names_the_engine_lesson_by_number_and_title_in_the_learne
 
     for language, title in (("en", "Inside this scanner"), ("id", "Di dalam pemindai ini")):
         menu, out = scripted(language)
-        menu.show_code(["s.settimeout(0.5)"])
+        code.show_code(menu, ["s.settimeout(0.5)"])
         number = catalog.lesson_ids(language).index("scanner-internals") + 1
         assert f"{number}, '{title}')" in out.getvalue()
         assert "'scanner-internals'" not in out.getvalue()
@@ -114,7 +115,7 @@ def test_show_the_code_names_the_engine_lesson_by_number_and_title_in_the_learne
 
 def test_indonesian_network_results_gloss_why_a_host_is_up(tmp_path):
     menu, out = scripted("id", ["1", "127.0.0.1-2", "1-20", "0,3", "y", "", "0"])
-    menu.run()
+    main_menu.run(menu)
     screen = out.getvalue()
     assert "Host 127.0.0.1 aktif (conn-refused (ditolak), dari port 22)" in screen
 
@@ -130,7 +131,7 @@ def test_quiz_answers_keep_the_symbols_of_arithmetic():
 def test_scripted_answers_are_echoed_clipped_and_without_escapes():
     import io
 
-    from lessons.terminal import Environment
+    from lessons.ui.terminal import Environment
 
     out = io.StringIO()
     env = Environment(stdin=io.StringIO("\x1b]52;c;aGk=\x07127.0.0.1" + "x" * 5000 + "\n"), stdout=out)

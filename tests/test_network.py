@@ -339,9 +339,9 @@ def test_network_report_file_records_the_block(isolated_home, tmp_path, second_l
 
 
 def test_network_port_map_has_one_row_per_host(second_loopback):
-    from lessons.i18n import Translator
-    from lessons.netscan import network_port_map
-    from lessons.terminal import Environment
+    from lessons.ui.i18n import Translator
+    from lessons.ui.output import network_port_map
+    from lessons.ui.terminal import Environment
 
     network = scan_network(parse_targets("127.0.0.1-3"), (1, 2, second_loopback.port), FAST)
     lines = network_port_map(network, Environment(width=80), Translator("en"))
@@ -351,7 +351,7 @@ def test_network_port_map_has_one_row_per_host(second_loopback):
 
 
 def test_retries_reach_the_udp_scan_of_every_host():
-    from lessons.netscan import _scan_udp_host
+    from lessons.ui.session import scan_udp_host as _scan_udp_host
 
     network = scan_network(parse_targets("127.0.0.1-2"), (9,), FAST, ping=False, retries=0, scan_host=_scan_udp_host)
     assert [host.report.retries for host in network.hosts] == ["0", "0"]

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from lessons import catalog
-from lessons.i18n import LANGUAGES, Translator
-from lessons.wire import parse_packet_count, start_capture
+from lessons.ui.i18n import LANGUAGES, Translator
+from lessons.ui.wire import parse_packet_count, start_capture
 from scanner import packets
 from scanner.packets import (ACK, ETH_P_IP, ETH_P_IPV6, FIN, PSH, RST, SYN, Capture, CaptureUnavailable,
                              capture_probe, decode_tcp, flag_name)

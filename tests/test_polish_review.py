@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from lessons.i18n import Translator
+from lessons.ui.i18n import Translator
 from scanner.errors import TargetError
 from scanner.inputs import parse_target, parse_targets
 from tests.conftest import ROOT, program_env
@@ -80,7 +80,7 @@ def test_numbers_that_no_program_reads_as_an_address_stay_bad_ipv4():
 @pytest.mark.parametrize("language, label, scan_words", [("en", "banners read 1", ("open ", "silent ports")),
                                                           ("id", "banner terbaca 1", ("terbuka ", "port yang diam"))])
 def test_the_banner_pass_bar_says_it_counts_banners(language, label, scan_words):
-    from lessons.session import run_scan
+    from lessons.ui.session import run_scan
     from scanner.inputs import parse_timeout
     from tests.servers import Listener
 
@@ -95,7 +95,7 @@ def test_the_banner_pass_bar_says_it_counts_banners(language, label, scan_words)
 
 
 def test_the_banner_bar_says_what_it_waits_for():
-    from lessons.output import BANNER_LABELS, ProgressBar
+    from lessons.ui.output import BANNER_LABELS, ProgressBar
 
     for language, waiting in (("en", "waiting for silent services"), ("id", "menunggu layanan yang diam")):
         stream = io.StringIO()

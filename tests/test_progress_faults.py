@@ -9,14 +9,14 @@ import sys
 
 import pytest
 
-from lessons.progress import MAX_FILE_BYTES, ProgressStore, merge
+from lessons.ui.progress import MAX_FILE_BYTES, ProgressStore, merge
 from tests.conftest import ROOT, program_env
 
 MAIN = os.path.join(ROOT, "main.py")
 
 QUIZZER = r"""
 import sys
-from lessons.progress import MAX_FILE_BYTES, ProgressStore, merge
+from lessons.ui.progress import MAX_FILE_BYTES, ProgressStore, merge
 path, own = sys.argv[1], sys.argv[2]
 store = ProgressStore(path)
 print("ready", flush=True)

@@ -15,7 +15,7 @@ import textwrap
 import pytest
 
 from lessons import catalog
-from lessons.i18n import LANGUAGES
+from lessons.ui.i18n import LANGUAGES
 
 LONGEST_WINS_AT_MOST = 0.40       # share of multiple-choice questions a "pick the longest" guess wins
 MUCH_LONGER_AT_MOST = 0.10        # share where the key is >= 1.5x as long as every distractor
@@ -159,7 +159,7 @@ def _folded(text, first="", rest=""):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_question_and_its_explanation_fit_one_screen(language):
     """80x24: the question, a quoted screen, the choices, a wrong answer's reply and the explanation."""
-    from lessons.i18n import Translator
+    from lessons.ui.i18n import Translator
     tr = Translator(language)
     for lesson_id in catalog.LESSON_ORDER:
         questions = catalog.load_quiz(lesson_id, language)

@@ -6,7 +6,7 @@ from difflib import SequenceMatcher
 import pytest
 
 from lessons import catalog
-from lessons.i18n import LANGUAGES
+from lessons.ui.i18n import LANGUAGES
 
 
 def _normalised(text):

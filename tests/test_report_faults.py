@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from scanner.report import write_atomically
+from lessons.ui.reports import write_atomically
 from tests.conftest import ROOT, program_env
 from tests.servers import FilteredPort, Listener
 
@@ -204,7 +204,7 @@ def test_sigterm_and_sighup_mid_scan_keep_partial_results(isolated_home, tmp_pat
 
 WRITER = r"""
 import os, sys
-from scanner.report import write_atomically
+from lessons.ui.reports import write_atomically
 folder, handled = sys.argv[1], sys.argv[2] == "handled"
 if not handled:
     import signal
@@ -318,8 +318,8 @@ def test_no_thread_for_the_banner_pass_keeps_the_scan_and_says_one_line(isolated
     import io
     import threading
 
-    from lessons import cli
-    from lessons.terminal import Environment
+    from lessons.ui import cli
+    from lessons.ui.terminal import Environment
     from scanner import banners
 
     class NoBannerThreads(threading.Thread):

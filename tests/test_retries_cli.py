@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from lessons.cli import engine_notes
-from lessons.i18n import Translator
+from lessons.ui.output import engine_notes
+from lessons.ui.i18n import Translator
 from scanner.errors import InputError
 from scanner.inputs import parse_retries, parse_target
 from scanner.results import ScanReport

@@ -60,7 +60,7 @@ def test_a_host_that_never_gets_a_thread_keeps_the_others_and_names_the_shortage
 
 
 def test_cli_network_scan_out_of_threads_saves_the_report_and_says_one_line(monkeypatch, tmp_path, capsys):
-    from lessons.cli import main
+    from lessons.ui.cli import main
 
     def scan_but_not_2(target, ports, timeout, **options):
         if target.address == "127.0.0.2":
@@ -185,7 +185,7 @@ def test_udp_rate_limit_counts_an_ipv6_64_as_one_source():
 
 @pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="O_NOFOLLOW is POSIX")
 def test_a_symbolic_link_at_the_progress_lock_creates_no_file(tmp_path):
-    from lessons.progress import ProgressStore
+    from lessons.ui.progress import ProgressStore
 
     folder = tmp_path / "home"
     folder.mkdir()
@@ -209,7 +209,7 @@ def test_o_refuses_a_link_another_user_planted_in_a_sticky_shared_folder(isolate
     import subprocess
     import sys
 
-    from scanner.report import write_atomically
+    from lessons.ui.reports import write_atomically
     from tests.conftest import ROOT, program_env
 
     shared = tmp_path / "shared"
@@ -246,7 +246,7 @@ def test_network_banner_pass_shares_one_deadline_across_hosts(monkeypatch):
     open ports could cost 30 s each.  Now one deadline covers them all and stops the host
     being read when it passes; later hosts are not started."""
     from scanner import banners
-    from lessons.netscan import _read_banners
+    from lessons.ui.session import read_network_banners as _read_banners
 
     calls = []
 

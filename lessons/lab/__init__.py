@@ -6,21 +6,22 @@ A teaching aid, so it lives on the teaching side.  Its parts:
 ``services``  one small asyncio Protocol per service; fair sharing; UDP loop guard
 ``server``    the sockets and the one event loop: ``PracticeLab``
 ``network``   the practice network of loopback "machines" on 127.42.0.0/29
+``options``   ``--bind`` and ``--base-port``: ``parse_bind_address``, ``parse_base_port``
 ``grading``   ``compare`` (one host) and ``compare_network`` (the practice network)
 """
 
 from lessons.lab.grading import (HostVerdict, LabComparison, NetworkComparison, ServiceVerdict, compare,
                                  compare_network)
 from lessons.lab.layout import DEFAULT_BASE_PORT, LAB_LAYOUT, LabNote, LabService, LabStartError, PlannedService
+from lessons.lab.options import LAB_BLOCK_SIZE, parse_base_port, parse_bind_address
 from lessons.lab.network import NETWORK_BLOCK, NETWORK_LAYOUT, NetworkHost, PracticeNetwork
 from lessons.lab.server import PracticeLab
 from lessons.lab.services import DB_BANNER, FTP_BANNER, FTP_GOODBYE, SSH_BANNER
 from scanner.errors import LabSetupError
-from scanner.inputs import LAB_BLOCK_SIZE
 
 __all__ = [
     "PracticeLab", "LabService", "LabNote", "LabStartError", "LabSetupError", "PlannedService", "LAB_LAYOUT",
-    "LAB_BLOCK_SIZE", "DEFAULT_BASE_PORT", "compare", "LabComparison", "ServiceVerdict",
+    "LAB_BLOCK_SIZE", "parse_bind_address", "parse_base_port", "DEFAULT_BASE_PORT", "compare", "LabComparison", "ServiceVerdict",
     "compare_network", "NetworkComparison", "HostVerdict", "PracticeNetwork", "NetworkHost", "NETWORK_BLOCK",
     "NETWORK_LAYOUT", "FTP_BANNER", "FTP_GOODBYE", "SSH_BANNER", "DB_BANNER",
 ]

@@ -1,6 +1,6 @@
 """Checking a scan against the lab's known answer, port by port and host by host.
 
-The result is data, not sentences: the screen (``lessons.labscreen``) turns it into words
+The result is data, not sentences: the screen (``lessons.ui.screens.lab``) turns it into words
 in the learner's language, with the reason for each answer.
 """
 

@@ -44,7 +44,9 @@ from lessons.lab.layout import (DEFAULT_BASE_PORT, LAB_LAYOUT, HasServices, LabN
                                  PlannedService)
 from lessons.lab.services import TCP_SERVICES, Fairness, UdpEchoService, UdpGuard, register_echo_endpoint
 from scanner.errors import LabSetupError
-from scanner.inputs import LAB_BLOCK_SIZE, is_loopback_address, parse_base_port, parse_bind_address
+from lessons.lab.network import open_network
+from lessons.lab.options import LAB_BLOCK_SIZE, parse_base_port, parse_bind_address
+from scanner.inputs import is_loopback_address
 from scanner.results import PortState
 
 LISTEN_BACKLOG = 1024           # a class scanning at once: let handshakes queue, not drop
@@ -349,8 +351,6 @@ class PracticeLab(HasServices):
         self.services = self._open_layout(LAB_LAYOUT, self.bound_host, companion)
         self._hosts = (self.bound_host,) + ((companion,) if companion else ())
         if self.with_network:
-            from lessons.lab.network import open_network
-
             self.network = open_network(self)
 
     def _open_layout(self, layout, primary: str, companion: Optional[str] = None) -> List[LabService]:

@@ -1,4 +1,4 @@
-"""Results on screen: an nmap-style table, a port map, and a progress bar.
+"""Results on screen: an nmap-style table, a port map, a progress bar, and a network host by host.
 
 The table lists the ports that matter (open and filtered) and sums up the rest in one
 line, ``Not shown: N closed ports``, exactly like nmap, because a wall of 65,000 "closed"
@@ -11,13 +11,15 @@ each state also has its own character.
 from __future__ import annotations
 
 import bisect
+import collections
 import math
 import time
 from typing import IO, List
 
-from lessons.i18n import Translator
-from lessons.terminal import Environment
+from lessons.ui.i18n import Translator
+from lessons.ui.terminal import Environment
 from scanner.errors import clip
+from scanner.network import NetworkReport
 from scanner.inputs import describe_ports
 from scanner.report import listed_results
 from scanner.results import PortState, ScanReport
@@ -211,17 +213,90 @@ def _short_duration(seconds: float) -> str:
     return f"{seconds}s" if seconds < 100 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-def text_report(report: ScanReport, tr: Translator, include_closed: bool = False) -> str:
-    """A plain-text report for a lab write-up: what was scanned, when, with whose permission."""
-    plain = Environment(colour=False)
-    lines = [tr.t("report.title"), "=" * len(tr.t("report.title")),
-             tr.t("report.target", target=report.target.text, address=report.target.address),
-             tr.t("report.started", started=report.started),
-             tr.t("report.settings", count=len(report.ports_requested), timeout=tr.decimal(str(report.timeout)),
-                  workers=report.workers, protocol=report.protocol)]
-    if report.consent:
-        lines.append(tr.t("report.consent", statement=report.consent["statement"], time=report.consent["time"]))
-    lines.append("")
-    lines.extend(results_table(report, plain, tr, include_closed))
-    lines.append(summary_line(report, tr))
-    return "\n".join(lines) + "\n"
+def engine_notes(report, tr: Translator) -> List[str]:
+    """What the engine noticed about the network: lost packets, a rate-limited target."""
+    notes = []
+    if getattr(report, "retried", 0):
+        notes.append(tr.count("scan.note_retried", report.retried))
+    if getattr(report, "rate_limit_per_second", None):
+        key = "scan.note_rate_limit_udp" if report.protocol == "udp" else "scan.note_rate_limit"
+        notes.append(tr.t(key, rate=report.rate_limit_per_second))
+    return notes
+
+
+# --- a network: a block per host ---------------------------------------------------------
+DOWN_LISTED_MAX = 8     # more hosts down than this are summed up by reason, not listed
+
+
+def host_lines(network: NetworkReport, env: Environment, tr: Translator, include_closed: bool = False) -> List[str]:
+    """A block per host that is up, then the hosts that are down, then the totals."""
+    lines: List[str] = []
+    for host in network.up:
+        name = host.address if host.target.text == host.address else f"{host.target.text} ({host.address})"
+        reason = tr.reason(host.reason)   # glossed where the language needs it (ditolak, tanpa jawaban)
+        reason = reason if host.reason_port is None else tr.t("net.reason_port", reason=reason, port=host.reason_port)
+        report = host.report
+        if report is not None and report.complete and not listed_results(report, include_closed):
+            # Nothing to list: one line, so a /24 of quiet hosts still fits a screen or two.
+            lines.append(tr.count("net.host_up_quiet", report.counts()["closed"], host=name, reason=reason))
+            continue
+        lines.append(env.paint(tr.t("net.host_up", host=name, reason=reason), "heading"))
+        if report is None:
+            lines.append(tr.t("net.not_scanned"))
+        else:
+            lines.extend(results_table(report, env, tr, include_closed))
+            if not report.complete:
+                lines.append(summary_line(report, tr))
+        lines.append("")
+    lines.extend(down_lines(network, tr))
+    lines.append(network_summary(network, tr))
+    return lines
+
+
+def down_lines(network: NetworkReport, tr: Translator) -> List[str]:
+    down = network.down
+    if not down:
+        return []
+    if len(down) <= DOWN_LISTED_MAX:
+        return [tr.t("net.host_down", host=host.address, reason=tr.reason(host.reason)) for host in down]
+    reasons = collections.Counter(host.reason for host in down)
+    detail = ", ".join(f"{reason} {count}" for reason, count in reasons.most_common())
+    return [tr.t("net.hosts_down", count=len(down), reasons=detail)]
+
+
+def network_port_map(network: NetworkReport, env: Environment, tr: Translator, max_rows: int = 16) -> List[str]:
+    """The port map of a network: one row per host, one cell per port (or group of ports).
+
+    For the guided walk: columns follow the requested ports in order, so the same port
+    is in the same column on every row and a class can compare hosts at a glance.
+    """
+    ports = network.ports_requested
+    if not ports:
+        return []
+    label = max(len(host.address) for host in network.hosts[:max_rows])
+    columns = max(8, min(64, env.width - 2 - label))
+    per_cell = -(-len(ports) // columns)
+    cells_wanted = -(-len(ports) // per_cell)
+    lines = [env.paint(tr.count("map.network_title", per_cell, low=ports[0], high=ports[-1], per_cell=per_cell), "heading")]
+    for host in network.hosts[:max_rows]:
+        if host.report is None:
+            lines.append(f"{host.address:<{label}} " + env.paint(f"{host.state.value} ({host.reason})", "hint"))
+            continue
+        states = {r.port: r.state for r in host.report.results}
+        cells = [map_cell(ports[cell * per_cell:(cell + 1) * per_cell], states, env) for cell in range(cells_wanted)]
+        lines.append(f"{host.address:<{label}} " + "".join(cells))
+    if len(network.hosts) > max_rows:
+        lines.append(tr.t("map.more_hosts", count=len(network.hosts) - max_rows))
+    lines.extend(env.paint(line, "hint") for line in map_legend(tr.t("map.legend"), env.width - 1))
+    return lines
+
+
+def network_summary(network: NetworkReport, tr: Translator) -> str:
+    totals = network.totals()
+    text = tr.count("net.summary", totals["up"], down=totals["down"], seconds=tr.decimal(network.elapsed_seconds, 2))
+    if not network.complete:
+        finished = sum(1 for host in network.up if host.report is not None and host.report.complete)
+        text += " " + tr.t("net.incomplete", done=finished, total=totals["up"])
+    if network.ping and not totals["up"]:
+        text += " " + tr.t("net.none_up")
+    return text

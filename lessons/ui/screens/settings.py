@@ -6,9 +6,9 @@ Command-line flags (``--lang``, ``--no-color``, ``--presenter``) still win for o
 
 from __future__ import annotations
 
-from lessons.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, normalise_language
-from lessons.progress import store
-from lessons.terminal import colour_wanted
+from lessons.ui.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, load_strings, normalise_language
+from lessons.ui.progress import store
+from lessons.ui.terminal import colour_wanted
 from scanner.errors import clip
 
 
@@ -78,8 +78,6 @@ def first_run_language(env, guess: str) -> str:
     The answer is saved, so the question comes only on the first run."""
     if not env.on_screen:
         return guess
-    from lessons.i18n import load_strings
-
     strings = load_strings(guess)
     prompt = strings.get("language.choose", "1/2: ")
     for _attempt in range(2):

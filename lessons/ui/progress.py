@@ -34,8 +34,8 @@ import sys
 import time
 from typing import Optional
 
-from lessons.i18n import LANGUAGES
-from scanner.report import write_atomically
+from lessons.ui.i18n import LANGUAGES
+from lessons.ui.reports import write_atomically
 
 APP_FOLDER = "portscan-lab"
 FILE_NAME = "progress.json"
@@ -304,3 +304,10 @@ def mark_lesson_read(lesson_id: str) -> None:
 
 def lessons_read() -> set:
     return store().lessons_read()
+
+
+def show_problem(env, tr) -> None:
+    """A problem with the progress file (unreadable, could not be saved), said once, as a warning."""
+    message = store().take_problem(tr)
+    if message:
+        env.write_wrapped(message, "warning")

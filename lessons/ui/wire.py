@@ -12,7 +12,7 @@ import sys
 import textwrap
 from typing import List, Optional
 
-from lessons.i18n import Translator
+from lessons.ui.i18n import Translator
 from scanner.inputs import whole_number
 from scanner.packets import Capture, CaptureUnavailable
 from scanner.results import PortState

@@ -18,7 +18,7 @@ import re
 from typing import Callable, List, Sequence, Union
 
 from lessons.render import Block
-from lessons.terminal import Environment
+from lessons.ui.terminal import Environment
 
 PRESENTER_PAGE_LINES = 14   # a projector screen without a terminal to measure
 MIN_PAGE_LINES = 4
@@ -201,3 +201,27 @@ def columns(env: Environment, rows: List[tuple]) -> List[str]:
         right_text = right[1] if len(right[1]) <= right_room else right[1][: right_room - 3] + "..."
         lines.append(left[0] + text + " " * pad + right[0] + right_text)
     return lines
+
+
+class Lines:
+    """Collects what would be written, folded and painted as ``env`` would, so a terminal can page it."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.lines: list = []
+        self.groups: list = []   # one per write: a page break never splits a sentence
+
+    def write(self, text: str = "", role=None, end: str = "\n") -> None:
+        self.lines.append(self.env.paint(text, role) if role else text)
+        self.groups.append(self.lines[-1:])
+
+    def blocks(self) -> list:
+        return [Block(group, "blank" if group == [""] else "text") for group in self.groups]
+
+    def paint(self, text: str, role) -> str:
+        return self.env.paint(text, role)
+
+    def write_wrapped(self, text: str, role=None, first: str = "", rest: str = "") -> None:
+        wrapped = self.env.wrap(text, role, first, rest)
+        self.lines += wrapped
+        self.groups.append(wrapped)

@@ -17,14 +17,11 @@ import re
 from functools import lru_cache
 from typing import Mapping, Optional
 
-from lessons import resources
+from lessons import catalog, resources
+from lessons.catalog import CONTENT_DIR, DEFAULT_LANGUAGE, LANGUAGES  # noqa: F401  (CONTENT_DIR: for tests)
 from scanner.errors import ENGLISH_MESSAGES, PortscanError
 
-# lessons/content as package data (a Traversable: a plain path in a checkout, where tests may use it as one).
-CONTENT_DIR = resources.content_root()
-LANGUAGES = ("en", "id")
 LANGUAGE_NAMES = {"en": "English", "id": "Bahasa Indonesia"}
-DEFAULT_LANGUAGE = "en"
 
 
 def language_from_environment(environ: Mapping[str, str] = os.environ) -> str:
@@ -143,8 +140,6 @@ class Translator:
 
     def lesson_title(self, lesson_id: str) -> str:
         """A lesson named the way the learner sees it in the library: by its title."""
-        from lessons import catalog  # catalog imports this module
-
         try:
             return catalog.load_lesson(lesson_id, self.language).title
         except catalog.LessonNotFound:
