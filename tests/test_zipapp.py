@@ -123,12 +123,16 @@ def test_the_lab_starts_and_stops_from_the_archive(alone, tmp_path, language):
     assert child.returncode in (0, 130) and "Traceback" not in err, err
 
 
-def test_exercise_starters_go_to_the_workspace_not_beside_the_archive(alone, tmp_path):
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_exercise_starters_go_to_the_workspace_not_beside_the_archive(alone, tmp_path, language):
     home = tmp_path / "home"
     if "exercise" not in run(alone, "--help", home=home).stdout:
         pytest.skip("this build has no exercise command yet (issue 16)")
-    done = run(alone, "exercise", "1", stdin="q\n", home=home)
-    assert "Traceback" not in done.stderr, done.stderr
+    for command in (["exercises"], ["exercise", "1"]):
+        done = run(alone, "--lang", language, *command, stdin="q\n", home=home)
+        assert "Traceback" not in done.stderr, (command, done.stderr)
+    starters = list((home / "exercises").glob("*.py"))   # the workspace: under the home folder
+    assert starters, sorted(str(path) for path in home.rglob("*"))
     # the fixture checks that nothing was written beside the archive
 
 
