@@ -73,6 +73,8 @@ def test_pip_install_gives_the_portscan_lab_command(installed, tmp_path):
     done = run(command, "--lang", "id", "lesson", "3", home=tmp_path / "home", cwd=elsewhere)
     title = catalog.load_lesson(catalog.lesson_ids("id")[2], "id").title
     assert done.returncode == 0 and title in done.stdout, done.stderr
+    done = run(command, "lessons", home=tmp_path / "home", cwd=elsewhere)
+    assert "portscan-lab lesson" in done.stdout and "main.py" not in done.stdout   # hints name the command
     done = run(command, "scan", "127.0.0.1", "--timout", "1", home=tmp_path / "home", cwd=elsewhere)
     assert done.returncode == 2 and "portscan-lab: " in done.stderr and "--timeout?" in done.stderr
 

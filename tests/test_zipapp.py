@@ -95,6 +95,7 @@ def test_every_command_runs_from_the_archive_alone(alone, tmp_path, language):
 
     done = run(alone, *lang, "lessons", home=home)
     assert done.returncode == 0 and "intro" in done.stdout and "packet-capture" in done.stdout
+    assert "python3 portscan-lab.pyz lesson" in done.stdout and "main.py" not in done.stdout   # hints as started
     done = run(alone, *lang, "lesson", "3", home=home)
     assert done.returncode == 0 and texts["lesson3"] in done.stdout
 

@@ -70,7 +70,9 @@ def compile_beside(staging: str, archive_name: str) -> int:
     timestamps.  Another Python version sees a different magic number, ignores them and compiles
     the source as usual, so the archive still runs everywhere."""
     count = 0
-    for folder, _dirs, names in os.walk(staging):
+    for folder, dirs, names in os.walk(staging):
+        # lessons/content holds data, .py files too (exercise starters, written out for the learner): not modules
+        dirs[:] = [d for d in dirs if os.path.join(folder, d) != os.path.join(staging, "lessons", "content")]
         for name in names:
             if name.endswith(".py"):
                 source = os.path.join(folder, name)
