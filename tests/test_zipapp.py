@@ -138,6 +138,21 @@ def test_exercise_starters_go_to_the_workspace_not_beside_the_archive(alone, tmp
     # the fixture checks that nothing was written beside the archive
 
 
+def test_every_command_of_this_build_answers_from_the_archive(alone, tmp_path):
+    """Commands added later (challenges...) included: each one's --help, and the listing ones run."""
+    from lessons.ui import cli
+    from lessons.ui.i18n import Translator
+
+    home = tmp_path / "home"
+    for command in cli.build_parser(Translator("en")).command_parsers:
+        done = run(alone, command, "--help", home=home)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (command, done.stderr)
+    for listing in ("challenges", "exercises"):
+        if listing in cli.build_parser(Translator("en")).command_parsers:
+            done = run(alone, listing, stdin="q\n", home=home)
+            assert "Traceback" not in done.stderr, (listing, done.stderr)
+
+
 def test_colorama_absent_from_the_interpreter(archives, alone, tmp_path):
     """-I -S: no site-packages at all, so colorama can only come from inside the archive."""
     home = tmp_path / "home"
