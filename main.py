@@ -19,3 +19,6 @@ if __name__ == "__main__":
         run()   # exits with the program's code
     except KeyboardInterrupt:   # Ctrl+C before run() could set up its own guards
         sys.exit(130)
+    except (MemoryError, ImportError) as error:   # too little memory even for the start-up module
+        sys.exit(f"portscan-lab could not start ({type(error).__name__}); with low memory limits, raise them "
+                 "(ulimit -v).")

@@ -31,7 +31,9 @@ def run() -> None:
         code = main()
     except KeyboardInterrupt:   # Ctrl+C during start-up, before the program could say anything useful
         code = 130
-    except (MemoryError, ImportError) as error:   # e.g. so little memory that the imports failed
+    except (MemoryError, ImportError, SyntaxError) as error:
+        # So little memory that the imports failed; Python's parser reports running out of memory
+        # while compiling a module as a SyntaxError (its text names the file), so that one is one line too.
         detail = " ".join(str(error).split())[-120:] or type(error).__name__
         sys.stderr.write(f"portscan-lab could not start ({type(error).__name__}: {detail}); "
                          "with low memory limits, raise them (ulimit -v).\n")

@@ -48,14 +48,26 @@ def results_table(report: ScanReport, env: Environment, tr: Translator, include_
         port = f"{result.port}/{result.protocol}"
         state = env.paint(f"{tr.state(result.state):<{state_width}}", result.state.value)
         lines.append(f"{port:<11} {state} {(result.service or '-')[:18]:<18} {tr.reason(result.reason)}")
-        if result.banner:
-            lines.append(env.paint(f"  | {result.banner}"[: env.width - 1], "hint"))
+        if result.banner or result.service_source:
+            how = f"({how_named(result, tr)})"
+            room = max(10, env.width - 6 - len(how))   # the banner is cut, never the note
+            banner = result.banner if len(result.banner) <= room else result.banner[: room - 3] + "..."
+            lines.append(env.paint(f"  | {banner} {how}".replace("|  (", "| (")[: env.width - 1], "hint"))
     counts = report.counts()
     if not rows:
         lines.append(tr.t("table.none_listed"))
     if not include_closed and counts.get("closed"):
         lines.append(tr.count("table.not_shown", counts["closed"]))
     return lines
+
+
+def how_named(result, tr: Translator) -> str:
+    """Where a service's name came from: its greeting, its answer to a request, or the port table."""
+    if result.service_source == "greeting":
+        return tr.t("service_source.greeting")
+    if result.service_source:
+        return tr.t("service_source.answer", request=result.service_source)
+    return tr.t("service_source.port_table")
 
 
 def short_spec(ports: tuple, limit: int = 40) -> str:
