@@ -9,6 +9,8 @@ what they want (and for scripts):
     lessons            list the lessons
     lesson ID          show one lesson
     lab                start the practice lab on loopback
+                       [--classroom [--seed S | --class-code C] [--answers] [--anonymous]]
+    challenge [N]      a practice target with hidden answers [--seed S] [--report scan.json]
     quiz [LESSON]      answer questions about a lesson
     exercises          list the exercises: write your own scanner
     exercise N [--check|--watch|--hint|--reset|--solution]
@@ -125,6 +127,15 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", parents=[common], help=tr.t("help.lab"))
     lab.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help=tr.t("help.bind"))
     lab.add_argument("--base-port", default="8000", metavar="PORT", help=tr.t("help.base_port"))
+    lab.add_argument("--classroom", action="store_true", help=tr.t("help.classroom"))
+    lab.add_argument("--seed", metavar="S", help=tr.t("help.seed"))
+    lab.add_argument("--class-code", metavar="CODE", help=tr.t("help.class_code"))
+    lab.add_argument("--answers", action="store_true", help=tr.t("help.answers"))
+    lab.add_argument("--anonymous", action="store_true", help=tr.t("help.anonymous"))
+    challenge = commands.add_parser("challenge", parents=[common], help=tr.t("help.challenge"))
+    challenge.add_argument("number", nargs="?", metavar="N", help=tr.t("help.challenge_number"))
+    challenge.add_argument("--seed", metavar="S", help=tr.t("help.seed"))
+    challenge.add_argument("--report", metavar="FILE", help=tr.t("help.report"))
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
     add_exercise_parsers(commands, common, tr)
@@ -246,6 +257,14 @@ def _dispatch(args, env: Environment, tr: Translator) -> int:
         from lessons.ui.commands.lessons import command_lesson, command_lessons   # lazy: start-up time
 
         return command_lessons(env, tr) if args.command == "lessons" else command_lesson(args.lesson_id, env, tr)
+    if args.command == "lab" and args.classroom:
+        from lessons.ui.commands.challenge import command_classroom   # lazy: start-up time
+
+        return command_classroom(args, env, tr)
+    if args.command == "challenge":
+        from lessons.ui.commands.challenge import command_challenge   # lazy: start-up time
+
+        return command_challenge(args, env, tr)
     if args.command == "lab":
         from lessons.ui.commands.lab import command_lab   # lazy: start-up time
 

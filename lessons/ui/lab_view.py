@@ -61,10 +61,12 @@ def network_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
                           for s in host.services)
         env.write_wrapped(tr.t("lab.network.host", address=host.address,
                                name=tr.t(f"lab.network.host.{host.name}"), ports=ports), first="  ", rest="    ")
-    env.write_wrapped(tr.t("lab.network.down_needs_root"), "hint")
+    in_namespace = getattr(network, "namespace", None) is not None
+    env.write_wrapped(tr.t("lab.network.in_namespace" if in_namespace else "lab.network.down_needs_root"), "hint")
 
 
-def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port="8000", *, command_line=False):
+def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port="8000", *, command_line=False,
+              network_namespace: bool = False):
     """Start a lab, or say why not and return None.
 
     In the menu the reason is folded on screen; on the command line it is one line on
@@ -72,7 +74,8 @@ def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_po
     try:
         address, base = parse_bind_address(host), parse_base_port(base_port)
         allow_all = ipaddress.ip_address(address).is_unspecified  # only when typed: never the default
-        lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all, network=True).start()
+        lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all, network=True,
+                          network_namespace=network_namespace and ipaddress.ip_address(address).is_loopback).start()
     except PortscanError as error:
         if command_line:
             env.stderr.write(tr.error(error) + "\n")
@@ -105,6 +108,9 @@ def grade_host(host, block: str, env: Environment, tr: Translator) -> None:
     values = {"address": host.address, "name": tr.t(f"lab.network.host.{host.name}"), "block": block}
     if host.why == "not_scanned":
         env.write_wrapped(tr.t("lab.network.grade.not_scanned", **values), "hint")
+    elif host.why in ("no_machine", "looked_up"):   # the practice network in a namespace: no machine there
+        env.write_wrapped(tr.t(f"lab.network.grade.{host.why}", **values),
+                          "ok" if host.why == "no_machine" else "warning")
     elif host.why == "looked_down":
         env.write_wrapped(tr.t("lab.network.grade.down", **values), "warning")
     elif host.name == "spare":

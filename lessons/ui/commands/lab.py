@@ -1,12 +1,15 @@
 """``python3 main.py lab``: the practice lab in the foreground, until Ctrl+C.
 
 ``--bind`` and ``--base-port`` choose where it listens (``lessons/lab/options.py`` checks them).
+As root on Linux the practice network runs in a network namespace (``lessons/lab/network_ns.py``).
+``lab --classroom`` is the challenge command's classroom mode (``commands/challenge.py``).
 """
 
 from __future__ import annotations
 
 import time
 
+from lessons.lab import netns
 from lessons.ui import pager
 from lessons.ui.exits import EXIT_INTERRUPTED, EXIT_OK
 from lessons.ui.i18n import Translator
@@ -16,7 +19,9 @@ from lessons.ui.terminal import Environment
 
 
 def command_lab(args, env: Environment, tr: Translator) -> int:
-    lab = start_lab(env, tr, args.bind, args.base_port, command_line=True)
+    # As root on Linux the practice network runs in a namespace of its own (real DROP, a real down host).
+    lab = start_lab(env, tr, args.bind, args.base_port, command_line=True,
+                    network_namespace=netns.unavailable() is None)
     if lab is None:
         return 2
     try:

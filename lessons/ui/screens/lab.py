@@ -14,6 +14,7 @@ from lessons.ui import pager
 from lessons.ui.lab_view import grade, grade_host, grade_outside, lab_table, start_lab
 from lessons.ui.pager import Lines
 from lessons.ui.screens import walk
+from lessons.ui.screens.challenges import challenges_menu
 from lessons.ui.screens.results import offer_save
 from scanner.errors import clip
 from scanner.inputs import TimeoutSetting, is_loopback_address, parse_target, parse_targets
@@ -39,7 +40,8 @@ def lab_menu(app) -> None:
         choice = app.choose(tr.t("lab.menu.title"), [
             (key, tr.t(label)) for key, label in (("1", "lab.menu.scan"), ("2", "lab.menu.table"),
                                                   ("3", "lab.menu.lesson"), ("4", "lab.menu.stop"),
-                                                  ("5", "lab.menu.network"), ("0", "settings.back"))])
+                                                  ("5", "lab.menu.network"), ("6", "labmenu.challenges"),
+                                                  ("0", "settings.back"))])
         if choice in ("", "0", "q", "b"):
             return
         if choice == "1":
@@ -51,6 +53,8 @@ def lab_menu(app) -> None:
             app.pause()
         elif choice == "5":
             scan_the_network(app)
+        elif choice == "6":
+            challenges_menu(app)
         elif choice == "4":
             app.lab.stop()
             app.lab = None
