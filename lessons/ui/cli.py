@@ -101,7 +101,7 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, parents=[_common_options(tr, for_command=False)],
                      description=textwrap.fill(tr.t("help.description"), 79),
                      epilog=examples(tr, prog, TOP_EXAMPLES), **keep_lines)
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)   # one word: 80 columns
 
     scan = commands.add_parser("scan", parents=[common], help=tr.t("help.scan"),
                                epilog=examples(tr, prog, SCAN_EXAMPLES), **keep_lines)
