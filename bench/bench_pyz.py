@@ -2,8 +2,8 @@
 
     python3 bench/bench_pyz.py [--runs 20] [--python /path/to/python3.9 ...]
 
-Builds the archive into a temporary folder with ``tools/build_pyz.py`` (compressed, with
-and without the bundled bytecode), then times whole processes: ``python3 X.pyz --help``
+Builds the archive into a temporary folder with ``tools/build_pyz.py`` (the default, and
+with ``--bytecode``), then times whole processes: ``python3 X.pyz --help``
 beside ``python3 main.py --help`` from the checkout, for each interpreter given (default:
 the one running this script).  Goals (issue 20): under 1 MB, ``--help`` under 0.3 s.
 Start-up is dominated by Python itself (about 0.02 s for ``python3 -c pass``) and by
@@ -63,8 +63,8 @@ def main() -> int:
     runs = max(1, min(args.runs, 200))
     pythons = [sys.executable] + args.python
     with tempfile.TemporaryDirectory(prefix="bench-pyz-") as folder:
-        variants = {"compressed, no bytecode": dict(bytecode=False),
-                    "compressed, bytecode for this Python": dict(bytecode=True)}
+        variants = {"the default build": {"bytecode": False},
+                    "--bytecode (for this Python version)": {"bytecode": True}}
         archives = {}
         for label, options in variants.items():
             path = os.path.join(folder, label.replace(" ", "").replace(",", "-") + ".pyz")

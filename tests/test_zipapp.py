@@ -40,7 +40,8 @@ def archives(tmp_path_factory):
     folder = tmp_path_factory.mktemp("built")
     with_colorama = build_pyz.build(str(folder / "with" / NAME))
     without = build_pyz.build(str(folder / "without" / NAME), with_colorama=False)
-    return {"with": with_colorama, "without": without}
+    bytecode = build_pyz.build(str(folder / "bytecode" / NAME), bytecode=True)
+    return {"with": with_colorama, "without": without, "bytecode": bytecode}
 
 
 @pytest.fixture
@@ -167,6 +168,29 @@ def test_colorama_absent_from_the_interpreter(archives, alone, tmp_path):
         done = run(alone, "--lang", language, "scan", "127.0.0.1", "-p", "1-50", home=home,
                    python=(sys.executable, "-I", "-S"))
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_an_archive_with_bytecode_runs_from_its_compiled_modules(archives, tmp_path):
+    """--bytecode: .pyc files (docstrings left out) beside the sources; this Python loads them."""
+    import zipfile
+
+    with zipfile.ZipFile(archives["bytecode"]["path"]) as archive:
+        names = archive.namelist()
+    assert "lessons/ui/cli.pyc" in names and not [n for n in names if n.startswith("lessons/content/") and
+                                                  n.endswith(".pyc")]
+    folder = tmp_path / "compiled"
+    folder.mkdir()
+    shutil.copy(archives["bytecode"]["path"], folder / NAME)
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import lessons.ui.cli as c; print(c.__file__)"
+    found = subprocess.run([sys.executable, "-I", "-c", probe, NAME], cwd=folder, capture_output=True, text=True,
+                           timeout=60)
+    assert found.stdout.strip().endswith("cli.pyc"), found.stderr
+    for language in ("en", "id"):
+        done = run(folder, "--lang", language, "lesson", "3", home=tmp_path / "home")
+        assert done.returncode == 0 and TEXTS[language]["lesson3"] in done.stdout, done.stderr
+    done = run(folder, "scan", "127.0.0.1", "-p", "1-20", home=tmp_path / "home")
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(folder)) == [NAME]
 
 
 def test_an_archive_built_without_colorama_runs_in_plain_text(archives, tmp_path):

@@ -11,7 +11,9 @@ package data (``lessons/resources.py``), which works inside a zip as well as on 
 What goes in: ``scanner/``, ``lessons/`` (code and ``content/``; no ``__pycache__``, no
 tests), ``main.py`` as ``__main__.py`` (the same start-up guards as ``python3 main.py``),
 and colorama copied from the Python running this script (with its licence), so colours
-work on Windows without ``pip install``.  Without colorama installed the archive is built
+work on Windows without ``pip install``.  ``--bytecode`` adds compiled modules for the Python
+version that builds it (see ``compile_beside``): worth it when every lab computer runs that
+same version; any other version ignores them.  Without colorama installed the archive is built
 without it, and says so: the program then runs in plain text there.
 
 The build needs only the standard library (``zipapp``, ``shutil``).
@@ -67,7 +69,9 @@ def compile_beside(staging: str, archive_name: str) -> int:
     ``module.py`` (the only place zipimport looks), so that Python starts without compiling.
 
     The files are "unchecked hash" .pyc files (PEP 552): zipimport uses them without comparing
-    timestamps.  Another Python version sees a different magic number, ignores them and compiles
+    timestamps.  They are compiled as ``python -OO`` would (``optimize=2``: docstrings left out,
+    which halves them; the program reads no docstring and has no ``assert`` to lose), and a
+    traceback still shows the source lines, which stay in the archive.  Another Python version sees a different magic number, ignores them and compiles
     the source as usual, so the archive still runs everywhere."""
     count = 0
     for folder, dirs, names in os.walk(staging):
@@ -77,13 +81,13 @@ def compile_beside(staging: str, archive_name: str) -> int:
             if name.endswith(".py"):
                 source = os.path.join(folder, name)
                 shown = os.path.join(archive_name, os.path.relpath(source, staging))   # in tracebacks
-                py_compile.compile(source, cfile=source + "c", dfile=shown, doraise=True,
+                py_compile.compile(source, cfile=source + "c", dfile=shown, doraise=True, optimize=2,
                                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
                 count += 1
     return count
 
 
-def build(output: str, with_colorama: bool = True, compressed: bool = True, bytecode: bool = True) -> dict:
+def build(output: str, with_colorama: bool = True, compressed: bool = True, bytecode: bool = False) -> dict:
     """Build the archive at ``output``; returns what went in (for the message and for tests)."""
     with tempfile.TemporaryDirectory(prefix="portscan-lab-pyz-") as staging:
         copy_program(staging)
@@ -104,13 +108,14 @@ def main(argv=None) -> int:
     parser.add_argument("output", metavar="OUT.pyz", help="the archive to write, e.g. portscan-lab.pyz")
     parser.add_argument("--without-colorama", action="store_true", help="leave colorama out (plain text only)")
     parser.add_argument("--stored", action="store_true", help="do not compress (larger, marginally faster start)")
-    parser.add_argument("--no-bytecode", action="store_true",
-                        help="leave out the .pyc files for this Python version (smaller; every start compiles)")
+    parser.add_argument("--bytecode", action="store_true",
+                        help="add .pyc files for this Python version: faster start where the computers run the "
+                             "same Python version as this one, about twice the size")
     args = parser.parse_args(argv)
     if not args.output.endswith(".pyz"):
         parser.error("the output's name should end in .pyz (Windows runs .pyz files with Python)")
     built = build(args.output, with_colorama=not args.without_colorama, compressed=not args.stored,
-                  bytecode=not args.no_bytecode)
+                  bytecode=args.bytecode)
     print(f"Built {built['path']}: {built['bytes'] / 1024:.0f} KiB, {built['files']} files.")
     if built["colorama"]:
         print(f"colorama {built['colorama']} is inside: colours work without installing anything.")
