@@ -24,6 +24,8 @@ printed and written: the report file first, so a closed or broken stdout never l
 from __future__ import annotations
 
 import argparse
+import functools
+import re
 import signal
 import sys
 import textwrap
@@ -32,7 +34,7 @@ from typing import List, Optional
 from lessons.ui.command_line import (SCAN_EXAMPLES, TOP_EXAMPLES, add_version, examples, program_name,
                                      unknown_command, unknown_option)
 from lessons.ui.exits import (EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, end_on_signals, ended_by_signal,
-                              fail, interrupted_code, interrupted_message, is_out_of_resources, resource_detail,
+                              fail, interrupted_code, interrupted_message, resource_detail,
                               silence_stdout)
 from lessons.ui.i18n import LANGUAGES, Translator, language_from_environment, language_named_by, normalise_language
 from lessons.ui.progress import store
@@ -40,7 +42,7 @@ from lessons.ui.screens.settings import first_run_language
 from lessons.ui.terminal import Environment
 from lessons.ui.commands.exercise import add_parsers as add_exercise_parsers
 from scanner.engine import DEFAULT_WORKERS
-from scanner.errors import clip
+from scanner.errors import clip, is_out_of_resources
 from scanner.inputs import DEFAULT_TIMEOUT
 
 
@@ -49,8 +51,29 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse in the learner's language, one line per mistake.
+
+    argparse builds its words (``usage:``, ``invalid choice: ...``) in English; this parser
+    passes its own translated titles and help, and translates a message when it reports one,
+    so nothing process-wide (argparse's module-level ``_``) is ever replaced."""
+
+    def __init__(self, *args, tr: Translator, **kwargs) -> None:
+        prefix = tr.t("argparse.usage")
+
+        class Formatter(argparse.RawDescriptionHelpFormatter):   # the examples epilog is a table: wrapped by hand
+            def add_usage(self, usage, actions, groups, prefix_given=None):
+                super().add_usage(usage, actions, groups, prefix_given if prefix_given is not None else prefix)
+
+        helper = argparse.ArgumentParser(add_help=False)   # -h first, as argparse's own, in our words
+        helper.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=tr.t("argparse.help"))
+        self.tr = tr
+        kwargs["parents"] = [helper] + list(kwargs.get("parents", []))
+        super().__init__(*args, add_help=False, formatter_class=Formatter, **kwargs)
+        self._positionals.title = tr.t("argparse.positional")
+        self._optionals.title = tr.t("argparse.options")
+
     def error(self, message: str) -> None:  # one line and exit 2, not a usage dump
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{self.prog}: {translated(self.tr, message)}")
 
 
 def _common_options(tr: Translator, for_command: bool) -> argparse.ArgumentParser:
@@ -69,7 +92,7 @@ def _common_options(tr: Translator, for_command: bool) -> argparse.ArgumentParse
     return common
 
 
-# argparse's own words, looked up through its module-level gettext function.
+# argparse's own words (as Python writes them in English) and their ui.json keys.
 ARGPARSE_MESSAGES = {
     "usage: ": "argparse.usage",
     "the following arguments are required: %s": "argparse.required",
@@ -84,27 +107,47 @@ ARGPARSE_MESSAGES = {
 }
 
 
-def _speak_argparse(tr: Translator) -> None:
-    def translate(message: str) -> str:
-        key = ARGPARSE_MESSAGES.get(message)
-        return tr.t(key) if key else message
+def _template_pattern(template: str):
+    """An English argparse message as a pattern that finds its values again."""
+    pattern = ""
+    for index, part in enumerate(re.split(r"(%\([a-z_]+\)[sr]|%s)", template)):
+        if index % 2:
+            name = re.match(r"%\(([a-z_]+)\)", part)
+            pattern += f"(?P<{name.group(1) if name else 'value_0'}>.*?)"
+        else:
+            pattern += re.escape(part)
+    return re.compile(pattern + r"\Z", re.DOTALL)
 
-    argparse._ = translate  # argparse calls _() when it builds each message
+
+ARGPARSE_PATTERNS = [(_template_pattern(english), key) for english, key in ARGPARSE_MESSAGES.items()]
+
+
+def translated(tr: Translator, message: str) -> str:
+    """One of argparse's English messages in the learner's language (unknown ones stay English)."""
+    for pattern, key in ARGPARSE_PATTERNS:
+        found = pattern.match(message)
+        if found is None:
+            continue
+        values = found.groupdict()
+        if "message" in values:   # "argument --format: invalid choice: ...": the inner message too
+            values["message"] = translated(tr, values["message"])
+        template = re.sub(r"%\(([a-z_]+)\)r", r"%(\1)s", tr.t(key))   # the values are already quoted
+        return template % (values["value_0"] if "value_0" in values else values)
+    return message
 
 
 def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     tr = tr or Translator()
-    _speak_argparse(tr)
     common = _common_options(tr, for_command=True)
     prog = program_name()
-    keep_lines = {"formatter_class": argparse.RawDescriptionHelpFormatter}   # the examples are a table: wrap by hand
     parser = _Parser(prog=prog, parents=[_common_options(tr, for_command=False)],
                      description=textwrap.fill(tr.t("help.description"), 79),
-                     epilog=examples(tr, prog, TOP_EXAMPLES), **keep_lines)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)   # one word: 80 columns
+                     epilog=examples(tr, prog, TOP_EXAMPLES), tr=tr)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",   # one word keeps the usage in 80 columns
+                                     parser_class=functools.partial(_Parser, tr=tr))
 
     scan = commands.add_parser("scan", parents=[common], help=tr.t("help.scan"),
-                               epilog=examples(tr, prog, SCAN_EXAMPLES), **keep_lines)
+                               epilog=examples(tr, prog, SCAN_EXAMPLES))
     scan.add_argument("host", help=tr.t("help.host"))
     scan.add_argument("-p", "--ports", default="common", help=tr.t("help.ports"))
     scan.add_argument("--timeout", default=DEFAULT_TIMEOUT, help=tr.t("help.timeout", default=DEFAULT_TIMEOUT))

@@ -15,6 +15,7 @@ import textwrap
 from lessons.lab import PracticeLab
 from lessons.lab.options import parse_base_port, parse_bind_address
 from lessons.ui.i18n import Translator
+from lessons.ui.pager import Lines, line_blocks
 from lessons.ui.terminal import Environment
 from scanner.errors import PortscanError
 
@@ -94,13 +95,17 @@ def grade(result, env: Environment, tr: Translator) -> None:
     grade_ports(result, env, tr)
 
 
-def grade_network(result, env: Environment, tr: Translator) -> None:
-    """Sentences from ``compare_network``: each host up or down, then its ports, with the reasons."""
-    env.write("")
-    env.write_wrapped(tr.t("lab.network.grade.title", block=result.block), "heading")
+def network_grade_blocks(result, env: Environment, tr: Translator) -> list:
+    """Sentences from ``compare_network`` as pager blocks: the title, each host up or down with its
+    ports (a host and its ports stay on one page), then addresses found outside the block."""
+    blocks = line_blocks(env.wrap(tr.t("lab.network.grade.title", block=result.block), "heading"))
     for host in result.hosts:
-        grade_host(host, result.block, env, tr)
-    grade_outside(result, env, tr)
+        graded = Lines(env)
+        grade_host(host, result.block, graded, tr)
+        blocks += line_blocks(graded.lines, keep_together=True)
+    graded = Lines(env)
+    grade_outside(result, graded, tr)
+    return blocks + graded.blocks()
 
 
 def grade_host(host, block: str, env: Environment, tr: Translator) -> None:

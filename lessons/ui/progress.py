@@ -35,7 +35,7 @@ import time
 from typing import Optional
 
 from lessons.ui.i18n import LANGUAGES
-from lessons.ui.reports import write_atomically
+from lessons.ui.safe_files import write_atomically
 
 APP_FOLDER = "portscan-lab"
 FILE_NAME = "progress.json"

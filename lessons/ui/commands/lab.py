@@ -12,6 +12,7 @@ import time
 from lessons.lab import netns
 from lessons.ui import pager
 from lessons.ui.exits import EXIT_INTERRUPTED, EXIT_OK
+from lessons.ui.app import line_reader
 from lessons.ui.i18n import Translator
 from lessons.ui.lab_view import lab_table, network_table, start_lab
 from lessons.ui.pager import Lines
@@ -30,15 +31,12 @@ def command_lab(args, env: Environment, tr: Translator) -> int:
         lab_table(lab, table, tr, network=False)
         table.write("")
         tcp_ports = [s.port for s in lab.services if s.protocol == "tcp"]
-        host = lab.hosts[0] if not lab.hosts[0] in ("0.0.0.0", "::") else "127.0.0.1"
+        host = lab.hosts[0] if lab.hosts[0] not in ("0.0.0.0", "::") else "127.0.0.1"
         running.write_wrapped(tr.t("lab.running_cli", host=host, low=min(tcp_ports), high=max(tcp_ports)), "ok")
         network_table(lab, network, tr)
         if env.on_screen:
-            def ask(prompt: str) -> str:
-                answer = env.read_line(prompt)
-                return "q" if answer is None else answer   # Ctrl+D: show no more pages; the lab keeps running
-
             blocks = table.blocks() + pager.line_blocks(running.lines, keep_together=True) + network.blocks()
+            ask = line_reader(env, at_end="q")   # Ctrl+D: show no more pages; the lab keeps running
             pager.show(env, blocks, ask, tr, finish=False, reserve=1)
         while lab.running:
             time.sleep(0.2)
