@@ -136,6 +136,12 @@ def test_exercise_starters_go_to_the_workspace_not_beside_the_archive(alone, tmp
         assert "Traceback" not in done.stderr, (command, done.stderr)
     starters = list((home / "exercises").glob("*.py"))   # the workspace: under the home folder
     assert starters, sorted(str(path) for path in home.rglob("*"))
+    # A worked solution in the learner's file: the check runs it in a child process, from the archive too.
+    solution = os.path.join(ROOT, "lessons", "content", "exercises", "01-resolve", "solution.py")
+    if len(starters) == 1 and os.path.exists(solution):
+        shutil.copy(solution, starters[0])
+        done = run(alone, "--lang", language, "exercise", "1", "--check", home=home)
+        assert done.returncode == 0 and "Traceback" not in done.stderr + done.stdout, done.stdout + done.stderr
     # the fixture checks that nothing was written beside the archive
 
 
