@@ -1,4 +1,4 @@
-"""The lesson catalogue: lesson and quiz files on disk, found by id and language.
+"""The lesson catalogue: lesson and quiz files, found by id and language.
 
 Keeping lessons as data (like rustlings keeps its exercises in ``info.toml``) means a
 teacher can fix a sentence without touching code, a translator can add a language by
@@ -7,13 +7,14 @@ adding a folder, and a test can check that every lesson a menu step refers to ex
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import List, Optional
 
+from lessons import resources
 from scanner.inputs import whole_number
 
-CONTENT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "content")
+# lessons/content as package data (a Traversable: a plain path in a checkout, where tests may use it as one).
+CONTENT_DIR = resources.content_root()
 LANGUAGES = ("en", "id")          # a language is a folder of content/
 DEFAULT_LANGUAGE = "en"
 
@@ -56,14 +57,14 @@ class LessonNotFound(LookupError):
     pass
 
 
-def lesson_path(lesson_id: str, language: str, suffix: str = ".md") -> str:
-    return os.path.join(CONTENT_DIR, language, lesson_id + suffix)
+def lesson_path(lesson_id: str, language: str, suffix: str = ".md"):
+    """The lesson's file as a Traversable (in a checkout a ``pathlib.Path``, which tests may open)."""
+    return resources.content(language, lesson_id + suffix)
 
 
 def lesson_ids(language: str = DEFAULT_LANGUAGE) -> List[str]:
     """Known lessons in teaching order (files not in LESSON_ORDER come last, sorted)."""
-    folder = os.path.join(CONTENT_DIR, language)
-    found = {name[:-3] for name in os.listdir(folder) if name.endswith(".md")}
+    found = {name[:-3] for name in resources.names(language) if name.endswith(".md")}
     ordered = [lesson for lesson in LESSON_ORDER if lesson in found]
     return ordered + sorted(found - set(ordered))
 
@@ -71,12 +72,10 @@ def lesson_ids(language: str = DEFAULT_LANGUAGE) -> List[str]:
 def load_lesson(lesson_id: str, language: str = DEFAULT_LANGUAGE) -> Lesson:
     if not lesson_id.replace("-", "").isalnum():
         raise LessonNotFound(lesson_id)
-    path = lesson_path(lesson_id, language)
-    if not os.path.exists(path):
-        path = lesson_path(lesson_id, DEFAULT_LANGUAGE)
+    if not resources.exists(language, lesson_id + ".md"):
+        language = DEFAULT_LANGUAGE
     try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
+        text = resources.read_text(language, lesson_id + ".md")
     except OSError:
         raise LessonNotFound(lesson_id) from None
     first, _, body = text.partition("\n")
@@ -84,11 +83,9 @@ def load_lesson(lesson_id: str, language: str = DEFAULT_LANGUAGE) -> Lesson:
 
 
 def load_quiz(lesson_id: str, language: str = DEFAULT_LANGUAGE) -> List[Question]:
-    path = lesson_path(lesson_id, language, ".quiz")
-    if not os.path.exists(path):
+    if not resources.exists(language, lesson_id + ".quiz"):
         return []
-    with open(path, encoding="utf-8") as stream:
-        return parse_quiz(stream.read())
+    return parse_quiz(resources.read_text(language, lesson_id + ".quiz"))
 
 
 def parse_quiz(text: str) -> List[Question]:

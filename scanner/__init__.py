@@ -6,6 +6,7 @@ checked values (``inputs``), probes ports (``probe``, ``engine``, ``udp``), name
 ``report``).  The ``lessons`` package is what talks to the learner.
 """
 
+from scanner.version import __version__
 from scanner.errors import InputError, NetworkError, PortscanError, PortSpecError, TargetError, TimeoutSpecError
 from scanner.inputs import TimeoutSetting, parse_ports, parse_target, parse_timeout, parse_workers
 from scanner.results import PortResult, PortState, Reason, ScanReport, Target
@@ -25,6 +26,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "__version__",
     "InputError", "NetworkError", "PortscanError", "PortSpecError", "TargetError", "TimeoutSpecError",
     "TimeoutSetting", "parse_ports", "parse_target", "parse_timeout", "parse_workers",
     "PortResult", "PortState", "Reason", "ScanReport", "Target", "scan",

@@ -40,6 +40,8 @@ ENGLISH_MESSAGES = {
     "ports.out_of_range": "Port {port} is outside 1-65535 (this tool skips port 0: no program can listen on it).",
     "ports.empty_item": "'{text}' has an empty item between commas: is a number missing? Write 22,80 or 22-80.",
     "ports.reversed": "The range {part} runs backwards: write the smaller number first, like {low}-{high}.",
+    "ports.unknown_service": ("{part} is not a service name this computer knows: type a port number (ssh is 22, "
+                              "http is 80) or a known name such as ssh, http, https."),
     "ports.too_long": "That port list is too long ({length} characters): use ranges like 1-1024, or 'all'.",
     "timeout.empty": "Please type a timeout in seconds, like 0.5, or 'auto'.",
     "timeout.not_number": "{text} is not a number of seconds: type something like 0.5, or 'auto'.",

@@ -25,7 +25,7 @@ from typing import Callable, Optional, Union
 from scanner.errors import (InputError, NetworkSpecError, PortSpecError, TargetError,
                             TimeoutSpecError, printable)
 from scanner.results import Target, is_loopback_address  # noqa: F401  (also imported from here by engine, udp)
-from scanner.services import COMMON_PORTS
+from scanner.services import COMMON_PORTS, port_for_service
 
 MAX_PORT = 65535
 ALL_PORTS_WORDS = {"-", "all", "semua"}
@@ -38,6 +38,9 @@ HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(
 
 MAX_PORT_SPEC_LENGTH = 2000     # longer is a paste accident, not a port list
 TIMEOUT_MINIMUM = 0.01
+# The one default per-port timeout, for the command line (--timeout) and the guided walk alike:
+# nmap's starting timeout too, and as long as Linux waits before it resends a lost SYN.
+DEFAULT_TIMEOUT = "1"
 TIMEOUT_MAXIMUM = 30.0
 WORKERS_MINIMUM = 1
 WORKERS_MAXIMUM = 5000
@@ -312,7 +315,11 @@ def _check_size(item: str, count: int, room: "_Room") -> None:
 # --- ports -----------------------------------------------------------------------------
 
 def parse_ports(text: str) -> tuple:
-    """Parse a port spec into an ascending tuple of unique port numbers."""
+    """Parse a port spec into an ascending tuple of unique port numbers.
+
+    As nmap reads ``-p``: numbers, ranges, an open end (``22-`` is 22-65535, ``-100`` is
+    1-100, ``-`` alone every port), service names (``ssh,http``: the system's services
+    table, then ours), ``all`` and ``common``."""
     text = (text or "").strip().lower()
     if not text:
         raise PortSpecError("ports.empty")
@@ -330,9 +337,12 @@ def parse_ports(text: str) -> tuple:
             ports = set(range(1, MAX_PORT + 1))
         elif part in COMMON_PORTS_WORDS:
             ports.update(COMMON_PORTS)
-        elif "-" in part.strip("-") :
+        elif part[0].isascii() and part[0].isalpha():   # a service name: ssh, http, ms-wbt-server
+            ports.add(_service_port(part))
+        elif "-" in part:   # 1-1024, or an open end: 22- (to 65535), -100 (from 1)
             low_text, high_text = part.split("-", 1)
-            low, high = _port_number(low_text, part), _port_number(high_text, part)
+            low = _port_number(low_text, part) if low_text else 1
+            high = _port_number(high_text, part) if high_text else MAX_PORT
             if low > high:
                 raise PortSpecError("ports.reversed", part=part, low=high, high=low)
             ports.update(range(low, high + 1))
@@ -341,6 +351,13 @@ def parse_ports(text: str) -> tuple:
     if not ports:
         raise PortSpecError("ports.empty")
     return tuple(sorted(ports))
+
+
+def _service_port(name: str) -> int:
+    port = port_for_service(name)
+    if port is None:
+        raise PortSpecError("ports.unknown_service", part=name)
+    return port
 
 
 def _port_number(text: str, part: str) -> int:
@@ -393,7 +410,7 @@ SECONDS_PATTERN = re.compile(r"^[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?$")  # ASCII only:
 def parse_timeout(text: Union[str, float]) -> TimeoutSetting:
     text = str(text).strip().lower()
     if text in AUTO_WORDS:
-        return TimeoutSetting(seconds=1.0, auto=True)
+        return TimeoutSetting(seconds=float(DEFAULT_TIMEOUT), auto=True)   # auto starts at the default
     text = text.replace(",", ".").removesuffix("s").strip()  # "0,5" and "0.5s" are fine
     if not text:
         raise TimeoutSpecError("timeout.empty")

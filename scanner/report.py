@@ -15,7 +15,10 @@ import dataclasses
 import io
 import json
 
+from scanner.errors import InputError
+from scanner.inputs import parse_timeout
 from scanner.results import PortState, ScanReport
+from scanner.version import __version__
 
 CSV_COLUMNS = ("port", "protocol", "state", "reason", "service", "banner", "tries", "service_source")
 PORT_TABLE = "port-table"   # service_source of a name that is only the port table's guess
@@ -47,6 +50,18 @@ def _spreadsheet_safe(value):
     return value
 
 
+def timeout_fields(timeout: str) -> dict:
+    """``timeout`` is the setting as typed ("0.5" or "auto"); scripts also get it as a number.
+
+    ``timeout_seconds`` is the per-port timeout a scan starts with (auto starts at 1 s and
+    adapts: ``final_timeout`` says where it ended); ``timeout_mode`` is "fixed" or "auto"."""
+    try:
+        setting = parse_timeout(timeout)
+    except InputError:   # never expected: reports are built from a parsed setting
+        return {"timeout_seconds": None, "timeout_mode": "fixed"}
+    return {"timeout_seconds": setting.seconds, "timeout_mode": "auto" if setting.auto else "fixed"}
+
+
 def to_dict(report: ScanReport, include_closed: bool = False) -> dict:
     counts = report.counts()
     return {
@@ -57,6 +72,7 @@ def to_dict(report: ScanReport, include_closed: bool = False) -> dict:
         "ports_scanned": report.ports_scanned,
         "ports_requested": len(report.ports_requested),
         "timeout": report.timeout,
+        **timeout_fields(report.timeout),                       # timeout_seconds, timeout_mode
         "final_timeout": report.final_timeout,
         "workers": report.workers,
         "started": report.started,
@@ -70,6 +86,7 @@ def to_dict(report: ScanReport, include_closed: bool = False) -> dict:
         "consent": report.consent,
         "counts": counts,
         "ports": [port_row(r) for r in listed_results(report, include_closed)],
+        "version": __version__,                                 # the portscan-lab that wrote the report
     }
 
 
@@ -134,6 +151,7 @@ def network_to_dict(network, include_closed: bool = False) -> dict:
         "protocol": network.protocol,
         "ports_requested": len(network.ports_requested),
         "timeout": network.timeout,
+        **timeout_fields(network.timeout),
         "workers": network.workers,
         "started": network.started,
         "elapsed_seconds": network.elapsed_seconds,
@@ -143,6 +161,7 @@ def network_to_dict(network, include_closed: bool = False) -> dict:
         "consent": network.consent,
         "totals": network.totals(),
         "hosts": [host_to_dict(host, include_closed) for host in network.hosts],
+        "version": __version__,
     }
 
 

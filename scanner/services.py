@@ -18,7 +18,7 @@ import re
 import socket
 import threading
 from functools import lru_cache
-from typing import Tuple
+from typing import Optional, Tuple
 
 from scanner.fingerprints import HTTP_HEAD, POSTGRES_SSL, REDIS_PING
 
@@ -95,3 +95,22 @@ def probe_plan(port: int) -> Tuple[bool, Tuple[str, ...]]:
     if port in HTTP_LIKE_PORTS or name.startswith("http"):
         return False, (HTTP_HEAD,)
     return True, (HTTP_HEAD, POSTGRES_SSL)
+
+
+@lru_cache(maxsize=None)
+def port_for_service(name: str, protocol: str = "tcp") -> Optional[int]:
+    """The port a service name usually means (``ssh`` -> 22): the OS database, then our table.
+
+    None for a name neither knows (the caller says so to the learner)."""
+    name = name.strip().lower()
+    if not SERVICE_NAME.match(name):
+        return None
+    try:
+        with _SERVICES_LOCK:
+            return socket.getservbyname(name, protocol)
+    except (OSError, OverflowError, UnicodeError):
+        pass
+    for port, known in sorted(FALLBACK_SERVICES.items()):
+        if known.lower() == name:
+            return port
+    return None

@@ -191,10 +191,10 @@ def test_ports_are_sorted_and_unique():
     ("65536", "ports.out_of_range"),
     ("0-10", "ports.out_of_range"),
     ("80-20", "ports.reversed"),
-    ("abc", "ports.not_number"),
-    ("22,abc", "ports.not_number"),
-    ("-5", "ports.not_number"),
-    ("1-", "ports.not_number"),
+    ("abc", "ports.unknown_service"),      # letters: a service name, and this one is unknown
+    ("22,abc", "ports.unknown_service"),
+    ("--5", "ports.not_number"),
+    ("1-x", "ports.not_number"),
     ("1-2-3", "ports.not_number"),
     ("22.5", "ports.not_number"),
     ("\u00b2", "ports.not_number"),          # superscript two: isdigit() says yes, int() says no

@@ -24,6 +24,7 @@ from lessons.ui import pager
 from lessons.ui.i18n import Translator
 from lessons.ui.progress import show_problem, store
 from lessons.ui.terminal import Environment
+from scanner.inputs import DEFAULT_TIMEOUT
 
 
 class EndOfInput(Exception):
@@ -69,7 +70,7 @@ class App:
         # What the learner last typed in the walk, offered as the next walk's defaults.
         self.last_host = "127.0.0.1"
         self.last_ports = "1-1024"
-        self.last_timeout = "0.5"
+        self.last_timeout = DEFAULT_TIMEOUT   # the command line's default too (scanner/inputs.py)
         self.pending_code: List[str] = []   # "Show the code" of the last answer, for the next screen
 
     # -- the shared jobs every screen uses ---------------------------------------------

@@ -28,8 +28,11 @@ import functools
 import re
 import signal
 import sys
+import textwrap
 from typing import List, Optional
 
+from lessons.ui.command_line import (SCAN_EXAMPLES, TOP_EXAMPLES, add_version, examples, program_name,
+                                     unknown_command, unknown_option)
 from lessons.ui.exits import (EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, end_on_signals, ended_by_signal,
                               fail, interrupted_code, interrupted_message, resource_detail,
                               silence_stdout)
@@ -40,6 +43,7 @@ from lessons.ui.terminal import Environment
 from lessons.ui.commands.exercise import add_parsers as add_exercise_parsers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.errors import clip, is_out_of_resources
+from scanner.inputs import DEFAULT_TIMEOUT
 
 
 class UsageError(Exception):
@@ -56,7 +60,7 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, tr: Translator, **kwargs) -> None:
         prefix = tr.t("argparse.usage")
 
-        class Formatter(argparse.HelpFormatter):
+        class Formatter(argparse.RawDescriptionHelpFormatter):   # the examples epilog is a table: wrapped by hand
             def add_usage(self, usage, actions, groups, prefix_given=None):
                 super().add_usage(usage, actions, groups, prefix_given if prefix_given is not None else prefix)
 
@@ -84,6 +88,7 @@ def _common_options(tr: Translator, for_command: bool) -> argparse.ArgumentParse
                         **({"default": argparse.SUPPRESS} if for_command else {"default": None}))
     common.add_argument("--no-color", action="store_true", help=tr.t("help.no_color"), **extra)
     common.add_argument("--presenter", action="store_true", help=tr.t("help.presenter"), **extra)
+    add_version(common, tr.t("help.version"))
     return common
 
 
@@ -134,14 +139,18 @@ def translated(tr: Translator, message: str) -> str:
 def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     tr = tr or Translator()
     common = _common_options(tr, for_command=True)
-    parser = _Parser(prog="python3 main.py", parents=[_common_options(tr, for_command=False)],
-                     description=tr.t("help.description"), tr=tr)
-    commands = parser.add_subparsers(dest="command", parser_class=functools.partial(_Parser, tr=tr))
+    prog = program_name()
+    parser = _Parser(prog=prog, parents=[_common_options(tr, for_command=False)],
+                     description=textwrap.fill(tr.t("help.description"), 79),
+                     epilog=examples(tr, prog, TOP_EXAMPLES), tr=tr)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",   # one word keeps the usage in 80 columns
+                                     parser_class=functools.partial(_Parser, tr=tr))
 
-    scan = commands.add_parser("scan", parents=[common], help=tr.t("help.scan"))
+    scan = commands.add_parser("scan", parents=[common], help=tr.t("help.scan"),
+                               epilog=examples(tr, prog, SCAN_EXAMPLES))
     scan.add_argument("host", help=tr.t("help.host"))
     scan.add_argument("-p", "--ports", default="common", help=tr.t("help.ports"))
-    scan.add_argument("--timeout", default="1", help=tr.t("help.timeout"))
+    scan.add_argument("--timeout", default=DEFAULT_TIMEOUT, help=tr.t("help.timeout", default=DEFAULT_TIMEOUT))
     scan.add_argument("--retries", default=None, metavar="N", help=tr.t("help.retries"))
     scan.add_argument("--workers", default=str(DEFAULT_WORKERS), help=tr.t("help.workers", default=DEFAULT_WORKERS))
     scan.add_argument("--banners", action="store_true", help=tr.t("help.banners"))
@@ -173,6 +182,7 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
     add_exercise_parsers(commands, common, tr)
+    parser.command_parsers = dict(commands.choices)   # for "did you mean": each command's own options
     return parser
 
 
@@ -230,10 +240,17 @@ def _main(argv: Optional[List[str]], env: Optional[Environment]) -> int:
     argv = sys.argv[1:] if argv is None else argv
     saved = store()
     early_language = _peek_language(argv) or saved.setting("language") or language_from_environment()
+    parser = build_parser(Translator(early_language))
+    for key, mistyped in (("cli.did_you_mean", unknown_option(parser, parser.command_parsers, argv)),
+                          ("cli.did_you_mean_command", unknown_command(parser, parser.command_parsers, argv))):
+        if mistyped and mistyped[1]:   # one line: what was typed and what was meant
+            sys.stderr.write(Translator(early_language).t(key, prog=parser.prog, typed=clip(mistyped[0]),
+                                                          meant=mistyped[1]) + "\n")
+            return EXIT_USAGE
     try:
-        args = build_parser(Translator(early_language)).parse_args(argv)
+        args = parser.parse_args(argv)
     except UsageError as error:
-        sys.stderr.write(f"{error}\n{Translator(early_language).t('cli.see_help')}\n")
+        sys.stderr.write(f"{error}\n{Translator(early_language).t('cli.see_help', prog=parser.prog)}\n")
         return EXIT_USAGE
     try:
         language = normalise_language(args.lang or early_language)

@@ -7,6 +7,10 @@ something to hide, but at run time we fall back to English rather than crash.
 
 The language comes from ``--lang``, else from the ``LC_ALL``/``LC_MESSAGES``/``LANG``
 environment variables (``id_ID.UTF-8`` means Bahasa Indonesia), else English.
+
+Hints name the program the way it is run from a checkout, ``python3 main.py``; ``t()`` shows
+that as the learner started it (``portscan-lab``, ``python3 portscan-lab.pyz``, ``py main.py``
+on Windows), so every command a hint suggests can be typed as shown.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import re
 from functools import lru_cache
 from typing import Mapping, Optional
 
-from lessons import catalog
-from lessons.catalog import CONTENT_DIR, DEFAULT_LANGUAGE, LANGUAGES
+from lessons import catalog, resources
+from lessons.catalog import CONTENT_DIR, DEFAULT_LANGUAGE, LANGUAGES  # noqa: F401  (CONTENT_DIR: for tests)
+from lessons.ui.command_line import program_name
 from scanner.errors import ENGLISH_MESSAGES, PortscanError
 
 LANGUAGE_NAMES = {"en": "English", "id": "Bahasa Indonesia"}
@@ -56,8 +61,7 @@ def normalise_language(code: str) -> str:
 
 def ui_string_files(language: str) -> list:
     """``ui.json`` first, then every ``ui-<area>.json`` of ``language`` in name order."""
-    names = os.listdir(os.path.join(CONTENT_DIR, language))
-    extra = sorted(name for name in names if name.startswith("ui-") and name.endswith(".json"))
+    extra = sorted(name for name in resources.names(language) if name.startswith("ui-") and name.endswith(".json"))
     return ["ui.json"] + extra
 
 
@@ -68,8 +72,7 @@ def load_strings(language: str) -> dict:
     merged in here as ``error.<code>``, and other languages translate those keys."""
     strings: dict = {}
     for name in ui_string_files(language):   # ui.json, then ui-<area>.json: one file per part of the program
-        with open(os.path.join(CONTENT_DIR, language, name), encoding="utf-8") as stream:
-            part = json.load(stream)
+        part = json.loads(resources.read_text(language, name))
         twice = sorted(set(part) & set(strings))
         if twice:
             raise ValueError(f"{language}/{name} repeats keys: {', '.join(twice[:5])}")
@@ -84,6 +87,14 @@ GROUPED_PARAMS = ("count", "maximum")
 ENGLISH_GROUPING = re.compile(r"\d{1,3}(?:,\d{3})+\+?")
 
 
+WRITTEN_PROGRAM = "python3 main.py"   # how the strings name the program
+
+
+@lru_cache(maxsize=None)
+def _started_as() -> str:
+    return program_name()
+
+
 class Translator:
     def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
         self.language = language
@@ -93,9 +104,10 @@ class Translator:
         if text is None:
             text = load_strings(DEFAULT_LANGUAGE).get(key, key)
         try:
-            return text.format(**values)
+            text = text.format(**values)
         except (KeyError, IndexError, ValueError):
-            return text
+            pass
+        return text.replace(WRITTEN_PROGRAM, _started_as()) if WRITTEN_PROGRAM in text else text
 
     def count(self, key: str, count: int, **values) -> str:
         """``key`` for a number: ``key.one`` when there is exactly one (English needs it)."""

@@ -171,7 +171,10 @@ class ProgressBar:
         return max(12, min(80, width))
 
     def line(self, done: int, total: int, open_found: int, now: float) -> str:
-        width = self.columns() - 1  # never the last column: writing there wraps on many terminals
+        # Three columns stay free: the last one (writing there wraps on many terminals) and two for
+        # the "^C" the terminal echoes at the cursor on Ctrl+C, so it stays on the bar's line and
+        # finish()'s newline starts what follows on a fresh one (a very narrow window keeps only one).
+        width = self.columns() - (3 if self.columns() >= 40 else 1)
         elapsed = now - self.started
         waiting = self.tr.t(self.waiting_key)
         if done < total and now - self.last_change > STALL_SECONDS:
