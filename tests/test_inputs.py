@@ -1,4 +1,4 @@
-"""Input parsing: hosts, ports, timeouts and workers (scanner/inputs.py).
+"""Input parsing: hosts, ports, timeouts and workers (scanner/inputs/).
 
 Every mistake must come back as an ``InputError`` subclass with a one-line message and a
 ``code`` the user interface can translate (``error.<code>`` in ``ui.json``).

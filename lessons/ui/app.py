@@ -70,7 +70,7 @@ class App:
         # What the learner last typed in the walk, offered as the next walk's defaults.
         self.last_host = "127.0.0.1"
         self.last_ports = "1-1024"
-        self.last_timeout = DEFAULT_TIMEOUT   # the command line's default too (scanner/inputs.py)
+        self.last_timeout = DEFAULT_TIMEOUT   # the command line's default too (scanner/inputs/)
         self.pending_code: List[str] = []   # "Show the code" of the last answer, for the next screen
 
     # -- the shared jobs every screen uses ---------------------------------------------
