@@ -107,7 +107,8 @@ def flag_name(bits: int) -> str:
 
 def open_packet_socket(interface: Optional[str]) -> socket.socket:
     """A PF_PACKET socket receiving every packet on ``interface`` (every interface if None)."""
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
+                         socket.htons(ETH_P_ALL))
     if interface:
         sock.bind((interface, ETH_P_ALL))
     return sock
@@ -282,8 +283,7 @@ class Capture:
 
     def _read(self) -> None:
         sock, keep = self._opened(), self._wanted
-        # The kernel stamps each packet as it arrives (SO_TIMESTAMPNS): exact timings, even
-        # when this thread reads the packet a little later.
+        # The kernel stamps each packet as it arrives (SO_TIMESTAMPNS): exact even when read late.
         try:
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             stamped = True
