@@ -107,7 +107,8 @@ def flag_name(bits: int) -> str:
 
 def open_packet_socket(interface: Optional[str]) -> socket.socket:
     """A PF_PACKET socket receiving every packet on ``interface`` (every interface if None)."""
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
+                         socket.htons(ETH_P_ALL))
     if interface:
         sock.bind((interface, ETH_P_ALL))
     return sock
@@ -186,8 +187,7 @@ def attach_tcp_filter(sock: socket.socket, low: int = 0, high: int = 65535, drop
     program = _tcp_port_filter(low, high, drop_outgoing)
     code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *line) for line in program))
     try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
-                        struct.pack("HL", len(program), ctypes.addressof(code)))
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HL", len(program), ctypes.addressof(code)))
     except (OSError, TypeError, ValueError, struct.error):
         return False
     return True
