@@ -187,8 +187,7 @@ def attach_tcp_filter(sock: socket.socket, low: int = 0, high: int = 65535, drop
     program = _tcp_port_filter(low, high, drop_outgoing)
     code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *line) for line in program))
     try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
-                        struct.pack("HL", len(program), ctypes.addressof(code)))
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HL", len(program), ctypes.addressof(code)))
     except (OSError, TypeError, ValueError, struct.error):
         return False
     return True

@@ -53,9 +53,9 @@ NETWORK_LAYOUT = (
         PlannedService("closed", "tcp", 23, PortState.CLOSED, "Closed: nothing listens, the kernel answers RST."),
         PlannedService("http", "tcp", 80, PortState.OPEN, "A tiny web server: GET and HEAD."),
     )),
-    PlannedHost("127.42.0.2", "db", "A database server behind a firewall: only the database port answers.", (
+    PlannedHost("127.42.0.2", "db", "A made-up practice database behind a firewall: only its port answers.", (
         PlannedService("filtered", "tcp", 22, PortState.FILTERED, "Filtered: SYNs are dropped (full accept queue)."),
-        PlannedService("db", "tcp", 54, PortState.OPEN, "A practice database: greets, answers PING and QUIT."),
+        PlannedService("db", "tcp", 54, PortState.OPEN, "A made-up practice protocol (not a real database): greets +OK, answers PING and QUIT."),
         PlannedService("filtered", "tcp", 80, PortState.FILTERED, "Filtered: SYNs are dropped (full accept queue)."),
     )),
     PlannedHost("127.42.0.3", "odd", "A host with one unusual service: SSH on a port that is not 22.", (
