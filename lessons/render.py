@@ -131,21 +131,22 @@ def fold_preformatted(line: str, width: int) -> List[str]:
     ``)  7``).  Here a line breaks between two table columns (a run of two or more spaces) when
     that keeps most of the line, else at the last single space that fits.  The rest goes on
     under the column it came from (or as far right as it fits), a comment goes on as a comment,
-    and code goes on a little further in.  Only one word wider than the whole window is cut.
+    and code goes on a little further in.  A word is never cut: one wider than the window stays whole.
     """
     lines = []
     for _ in range(len(line)):          # every round moves at least one character to a finished line
         if len(line) <= width:
             break
         indent = len(line) - len(line.lstrip(" "))
-        if indent + max(12, len(line.split()[0])) > width:   # indented past the window: as far right as fits
+        first_word = len(line.split()[0])
+        if indent + max(12, first_word) > width and first_word < width:   # indented past the window: as far right as fits
             line = " " * max(0, width - len(line.strip())) + line.strip()
             if len(line) <= width:
                 break
             indent = len(line) - len(line.lstrip(" "))
         head, rest, hang = _split(line, width, indent)
-        if not head.strip() or hang + len(rest) >= len(line):   # no progress: cut where the window ends
-            head, rest, hang = line[:width], line[width:], indent
+        if not head.strip() or not rest or hang + len(rest) >= len(line):
+            break   # one word wider than the window: kept whole (a copied line of code still works)
         lines.append(head.rstrip())
         line = " " * hang + rest
     lines.append(line)
@@ -166,9 +167,8 @@ def _split(line: str, width: int, indent: int) -> tuple:
         start, end = gap.start(), gap.end()
     elif spaces:
         start, end, between_cells = spaces[-1], spaces[-1] + 1, False
-    else:   # one word wider than the window: only then is a word cut
-        start = end = width
-        between_cells = False
+    else:   # one word wider than the window: nothing to fold at
+        return line, "", indent
     rest = line[end:].lstrip(" ")
     cells = [indent] + [m.end() for m in gaps if m.end() <= start]
     if comment is not None and start > comment:        # inside a comment: the rest is a comment too

@@ -33,7 +33,7 @@ from typing import Callable, List, Optional
 from lessons import catalog
 from lessons.ui import pager
 from lessons.ui.app import BackToMenu
-from lessons.ui.consent import consent_record, is_no, is_yes, network_consent_record
+from lessons.ui.consent import UNCLEAR_ECHO, consent_record, is_no, is_yes, network_consent_record
 from lessons.render import lesson_blocks
 from lessons.ui.screens import code, scan
 from scanner.errors import InputError, clip
@@ -155,7 +155,6 @@ def step_screen(app, step: Step, index: int, total: int, problem: Optional[str],
 def ask_step(app, step: Step, index: int, total: int, answers: dict, teach: bool) -> str:
     tr = app.tr
     problem = None
-    unclear_consent = False
     screens = teach and app.env.on_screen
     while True:
         if screens:
@@ -193,11 +192,8 @@ def ask_step(app, step: Step, index: int, total: int, answers: dict, teach: bool
             value = step.parse(text)
         except _ConsentRefused:
             return "refused"
-        except _ConsentUnclear:
-            if unclear_consent:
-                return "refused"  # asked twice: no clear yes means no
-            unclear_consent = True
-            problem = tr.t("consent.unclear", answer=clip(text))
+        except _ConsentUnclear:   # asked again, as often as it takes: the earlier answers are kept
+            problem = tr.t("consent.unclear", answer=clip(text, UNCLEAR_ECHO))
             if not screens:
                 app.env.error(problem)
             continue
