@@ -165,7 +165,7 @@ def short_form(blocks: List[Block], budget: int) -> tuple:
         if len(lines) + len(block.lines) > budget:
             if block.kind == "text" and taken <= 1 and budget - len(lines) >= 2:
                 room = budget - len(lines)  # the first paragraph alone is too long: cut it
-                lines.extend(block.lines[:room - 1] + [block.lines[room - 1].rstrip() + " ..."])
+                lines.extend(block.lines[:room - 1] + [cut_short(block.lines[room - 1], block.lines)])
             break
         lines.extend(block.lines)
         taken += 1
@@ -176,6 +176,16 @@ def short_form(blocks: List[Block], budget: int) -> tuple:
         while lines[-1] != "":
             lines.pop()
     return _trim(lines), False
+
+
+def cut_short(line: str, paragraph: List[str]) -> str:
+    """The last line shown of a cut paragraph, with " ..." and no wider than the paragraph's
+    widest line (which fits the window): words go before the terminal would fold the "..."."""
+    widest = max(len(ANSI_CODES.sub("", text)) for text in paragraph)
+    line = line.rstrip()
+    while len(ANSI_CODES.sub("", line)) + 4 > widest and " " in line.strip():
+        line = line.rstrip().rsplit(" ", 1)[0].rstrip(" ,;:")
+    return line + " ..."
 
 
 def _trim(lines: List[str]) -> List[str]:

@@ -57,6 +57,9 @@ class Step:
     parse: Callable[[str], object]
 
 
+LEGAL_MARK = "UU ITE"   # the law the ethics lesson's legal warning names, in every language
+
+
 class _ConsentRefused(Exception):
     pass
 
@@ -143,8 +146,14 @@ def step_screen(app, step: Step, index: int, total: int, problem: Optional[str],
     # below the lesson: a blank line, the keys, the consent statement, a problem, the prompt (2 lines for consent)
     reserve = sum(len(textwrap.wrap(text, env.width - 1)) for text in below if text) + 3 + (step.name == "consent")
     lesson = catalog.load_lesson(step.lesson, app.tr.language)
-    lines, _whole = pager.short_form(lesson_blocks(lesson, env), env.height - used - 1 - reserve)
-    for line in lines:
+    budget = env.height - used - 1 - reserve
+    lines, _whole = pager.short_form(lesson_blocks(lesson, env), budget)
+    legal = []
+    if step.name == "consent" and not any(LEGAL_MARK in line for line in lines):
+        # a small window has no room for the ethics lesson's legal bullet: its one-sentence form instead
+        legal = env.wrap(app.tr.t("walk.legal_warning"), "warning")
+        lines, _whole = pager.short_form(lesson_blocks(lesson, env), budget - len(legal) - 1)
+    for line in lines + ([""] if lines and legal else []) + legal:
         env.write(line)
     env.write("")
     app.say("walk.keys", "hint")
