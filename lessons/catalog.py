@@ -18,14 +18,17 @@ LANGUAGES = ("en", "id")          # a language is a folder of content/
 DEFAULT_LANGUAGE = "en"
 
 # The order a learner meets them in the lessons library: ethics right after the
-# introduction, and every term explained before a later lesson relies on it.
+# introduction, what to type as a target, then what a first scan shows and how to check
+# it (reading-results, practice-lab) before the socket calls behind it; the simple scanner
+# (errors) before the engine (scanner-internals); every term explained before a later
+# lesson relies on it.
 LESSON_ORDER = (
-    "intro", "ethics", "ports", "sockets", "address-families", "socket-types", "dns", "handshake",
-    "client-server", "server-side", "banners", "port-states", "timeouts", "retransmission", "networks",
-    "firewalls", "threading", "scanner-internals", "errors", "reading-results", "unexpected-open-port",
-    "udp-scanning", "practice-lab", "platforms",
+    "intro", "ethics", "targets", "ports", "handshake", "port-states", "reading-results", "practice-lab",
+    "sockets", "address-families", "socket-types", "dns", "client-server", "server-side", "timeouts",
+    "errors", "retransmission", "banners", "threading", "scanner-internals", "tcp-states", "networks",
+    "local-network", "firewalls", "firewall-lab", "udp-scanning", "unexpected-open-port", "packet-capture",
+    "wireshark", "nmap", "platforms",
 )
-LESSON_ORDER += ("packet-capture",)  # issue 12: watching the packets of your own scan
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def test_guided_scan_of_a_loopback_listener_teaches_and_finds_the_port():
         closed = free_port()
         code, screen = run_menu(["1", "127.0.0.1", f"{closed},{listener.port}", "0.5", "y", "", "0"])
     assert code == 0
-    assert "Networks: address blocks and host discovery" in screen   # lesson beside the host step
+    assert "What to scan: the target" in screen   # lesson beside the host step (#18: targets, not networks)
     assert "s.settimeout(0.5)" in screen                         # show the code, with the learner's value
     assert f"s.connect_ex(('127.0.0.1', {listener.port}))  # -> 0" in screen   # slow motion
     assert f"{listener.port}/tcp" in screen and "open" in screen

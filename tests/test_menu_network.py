@@ -34,7 +34,7 @@ def test_guided_walk_scans_a_network_host_by_host(second_loopback, tmp_path):
     saved = tmp_path / "net.json"
     code, screen, _menu = run_menu(["1", "127.0.0.1-3", f"1-20,{port}", "0.3", "y", "j", str(saved), "0"])
     assert code == 0 and "Traceback" not in screen
-    assert "Networks: address blocks and host discovery" in screen          # the host step's lesson
+    assert "What to scan: the target" in screen          # the host step's lesson
     assert "hosts = ['127.0.0.1', ..., '127.0.0.3']   # 3 addresses" in screen   # its code, for a block
     assert "I own these 3 addresses (127.0.0.1-3) or have written permission" in screen   # consent names the block
     assert "Host discovery first" in screen

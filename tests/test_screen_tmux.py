@@ -24,12 +24,12 @@ pytestmark = pytest.mark.skipif(not TMUX, reason="tmux is not installed: the vis
 WORDS = {
     "en": {"choice": "Your choice:", "watch": "(Enter: watch", "results": "(Enter: the results)",
            "map": "(Enter: the port map", "save": "Save a report", "open": "open", "header": "PORT",
-           "meaning": "What this means", "dns": "Networks: address blocks", "slow": "Slow motion",
+           "meaning": "What this means", "dns": "What to scan: the target", "slow": "Slow motion",
            "next": "(Enter: next question)", "lang": "en_US.UTF-8", "library": "Lesson number or name",
            "enter": "press Enter to continue", "answer": "Your answer", "right": "Right!"},
     "id": {"choice": "Pilihan Anda:", "watch": "(Enter: lihat", "results": "(Enter: hasilnya)",
            "map": "(Enter: peta port", "save": "Simpan hasil", "open": "terbuka", "header": "PORT",
-           "meaning": "Apa artinya", "dns": "Jaringan: blok alamat", "slow": "Gerak lambat",
+           "meaning": "Apa artinya", "dns": "Apa yang dipindai: target", "slow": "Gerak lambat",
            "next": "(Enter: pertanyaan berikutnya)", "lang": "id_ID.UTF-8", "library": "Nomor atau nama pelajaran",
            "enter": "tekan Enter untuk melanjutkan", "answer": "Jawaban Anda", "right": "Benar!"},
 }

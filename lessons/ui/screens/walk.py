@@ -71,7 +71,7 @@ class _ConsentUnclear(Exception):
 def steps(app) -> List[Step]:
     """The four questions, each offering the learner's last answer as its default."""
     return [
-        Step("host", "networks", lambda: app.last_host, parse_host),
+        Step("host", "targets", lambda: app.last_host, parse_host),
         Step("ports", "ports", lambda: app.last_ports, parse_ports),
         Step("timeout", "timeouts", lambda: app.tr.decimal(app.last_timeout), parse_timeout),
         Step("consent", "ethics", lambda: "", lambda text: parse_consent(app, text)),
