@@ -22,14 +22,16 @@ import pytest
 
 from lessons.ui import terminal
 from tests.conftest import ROOT
+from tests.servers import FilteredPort, Listener, free_port
+from tests.tmux_screen import TMUX, Screen
 
 # xterm's default 16 colours (XTerm-col.ad / the xterm man page), as RGB.
 XTERM_16 = {
     0: "000000", 1: "cd0000", 2: "00cd00", 3: "cdcd00", 4: "0000ee", 5: "cd00cd", 6: "00cdcd", 7: "e5e5e5",
     8: "7f7f7f", 9: "ff0000", 10: "00ff00", 11: "ffff00", 12: "5c5cff", 13: "ff00ff", 14: "00ffff", 15: "ffffff",
 }
-LIGHT = {"name": "light", "fg": "000000", "bg": "ffffff", "tmux": "fg=black,bg=white"}
-DARK = {"name": "dark", "fg": "e5e5e5", "bg": "000000", "tmux": "fg=white,bg=black"}
+LIGHT = {"name": "light", "fg": "000000", "bg": "ffffff", "tmux": "fg=#000000,bg=#ffffff"}
+DARK = {"name": "dark", "fg": "e5e5e5", "bg": "000000", "tmux": "fg=#e5e5e5,bg=#000000"}
 MINIMUM = 3.0                       # WCAG's floor for bold and large text; every colour here is bold or a symbol
 ATTRIBUTES = {"0": "reset", "1": "bold", "4": "underline", "7": "reverse"}
 TMUX_DEFAULTS = {"39", "49"}        # tmux's capture writes "default foreground/background" around cells
@@ -156,3 +158,65 @@ def test_paint_writes_nothing_for_structure_when_colour_is_off():
     env = terminal.Environment(colour=True)
     assert env.paint("x", "code") == "x" and env.paint("x", "diagram") == "x"   # the terminal's own foreground
     assert sgr_parameters(env.paint("open", "open")) == ["1", "7", "0"]
+
+
+def palette_of(screen: Screen) -> dict:
+    """The foreground and background tmux draws the pane's default cells in (its window-style)."""
+    style = screen._tmux("show-options", "-w", "-v", "-t", screen.name, "window-style").strip()
+    colours = dict(part.split("=", 1) for part in style.split(","))
+    return {"fg": colours["fg"].lstrip("#"), "bg": colours["bg"].lstrip("#")}
+
+
+def guided_walk_screens(screen: Screen, language: str, ports: str) -> list:
+    """Every screen of a guided scan, captured with its attributes (capture-pane -e)."""
+    choice = {"en": "Your choice:", "id": "Pilihan Anda:"}[language]
+    seen = [screen.wait_for(choice) and screen.coloured()]
+    screen.type("1")
+    for step, answer in (("[1/4]", "127.0.0.1"), ("[2/4]", ports), ("[3/4]", "0.5"), ("[4/4]", "y")):
+        screen.wait_for(step)
+        seen.append(screen.coloured())
+        screen.type(answer)
+    prompts = {"en": ("(Enter: watch", "(Enter: the results)", "(Enter: the port map"),
+               "id": ("(Enter: lihat", "(Enter: hasilnya)", "(Enter: peta port")}[language]
+    for prompt in prompts:      # slow motion, the results, then the map and what this means
+        screen.wait_for(prompt, timeout=30)
+        seen.append(screen.coloured())
+        screen.type("")
+    for _ in range(3):          # what this means may take a second page before saving is offered
+        shown = screen.wait_for_any("t = ", "-- ", timeout=30)
+        seen.append(screen.coloured())
+        if "t = " in shown:
+            break
+        screen.type("")
+        screen.wait_gone(shown, timeout=10)
+    screen.type("")
+    screen.wait_for(choice)
+    screen.type("3")
+    screen.wait_for({"en": "Lesson number", "id": "Nomor atau nama"}[language])
+    screen.type("handshake")
+    screen.wait_for("SYN")
+    seen.append(screen.coloured())
+    return seen
+
+
+@pytest.mark.terminal
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+@pytest.mark.parametrize("palette, language", [(LIGHT, "en"), (DARK, "id"), (LIGHT, "id"), (DARK, "en")],
+                         ids=["light-en", "dark-id", "light-id", "dark-en"])
+def test_in_tmux_every_code_on_screen_is_the_palette_s_and_readable(isolated_home, palette, language):
+    with Listener() as listener, FilteredPort() as filtered, Screen(isolated_home, LANGUAGE=language) as screen:
+        screen._tmux("set-option", "-w", "-t", screen.name, "window-style", palette["tmux"])
+        drawn = palette_of(screen)
+        assert drawn == {"fg": palette["fg"], "bg": palette["bg"]}
+        closed = free_port()
+        ports = f"{closed}-{closed + 16},{listener.port},{filtered.port}"   # 16+ ports: the map is drawn too
+        seen = guided_walk_screens(screen, language, ports)
+    used = {code for text in seen for code in sgr_parameters(text)}
+    assert "7" in used and "35" in used            # colour was on: open in reverse, filtered in magenta
+    allowed = set(palette_codes()) | TMUX_DEFAULTS | {"0"}
+    assert used <= allowed, sorted(used - allowed)
+    assert contrast(drawn["fg"], drawn["bg"]) >= 4.5   # the room's own text, which structure relies on
+    for code in used:
+        if colour_of(code) is not None:
+            for rgb in shown_colours(code, bold=True):
+                assert contrast(rgb, drawn["bg"]) >= MINIMUM, (code, rgb, palette["name"])
