@@ -46,11 +46,11 @@ def test_every_best_score_is_shown_and_only_titles_too_long_for_their_column_are
         screen.wait_for(CHOICE[language])
     rows = shown.splitlines()
     half = (len(titles) + 1) // 2
-    right_start = next(row for row in rows if re.match(r"\s+1 ", row)).index(f"{half + 1:>3} ")
+    right_start = next(row for row in rows if re.match(r"\s+1 ", row)).index(f"{half + 1:>3}  ")
     cells = {}
     for row in rows:
         for start, end in ((0, right_start), (right_start, len(row))):
-            match = re.match(r"\s*(\d+) (.*)$", row[start:end].rstrip())
+            match = re.match(r"\s*(\d+)  (.*)$", row[start:end].rstrip())
             if match:
                 cells[int(match.group(1))] = (match.group(2), start)
     assert sorted(cells) == list(range(1, len(titles) + 1))   # every lesson on the one screen
@@ -61,4 +61,4 @@ def test_every_best_score_is_shown_and_only_titles_too_long_for_their_column_are
         if shown_title != title:
             room = (right_start - 1) if start == 0 else (79 - right_start)
             assert shown_title.endswith("...") and title.startswith(shown_title[:-3])
-            assert len(f"{number:>3} {title} {marks[number]}") > room, (number, title)   # it could not fit
+            assert len(f"{number:>3}  {title} {marks[number]}") > room, (number, title)   # it could not fit

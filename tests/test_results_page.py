@@ -23,9 +23,9 @@ from tests.servers import FilteredPort, Listener, free_port
 
 WORDS = {
     "en": {"scanned": "Scanned 127.0.0.1:", "header": "PORT", "next": "What to do next", "lab": "practice lab",
-           "timeout": "timeout 0.5 s", "took": r"took \d+\.\d\d s", "longer": "(2 s)"},
+           "timeout": "timeout 0.5 s", "took": r"took \d+\.\d\d s", "longer": "a 2 s timeout"},
     "id": {"scanned": "Dipindai 127.0.0.1:", "header": "PORT", "next": "Langkah berikutnya", "lab": "lab latihan",
-           "timeout": "batas waktu 0,5 detik", "took": r"selama \d+,\d\d detik", "longer": "(2 detik)"},
+           "timeout": "batas waktu 0,5 detik", "took": r"selama \d+,\d\d detik", "longer": "batas waktu 2 detik"},
 }
 
 

@@ -125,8 +125,9 @@ def meaning_lines(app, counts: dict, teach: bool, *, found: Optional[dict] = Non
         if counts.get(state):
             blocks.append(Block(wrap(t(f"meaning.{state}", count=counts[state]), first="- ", rest="  "), "text"))
     blocks += next_steps(app, counts, found or {}, timeout, here)
-    if teach:
-        blocks.append(Block(wrap(t("meaning.more", first=app.tr.lesson_title("port-states"),
+    if teach:   # an open port: its own lesson first
+        first = "unexpected-open-port" if counts.get("open") else "port-states"
+        blocks.append(Block(wrap(t("meaning.more", first=app.tr.lesson_title(first),
                                    second=app.tr.lesson_title("reading-results")), "hint"), "text"))
     return blocks
 
@@ -137,8 +138,7 @@ def next_steps(app, counts: dict, found: dict, timeout: float, here: bool) -> Li
     steps = []
     if counts.get("open"):
         steps.append(t("next.open", ports=listed(found.get("open"), counts["open"], tr),
-                       where=t("next.here" if here else "next.there"),
-                       lesson=tr.lesson_title("unexpected-open-port")))
+                       where=t("next.here" if here else "next.there")))
     if counts.get("filtered"):
         steps.append(t("next.filtered", ports=listed(found.get("filtered"), counts["filtered"], tr),
                        longer=tr.decimal(max(LONGER_TIMEOUT, timeout * 4))))
@@ -148,7 +148,7 @@ def next_steps(app, counts: dict, found: dict, timeout: float, here: bool) -> Li
         steps.append(t("next.all_closed"))
     if not steps:
         return []
-    blocks = [Block([""], "blank"), Block([app.env.paint(t("next.title"), "heading")], "heading")]
+    blocks = [Block([app.env.paint(t("next.title"), "heading")], "heading")]   # right below "what this means"
     return blocks + [Block(wrap_commands(app, step), "text") for step in steps]
 
 
