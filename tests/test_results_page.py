@@ -97,3 +97,15 @@ def test_many_open_ports_are_named_a_few_at_a_time():
         ports = sorted(listener.port for listener in (a, b, c, d))
         advice = results_page(quick_scan(",".join(map(str, ports)), "en"), "en").split("What to do next", 1)[1]
     assert ", ".join(map(str, ports[:3])) + " and 1 more" in " ".join(advice.split())
+
+
+def test_a_network_s_page_names_the_block_and_how_many_addresses_it_holds():
+    with Listener() as listener:
+        lines = ["2", "127.0.0.1-2", f"{listener.port},{free_port()}", "0.5", "y", "", "0"]
+        stdin = io.StringIO("".join(line + "\n" for line in lines))
+        stdout = io.StringIO()
+        env = Environment(stdin=stdin, stdout=stdout, stderr=stdout, colour=False, language="en")
+        main_menu.run(App(env, Translator("en")))
+    screen = " ".join(stdout.getvalue().split())
+    assert "Scanned 127.0.0.1-2 (2 addresses): 2 ports each" in screen and "timeout 0.5 s" in screen
+    assert f"127.0.0.1:{listener.port}" in screen.split("What to do next", 1)[1]

@@ -90,14 +90,16 @@ def results_pages(app, blocks: list, map_lines: List[str], meaning: List[Block])
 
 
 def scanned_lines(app, target: str, address: str, ports: tuple, timeout: str, final_timeout: float,
-                  seconds: float) -> List[str]:
-    """What was scanned, first on the results page: target, range, timeout and the time it took."""
+                  seconds: float, addresses: int = 0) -> List[str]:
+    """What was scanned, first on the results page: target (and how many addresses a network
+    holds), range, timeout and the time it took."""
     tr = app.tr
     name = target if target == address else f"{target} ({address})"
     wait = (tr.t("results.timeout_auto", seconds=tr.decimal(final_timeout)) if timeout == "auto"
             else tr.t("results.timeout_seconds", seconds=tr.decimal(str(timeout))))
-    text = tr.count("results.scanned", len(ports), target=clip(name, 60), spec=short_spec(ports), timeout=wait,
-                    seconds=tr.decimal(seconds, 2))
+    key = "results.scanned_network" if addresses else "results.scanned"
+    text = tr.count(key, len(ports), target=clip(name, 60), spec=short_spec(ports), timeout=wait,
+                    seconds=tr.decimal(seconds, 2), addresses=addresses)
     glued = NUMBER_AND_UNIT.sub("\\1" + GLUE, text)   # "0.5 s" never folds between the number and its unit
     return [line.replace(GLUE, " ") for line in app.env.wrap(glued, "heading")]
 

@@ -92,7 +92,7 @@ def scan_network_and_explain(app, answers: dict, teach: bool, offer_save: bool =
         app.pause()
     waited = max([host.report.final_timeout for host in network.up if host.report] or [timeout.seconds])
     lines = [""] + results.scanned_lines(app, targets.text, targets.text, ports, network.timeout, waited,
-                                         network.elapsed_seconds)
+                                         network.elapsed_seconds, addresses=len(targets.targets))
     for line in host_lines(network, env, tr):
         if len(line) < env.width or "\x1b" in line:
             lines.append(line)
