@@ -139,7 +139,8 @@ def fold_preformatted(line: str, width: int) -> List[str]:
             break
         indent = len(line) - len(line.lstrip(" "))
         first_word = len(line.split()[0])
-        if indent + max(12, first_word) > width and first_word < width:   # indented past the window: as far right as fits
+        if indent + max(12, first_word) > width and first_word < width:   # indented past the window:
+            # as far right as it fits
             line = " " * max(0, width - len(line.strip())) + line.strip()
             if len(line) <= width:
                 break

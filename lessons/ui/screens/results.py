@@ -115,7 +115,8 @@ def explain_lines(app, report: ScanReport, teach: bool) -> List[Block]:
                          here=report.target.is_loopback)
 
 
-def meaning_lines(app, counts: dict, teach: bool, *, found: Optional[dict] = None, timeout: float = 0.5, here: bool = True) -> List[Block]:
+def meaning_lines(app, counts: dict, teach: bool, *, found: Optional[dict] = None, timeout: float = 0.5,
+                  here: bool = True) -> List[Block]:
     """The heading, then one block per sentence: a page break never splits a sentence.
 
     After what each state means comes what to do next with these results, which the counts
