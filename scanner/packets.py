@@ -15,8 +15,9 @@ IPv4, 0x86DD IPv6).  Because such a socket sees every program's traffic, opening
 the ``CAP_NET_RAW`` capability (root, or ``setcap cap_net_raw+ep`` on the interpreter).
 
 The IP and TCP headers are decoded with ``struct`` (network byte order, ``!``), and only
-the scanner's own connections are kept: packets to a scanned port of a target address
-from a source port whose first packet was our SYN, and the answers to them.
+the scanner's own connections are kept: a connection is ours when its first packet is a
+SYN that carries our mark (``scanner.own_traffic``: while a capture runs, this process's
+SYNs leave with their own TTL), and then every packet of the same four ports and addresses.
 
 This module is pure: it returns ``PacketRecord`` values and never prints.  The API for
 other screens (the guided walk's slow-motion replay):
@@ -39,7 +40,9 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+
+from scanner import own_traffic
 
 ETH_P_ALL = 0x0003               # "every protocol" (linux/if_ether.h)
 ETH_P_IP = 0x0800
@@ -220,7 +223,9 @@ class Capture:
         self.kernel_drops = 0          # packets the kernel dropped before we could read them
         self.filtered_in_kernel = False
         self.started = 0.0
-        self.ended = float("inf")
+        self.ended = float("inf")      # when stop() was called (a packet's kernel stamp may be a little later)
+        self.own_mark = own_traffic.own_hop_limit()
+        self.own_syns: Set[Tuple[bytes, int, int]] = set()   # (target, port, our port) of our marked SYNs
         self._sock: Optional[socket.socket] = None
         self._stop = threading.Event()
         self._drain_until = 0.0
@@ -251,9 +256,14 @@ class Capture:
         if self.filtered_in_kernel:
             self._discard_queued()
         self._sock.settimeout(0.05)
+        own_traffic.watch(id(self), frozenset(self.addresses), self.ports)
         self.started = time.time()
         self._thread = threading.Thread(target=self._read, name="packet-capture", daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except RuntimeError:
+            own_traffic.unwatch(id(self))
+            raise
         return self
 
     def _discard_queued(self, limit: int = 100_000) -> None:
@@ -289,6 +299,8 @@ class Capture:
                 continue  # on loopback every packet is seen leaving and arriving: keep one
             header = decode_tcp(packet, ethertype)
             if header is not None and keep(header):
+                if header[7] & (SYN | ACK) == SYN and own_traffic.hop_limit(packet, ethertype) == self.own_mark:
+                    self.own_syns.add((header[2], header[4], header[3]))
                 if len(self.raw) < MAX_PACKETS:
                     self.raw.append((_arrival(ancillary) if stamped else time.time(), header))
                 else:
@@ -303,7 +315,8 @@ class Capture:
         """Stop capturing after ``linger`` seconds (the last answers are still on their way)."""
         if self._thread is None:
             return
-        self.ended = time.time()  # connections that begin after this are not the scan's
+        self.ended = time.time()
+        own_traffic.unwatch(id(self))   # connections that begin after this carry no mark: not the scan's
         time.sleep(linger)
         self._drain_until = time.monotonic() + DRAIN_SECONDS
         self._stop.set()
@@ -332,9 +345,10 @@ class Capture:
         """Every packet of the scanner's own connections, in the order they were seen.
 
         A connection is ours when its first packet is a SYN (without ACK) to a scanned
-        port while the scan ran; connections that were already open are left out.  (Another
-        program connecting to the same address and port at the same moment would show too:
-        a packet socket sees packets, not which program sent them.)
+        port carrying our mark, which only SYNs sent while the capture ran get; connections
+        that were already open, and other programs' connections to the same ports, are left
+        out.  (No clock is compared: the kernel stamps a packet when it is delivered, which
+        on loopback can be microseconds after ``connect()`` has already returned.)
         """
         ours: Dict[Tuple[bytes, int, int], bool] = {}     # (target, port, local port)
         began: Dict[Tuple[bytes, int], float] = {}       # (target, port) -> first SYN time
@@ -345,7 +359,7 @@ class Capture:
             elif source in self.addresses and sport in self.ports and (source, sport, dport) in ours:
                 key, direction = (source, sport, dport), "in"
             elif (destination in self.addresses and dport in self.ports and flags & (SYN | ACK) == SYN
-                  and seen <= self.ended):
+                  and (destination, dport, sport) in self.own_syns):
                 key, direction = (destination, dport, sport), "out"
                 ours[key] = True
             else:

@@ -17,7 +17,8 @@ import json
 
 from scanner.results import PortState, ScanReport
 
-CSV_COLUMNS = ("port", "protocol", "state", "reason", "service", "banner", "tries")
+CSV_COLUMNS = ("port", "protocol", "state", "reason", "service", "banner", "tries", "service_source")
+PORT_TABLE = "port-table"   # service_source of a name that is only the port table's guess
 
 
 def listed_results(report: ScanReport, include_closed: bool = False) -> list:
@@ -27,7 +28,12 @@ def listed_results(report: ScanReport, include_closed: bool = False) -> list:
 def port_row(result) -> dict:
     return {"port": result.port, "protocol": result.protocol, "state": result.state.value,
             "reason": result.reason.value, "service": result.service, "banner": result.banner,
-            "tries": result.tries}
+            "tries": result.tries, "service_source": service_source(result)}
+
+
+def service_source(result) -> str:
+    """How the result's service was named: "greeting", "HEAD", "PING"..., "port-table" or ""."""
+    return result.service_source or (PORT_TABLE if result.service else "")
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula.  Banners come from
@@ -81,8 +87,21 @@ def to_csv(report: ScanReport, include_closed: bool = False) -> str:
 
 
 def with_banners(report: ScanReport, banners: dict) -> ScanReport:
-    """A copy of ``report`` whose results carry the grabbed banners."""
-    results = [dataclasses.replace(r, banner=banners[r.port]) if r.port in banners else r for r in report.results]
+    """A copy of ``report`` whose results carry the grabbed banners.
+
+    ``banners`` maps a port to its banner text, or to an answer with ``banner``, ``service``
+    and ``source`` (``scanner.banners.ServiceAnswer``): a service named from what it said
+    replaces the port table's guess.
+    """
+    def told(result, answer):
+        if isinstance(answer, str):
+            return dataclasses.replace(result, banner=answer)
+        if answer.service:
+            return dataclasses.replace(result, banner=answer.banner, service=answer.service,
+                                       service_source=answer.source)
+        return dataclasses.replace(result, banner=answer.banner)
+
+    results = [told(r, banners[r.port]) if r.port in banners else r for r in report.results]
     return dataclasses.replace(report, results=results)
 
 

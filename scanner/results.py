@@ -70,6 +70,8 @@ class PortResult:
     banner: str = ""
     rtt: Optional[float] = None  # seconds from connect() to the answer; None when none came
     tries: int = 1               # probes sent before the answer (more than 1: silence was asked again)
+    service_source: str = ""     # how ``service`` was named: "greeting", the request it answered
+                                 # ("HEAD", "PING", "SSLRequest"), or "" = the port table's guess
 
 
 @dataclass(frozen=True)

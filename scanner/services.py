@@ -18,6 +18,9 @@ import re
 import socket
 import threading
 from functools import lru_cache
+from typing import Tuple
+
+from scanner.fingerprints import HTTP_HEAD, POSTGRES_SSL, REDIS_PING
 
 FALLBACK_SERVICES = {
     7: "echo", 9: "discard", 13: "daytime", 19: "chargen", 20: "ftp-data", 21: "ftp",
@@ -55,6 +58,8 @@ COMMON_PORTS = tuple(sorted({
 
 # Ports where a server waits for the client to speak first, in HTTP.
 HTTP_LIKE_PORTS = frozenset({80, 81, 591, 3000, 5000, 8000, 8008, 8080, 8081, 8088, 8888, 9000, 9090})
+REDIS_PORTS = frozenset({6379, 6380})
+POSTGRES_PORTS = frozenset({5432, 5433})
 
 
 # glibc's getservbyport() reads /etc/services into one shared buffer: two threads calling it
@@ -72,3 +77,21 @@ def service_name(port: int, protocol: str = "tcp") -> str:
     except (OSError, OverflowError):
         name = ""
     return name if SERVICE_NAME.match(name) else FALLBACK_SERVICES.get(port, "")
+
+
+def probe_plan(port: int) -> Tuple[bool, Tuple[str, ...]]:
+    """(wait for a greeting first?, the requests to try in order) for a port.
+
+    Where the port table says the client speaks first, we ask at once, and in that
+    service's own language first: Redis gets ``PING`` before anything in HTTP, PostgreSQL
+    its ``SSLRequest``.  A server that greets anyway still greets before it reads, so
+    nothing is lost.  Anywhere else we listen first, and ask in HTTP only after silence.
+    """
+    name = service_name(port)
+    if port in REDIS_PORTS or name == "redis":
+        return False, (REDIS_PING, HTTP_HEAD)
+    if port in POSTGRES_PORTS or name == "postgresql":
+        return False, (POSTGRES_SSL, HTTP_HEAD)
+    if port in HTTP_LIKE_PORTS or name.startswith("http"):
+        return False, (HTTP_HEAD,)
+    return True, (HTTP_HEAD, POSTGRES_SSL)

@@ -235,3 +235,121 @@ def loopback_listening_ports() -> set:
         except OSError:
             pass
     return ports
+
+
+class ProtocolServer(_ServedInThread):
+    """A look-alike of one protocol's opening, on 127.0.0.1 port 0, each connection in its own thread.
+
+    It sends ``greeting`` (if any) on connect, then reads what the client sends and answers
+    the first request whose start matches a key of ``answers``; with no match it hangs up
+    (as PostgreSQL does on a request it cannot parse) or, with ``silent``, keeps listening.
+    Every request is kept in ``requests``, in order, so tests can check what a client asked.
+    """
+
+    def __init__(self, greeting: bytes = b"", answers: Optional[dict] = None, silent: bool = False) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.greeting, self.answers, self.silent = greeting, answers or {}, silent
+        self.requests: list = []
+        self.connections = 0
+        self._prepare_thread()
+
+    def _sockets(self) -> list:
+        return [self.sock]
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.05)
+        self.ready.set()
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                if self.greeting:
+                    conn.sendall(self.greeting)
+                conn.settimeout(0.1)
+                request = b""
+                for _ in range(50):   # at most 5 s per connection
+                    if self._stop.is_set():
+                        return
+                    try:
+                        chunk = conn.recv(4096)
+                    except socket.timeout:
+                        continue
+                    if not chunk:
+                        return
+                    request += chunk
+                    answer = next((reply for start, reply in self.answers.items() if request.startswith(start)), None)
+                    if answer is not None:
+                        self.requests.append(request)
+                        conn.sendall(answer)
+                        return
+                    if not self.silent and len(request) >= 4:
+                        self.requests.append(request)
+                        return   # not a request it knows: hang up
+            except OSError:
+                return
+
+
+def free_lab_base(addresses=("127.0.0.1", "::1") + tuple(f"127.42.0.{n}" for n in range(8)), block: int = 100,
+                  attempts: int = 40) -> int:
+    """A lab base port whose whole block is free, TCP and UDP, on every lab address.
+
+    Another lab (another developer's, a class's) may hold the default 8000-8099 block;
+    a test that starts the lab with this base does not depend on what else runs here.
+    Bases lie below Linux's ephemeral range (32768-60999), where outgoing connections
+    take their ports.  Raises OSError when no free block was found.
+    """
+    import random
+
+    usable = []
+    for address in addresses:
+        try:
+            with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as sock:
+                sock.bind((address, 0))
+            usable.append(address)
+        except OSError:
+            continue   # ::1 or 127.42.0.x not here: the lab notes that itself
+    for _ in range(attempts):
+        base = random.randrange(10000, 32000 - block, block)
+        try:
+            for address in usable:
+                family = socket.AF_INET6 if ":" in address else socket.AF_INET
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    for port in range(base, base + block):
+                        with socket.socket(family, kind) as sock:
+                            sock.bind((address, port))
+        except OSError:
+            continue
+        return base
+    raise OSError("no free block of lab ports found")
+
+
+class ClosedPort:
+    """A port that stays closed while the block runs: bound on 127.0.0.1, never listening.
+
+    ``free_port()`` releases its port, so on a busy machine another program's listener
+    may take it before the test connects.  A bound socket keeps the number to itself,
+    and with no listener the kernel answers every SYN with an RST: closed, for sure.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.port = self.sock.getsockname()[1]
+
+    def __enter__(self) -> "ClosedPort":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.sock.close()

@@ -9,7 +9,7 @@ import unicodedata
 
 import pytest
 
-from scanner import banners
+from scanner import banners, services
 from scanner.banners import MAX_BANNER_LENGTH, _summarise_http, clean_banner, grab_banner, grab_banners
 from scanner.inputs import parse_target
 from lessons.ui.reports import write_atomically
@@ -61,7 +61,7 @@ def test_http_like_port_is_asked_first_with_a_host_header(monkeypatch, host_head
     """Ports in HTTP_LIKE_PORTS (80, 8080...) get HEAD at once.  Our server is on a port-0 port,
     so that port is declared HTTP-like for this test instead of binding a fixed port."""
     with SilentHTTPServer(server="tiny-test/1.0") as server:
-        monkeypatch.setattr(banners, "HTTP_LIKE_PORTS", frozenset({server.port}))
+        monkeypatch.setattr(services, "HTTP_LIKE_PORTS", frozenset({server.port}))
         banner = grab_banner("127.0.0.1", socket.AF_INET, server.port, timeout=1.0, host_header=host_header)
     assert banner == "HTTP/1.0 200 OK | Server: tiny-test/1.0"
     assert server.requests == [("HEAD / HTTP/1.0", sent)]
@@ -150,7 +150,8 @@ def test_to_dict_lists_non_closed_ports_and_counts_all():
     assert data["counts"] == {"open": 1, "closed": 1, "filtered": 1}
     assert [p["port"] for p in data["ports"]] == [22, 80]
     assert data["ports"][0] == {"port": 22, "protocol": "tcp", "state": "open", "reason": "syn-ack",
-                                "service": "ssh", "banner": "", "tries": 1}
+                                "service": "ssh", "banner": "", "tries": 1,
+                                "service_source": "port-table"}
     assert [p["port"] for p in to_dict(make_report(), include_closed=True)["ports"]] == [22, 23, 80]
     assert json.loads(to_json(make_report())) == data
 

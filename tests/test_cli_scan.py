@@ -29,7 +29,7 @@ ESC = "\x1b"
 CONTRACT_KEYS = {"target", "address", "family", "ports_scanned", "timeout", "workers", "started",
                  "elapsed_seconds", "complete", "consent", "counts", "ports",
                  "retried", "rate_limit_per_second"}
-PORT_KEYS = {"port", "protocol", "state", "reason", "service", "banner", "tries"}
+PORT_KEYS = {"port", "protocol", "state", "reason", "service", "banner", "tries", "service_source"}
 
 
 @functools.lru_cache(maxsize=None)

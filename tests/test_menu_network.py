@@ -17,7 +17,28 @@ from lessons.ui.screens.lab import scan_the_network
 from lessons.ui.app import App
 from lessons.ui.screens import main_menu
 from lessons.ui.terminal import Environment
-from tests.servers import Listener
+from tests.servers import Listener, free_lab_base
+
+
+@pytest.fixture
+def lab_on_a_free_block(monkeypatch):
+    """The menu's lab starts on a free block of ports, not the default 8000-8099 another lab may hold."""
+    import functools
+    import socket
+
+    from lessons.ui.screens import lab as lab_screen
+
+    try:
+        with socket.socket() as probe:
+            probe.bind(("127.42.0.1", 0))
+    except OSError as error:
+        pytest.skip(f"127.42.0.1 is not usable here ({error}): the practice network needs 127.42.0.0/29 on loopback")
+    try:
+        base = free_lab_base()
+    except OSError as error:
+        pytest.skip(f"no free block of 100 ports on the lab's addresses: {error}")
+    monkeypatch.setattr(lab_screen, "start_lab", functools.partial(lab_screen.start_lab, base_port=str(base)))
+    return base
 
 
 def run_menu(lines, language="en"):
@@ -82,7 +103,7 @@ def test_a_bad_network_is_one_line_and_asked_again_and_refusal_sends_nothing():
     assert "Scan cancelled" in screen and "hosts up" not in screen
 
 
-def test_practice_network_from_the_lab_menu_is_graded_host_by_host():
+def test_practice_network_from_the_lab_menu_is_graded_host_by_host(lab_on_a_free_block):
     code, screen, menu = run_menu(["4", "5", "y", "", "0", "0"])
     assert code == 0 and "Traceback" not in screen
     assert "5  Scan the practice network and check the answer" in screen
@@ -100,7 +121,7 @@ def test_practice_network_from_the_lab_menu_is_graded_host_by_host():
     assert menu.lab is None
 
 
-def test_practice_network_graded_in_indonesian():
+def test_practice_network_graded_in_indonesian(lab_on_a_free_block):
     code, screen, _menu = run_menu(["4", "5", "y", "", "0", "0"], "id")
     grading = screen[screen.index("Memeriksa pemindaian jaringan latihan"):]
     assert grading.count("Semua port lab cocok dengan jawaban yang diketahui.") == 4

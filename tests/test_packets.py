@@ -17,7 +17,7 @@ from scanner import packets
 from scanner.packets import (ACK, ETH_P_IP, ETH_P_IPV6, FIN, PSH, RST, SYN, Capture, CaptureUnavailable,
                              capture_probe, decode_tcp, flag_name)
 from tests.conftest import ROOT, program_env
-from tests.servers import FilteredPort, Listener, free_port
+from tests.servers import ClosedPort, FilteredPort, Listener, free_port
 
 MAIN = os.path.join(ROOT, "main.py")
 
@@ -118,8 +118,10 @@ def test_open_port_shows_the_handshake(can_capture):
 
 
 def test_closed_port_answers_with_a_reset(can_capture):
-    port = free_port()
-    flags = flags_of(capture_probe("127.0.0.1", port, 0.5), port)
+    # A port held closed (bound, not listening): no other program's listener can take it meanwhile, and
+    # other programs' SYNs to it carry no mark of ours, so the capture lists only this probe.
+    with ClosedPort() as closed:
+        flags = flags_of(capture_probe("127.0.0.1", closed.port, 0.5), closed.port)
     assert flags[0] == "SYN" and flags[1].startswith("RST"), flags
 
 
@@ -139,8 +141,8 @@ def test_filtered_port_shows_the_syn_sent_again(can_capture):
 
 
 def test_scan_with_packets_shows_syn_ack_for_open_and_rst_for_closed(isolated_home, can_capture):
-    closed = free_port()
-    with Listener() as listener:
+    with ClosedPort() as held, Listener() as listener:
+        closed = held.port
         proc = subprocess.run([sys.executable, MAIN, "scan", "127.0.0.1", "-p", f"{closed},{listener.port}",
                                "--packets"], cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               env=program_env(isolated_home), timeout=60)

@@ -256,7 +256,7 @@ def test_network_banner_pass_shares_one_deadline_across_hosts(monkeypatch):
         calls.append(stopped)
         return {}
 
-    monkeypatch.setattr(banners, "grab_banners", silent_service)
+    monkeypatch.setattr(banners, "identify_services", silent_service)
     monkeypatch.setattr(banners, "PASS_CAP_SECONDS", 0.2)
     with Listener() as first, Listener(host="127.0.0.2") as second:
         network = scan_network(parse_targets("127.0.0.1-2"), sorted({first.port, second.port}), ping=False)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from lessons import catalog
-from lessons.render import lesson_blocks
+from lessons.render import Block, lesson_blocks
 from lessons.ui import pager
 from lessons.ui.i18n import Translator
 from lessons.ui.progress import show_problem, store
@@ -67,12 +67,15 @@ class App:
     def page(self, content, finish: bool = True, reserve: int = 0) -> bool:
         return pager.show(self.env, content, self.ask, self.tr, finish=finish, reserve=reserve)
 
-    def show_lesson(self, lesson_id: str) -> None:
-        """The whole lesson, paged on a terminal; it counts as read once its last page was shown."""
+    def show_lesson(self, lesson_id: str, footer: Optional[str] = None) -> None:
+        """The whole lesson, paged on a terminal; it counts as read once its last page was shown.
+
+        ``footer``: one more line after the lesson (the library's "Try it: exercise N")."""
         lesson = catalog.load_lesson(lesson_id, self.tr.language)
         if not self.env.on_screen:
             self.env.write("")
-        finished = self.page(lambda: lesson_blocks(lesson, self.env))
+        extra = [Block([""], "blank"), Block([footer], "text")] if footer else []
+        finished = self.page(lambda: lesson_blocks(lesson, self.env) + extra)
         if not self.env.on_screen:
             self.env.write("")
         if finished:

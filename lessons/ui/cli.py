@@ -10,6 +10,8 @@ what they want (and for scripts):
     lesson ID          show one lesson
     lab                start the practice lab on loopback
     quiz [LESSON]      answer questions about a lesson
+    exercises          list the exercises: write your own scanner
+    exercise N [--check|--watch|--hint|--reset|--solution]
 
 Exit codes follow the shell's conventions: 0 done, 1 the target could not be resolved or
 reached (or the computer ran out of threads, memory or files), 2 a usage or input error,
@@ -31,6 +33,7 @@ from lessons.ui.i18n import LANGUAGES, Translator, language_from_environment, la
 from lessons.ui.progress import store
 from lessons.ui.screens.settings import first_run_language
 from lessons.ui.terminal import Environment
+from lessons.ui.commands.exercise import add_parsers as add_exercise_parsers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.errors import clip
 
@@ -115,6 +118,7 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     lab.add_argument("--base-port", default="8000", metavar="PORT", help=tr.t("help.base_port"))
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
+    add_exercise_parsers(commands, common, tr)
     return parser
 
 
@@ -233,6 +237,10 @@ def _dispatch(args, env: Environment, tr: Translator) -> int:
         from lessons.ui.commands.quiz import command_quiz   # lazy: start-up time
 
         return command_quiz(args.lesson_id, env, tr)
+    if args.command in ("exercises", "exercise"):
+        from lessons.ui.commands.exercise import command_exercise, command_exercises   # lazy: start-up time
+
+        return command_exercises(env, tr) if args.command == "exercises" else command_exercise(args, env, tr)
     from lessons.ui.app import App   # lazy: start-up time
     from lessons.ui.screens import main_menu   # lazy, with App above
 

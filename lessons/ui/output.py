@@ -35,7 +35,6 @@ NOT_SCANNED = "?"
 STALL_SECONDS = 1.0  # no progress for this long: the scan is waiting on silent ports
 ETA_AFTER = 1.0      # an estimate from the first few milliseconds would only be noise
 MIN_BAR = 5
-BANNER_ROWS = 3      # a long banner is folded, but a page of it would push the table away
 
 
 def results_table(report: ScanReport, env: Environment, tr: Translator, include_closed: bool = False) -> List[str]:
@@ -55,15 +54,26 @@ def results_table(report: ScanReport, env: Environment, tr: Translator, include_
         # only the state word is painted (reverse video must not run on into its padding)
         row[0] = row[0][:12] + env.paint(word, result.state.value) + row[0][12 + len(word):]
         lines += row
-        if result.banner:
-            lines += [env.paint(piece, "hint") for piece in fold_preformatted(f"  | {result.banner}", width)
-                      ][:BANNER_ROWS]
+        if result.banner or result.service_source:
+            how = f"({how_named(result, tr)})"
+            room = max(10, env.width - 6 - len(how))   # the banner is cut, never the note
+            banner = result.banner if len(result.banner) <= room else result.banner[: room - 3] + "..."
+            lines.append(env.paint(f"  | {banner} {how}".replace("|  (", "| (")[: env.width - 1], "hint"))
     counts = report.counts()
     if not rows:
         lines.append(tr.t("table.none_listed"))
     if not include_closed and counts.get("closed"):
         lines.append(tr.count("table.not_shown", counts["closed"]))
     return lines
+
+
+def how_named(result, tr: Translator) -> str:
+    """Where a service's name came from: its greeting, its answer to a request, or the port table."""
+    if result.service_source == "greeting":
+        return tr.t("service_source.greeting")
+    if result.service_source:
+        return tr.t("service_source.answer", request=result.service_source)
+    return tr.t("service_source.port_table")
 
 
 def short_spec(ports: tuple, limit: int = 40) -> str:

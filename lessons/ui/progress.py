@@ -39,7 +39,7 @@ from lessons.ui.reports import write_atomically
 
 APP_FOLDER = "portscan-lab"
 FILE_NAME = "progress.json"
-EMPTY = {"version": 1, "lessons_read": [], "quiz": {}, "settings": {}}
+EMPTY = {"version": 1, "lessons_read": [], "quiz": {}, "settings": {}, "exercises": {}}
 MAX_FILE_BYTES = 1_000_000      # a real progress file is a few kilobytes
 LOCK_WAIT_SECONDS = 2.0         # then save without the lock rather than hang
 _MISSING = object()
@@ -58,6 +58,7 @@ def config_folder(environ=os.environ) -> str:
 
 
 QUIZ_FIELDS = ("last", "best", "total", "attempts")
+EXERCISE_COUNTS = ("checks", "failed", "hints")   # an exercise record: these counts and "passed"
 SETTING_CHECKS = {
     "language": lambda value: value in LANGUAGES,
     "colour": lambda value: isinstance(value, bool),
@@ -95,6 +96,12 @@ def salvage(data) -> tuple:
         clean["settings"] = {name: value for name, value in settings.items()
                              if name not in SETTING_CHECKS or SETTING_CHECKS[name](value)}
     damaged |= clean["settings"] != settings
+    exercises = data.get("exercises", {})
+    if isinstance(exercises, dict):
+        clean["exercises"] = {name: record for name, record in exercises.items()
+                              if isinstance(record, dict) and isinstance(record.get("passed", False), bool)
+                              and all(_is_count(record.get(count, 0)) for count in EXERCISE_COUNTS)}
+    damaged |= clean["exercises"] != exercises
     return clean, damaged
 
 
@@ -272,6 +279,25 @@ class ProgressStore:
 
     def quiz_scores(self) -> dict:
         return dict(self.data["quiz"])
+
+    def exercise_record(self, exercise_id: str) -> dict:
+        """{"passed", "checks", "failed", "hints"} of one exercise (zeros when never tried)."""
+        record = {"passed": False, "checks": 0, "failed": 0, "hints": 0}
+        record.update(self.data["exercises"].get(exercise_id, {}))
+        return record
+
+    def record_exercise(self, exercise_id: str, passed: Optional[bool] = None, hint_shown: bool = False) -> None:
+        """Count a check (``passed`` True/False) or a hint shown; a pass is never taken back."""
+        record = self.exercise_record(exercise_id)
+        if passed is not None:
+            record["checks"] += 1
+            record["failed"] += 0 if passed else 1
+            record["passed"] = record["passed"] or passed
+        if hint_shown:
+            record["hints"] += 1
+        record["time"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        self.data["exercises"][exercise_id] = record
+        self.save()
 
     def setting(self, name: str, default=None):
         return self.data["settings"].get(name, default)

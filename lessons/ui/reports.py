@@ -27,9 +27,9 @@ import signal
 import stat
 import tempfile
 import threading
-from typing import Optional
+from typing import NamedTuple, Optional
 
-from lessons.ui.exits import silence_stdout
+from lessons.ui.exits import EXIT_UNREACHABLE, EXIT_USAGE, silence_stdout
 from lessons.ui.i18n import Translator
 from lessons.ui.output import host_lines, results_table, summary_line
 from lessons.ui.terminal import Environment
@@ -106,6 +106,8 @@ def output_problem(path: str) -> Optional[tuple]:
         return "report.not_regular", folder
     if is_own_output(path):   # -o /dev/stdout > out.txt: the printed results would lose their file
         return "report.own_output", folder
+    if is_read_only_file(path):   # renaming over it would work (even for root): its 0444 says keep it
+        return "report.read_only", folder
     if not os.access(folder, os.W_OK):
         return "report.no_permission", folder
     return None
@@ -125,8 +127,30 @@ def file_format(path: str, chosen: str) -> str:
     return ending if ending in ("json", "csv") else "text"
 
 
-def save_report_first(args, tr: Translator, text_for) -> Optional[str]:
-    """Write ``-o``'s file before anything is printed; the one-line error, or None.
+def is_read_only_file(path: str) -> bool:
+    """True for an existing regular file that nobody may write (0444), or that we may not write."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(mode) and (mode & 0o222 == 0 or not os.access(path, os.W_OK))
+
+
+# Writing failed because the computer ran out of room, not because of what was typed: exit 1, as for
+# running out of memory or files (2 is for usage errors).
+OUT_OF_ROOM = {code for code in (getattr(errno, name, None) for name in ("ENOSPC", "EDQUOT", "EFBIG"))
+               if code is not None}
+
+
+class WriteFailure(NamedTuple):
+    """A report that could not be written: the one line to print, and the exit code."""
+
+    message: str
+    code: int   # 1 when the disk was full (the computer ran out of room), else 2
+
+
+def save_report_first(args, tr: Translator, text_for) -> Optional[WriteFailure]:
+    """Write ``-o``'s file before anything is printed; what went wrong, or None.
 
     Signals are held until the file is in place, so a closed or broken stdout, or SIGTERM
     while printing, can no longer cost the report.  ``text_for(file_format)`` makes its text.
@@ -137,7 +161,9 @@ def save_report_first(args, tr: Translator, text_for) -> Optional[str]:
         try:
             write_atomically(os.path.expanduser(args.output), text_for(file_format(args.output, args.format)))
         except OSError as error:
-            return tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT), detail=error.strerror or error)
+            message = tr.t("report.write_failed", path=clip(args.output, PATH_ECHO_LIMIT),
+                           detail=error.strerror or error)
+            return WriteFailure(message, EXIT_UNREACHABLE if error.errno in OUT_OF_ROOM else EXIT_USAGE)
     return None
 
 

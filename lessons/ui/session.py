@@ -15,7 +15,7 @@ from lessons.ui.exits import is_out_of_resources
 from lessons.ui.i18n import Translator
 from lessons.ui.output import BANNER_LABELS, ProgressBar
 from scanner import banners as banner_pass
-from scanner.banners import grab_banners
+from scanner.banners import identify_services
 from scanner.discovery import is_shortage
 from scanner.network import NetworkReport
 from scanner.engine import DEFAULT_WORKERS, scan
@@ -55,7 +55,7 @@ def run_scan(target: Target, ports: tuple, timeout: TimeoutSetting, tr: Translat
         banner_bar = ProgressBar(progress_stream, tr, width, enabled=progress_stream is not None, **BANNER_LABELS)
         started = time.monotonic()
         try:
-            found = grab_banners(target.address, target.family, open_ports,
+            found = identify_services(target.address, target.family, open_ports,
                                  timeout=max(1.0, min(3.0, report.final_timeout * 4)), host_header=target.host,
                                  progress=banner_bar.update)
         except KeyboardInterrupt:  # keep the scan's results; only the banners are lost
@@ -121,7 +121,7 @@ def read_network_banners(network: NetworkReport, progress=None) -> None:
 
             report, started = host.report, time.monotonic()
             try:
-                found = banner_pass.grab_banners(host.address, host.target.family, open_ports, timeout=timeout,
+                found = banner_pass.identify_services(host.address, host.target.family, open_ports, timeout=timeout,
                                              host_header=host.address, progress=host_progress, stop=stop)
             except KeyboardInterrupt:  # keep the scan's results; only the banners are lost
                 network.interrupted = True

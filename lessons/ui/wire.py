@@ -19,6 +19,7 @@ from scanner.results import PortState
 
 WIDTH = 79                       # lines fold to fit an 80-column screen
 SCREEN_LINES = 20                # a default --packets fills about one 24-line screen
+PACKETS_PER_PROBE = 12           # a probe with more (a long banner conversation) is cut, saying so
 SHOW_FIRST = (PortState.OPEN, PortState.FILTERED, PortState.OPEN_FILTERED, PortState.CLOSED)
 
 
@@ -73,20 +74,23 @@ def packet_lines(capture: Capture, results: dict, tr: Translator, limit: Optiona
     for key in sorted(probes, key=rank):  # sorted() is stable: equal ranks keep their order
         if limit is not None and len(chosen) >= limit:
             break
-        if limit is None and chosen and lines_used + 1 + len(probes[key]) > SCREEN_LINES:
+        shown = min(len(probes[key]), PACKETS_PER_PROBE) + (len(probes[key]) > PACKETS_PER_PROBE)
+        if limit is None and chosen and lines_used + 1 + shown > SCREEN_LINES:
             break
         chosen.append(key)
-        lines_used += 1 + len(probes[key])
+        lines_used += 1 + shown
     lines = _fold(tr.t("packets.title", interface=capture.interface_name, shown=len(chosen), probes=len(probes)))
     for key in [key for key in probes if key in set(chosen)]:  # back in the order they happened
         address, port = key
         result = states.get(key)
         verdict = f"{tr.state(result.state)} ({result.reason.value})" if result else "?"
         lines.append(tr.t("packets.probe", address=address, port=port, state=verdict))
-        for record in probes[key]:
+        for record in probes[key][:PACKETS_PER_PROBE]:
             arrow = f"{record.local_port:>5} -> {record.port:<5}" if record.direction == "out" \
                 else f"{record.local_port:>5} <- {record.port:<5}"
             lines.append(f"  {record.time * 1000:>9.3f} ms  {arrow}  {record.flags}")
+        if len(probes[key]) > PACKETS_PER_PROBE:
+            lines.append("  " + tr.t("packets.more_in_probe", count=len(probes[key]) - PACKETS_PER_PROBE))
     if len(chosen) < len(probes):
         lines.extend(_fold(tr.t("packets.more", count=len(probes) - len(chosen), total=len(probes))))
     if capture.kernel_drops or capture.dropped:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from lessons.ui import pager
+from lessons.ui.exits import EXIT_INTERRUPTED, EXIT_OK
 from lessons.ui.i18n import Translator
 from lessons.ui.lab_view import lab_table, network_table, start_lab
 from lessons.ui.pager import Lines
@@ -38,7 +39,10 @@ def command_lab(args, env: Environment, tr: Translator) -> int:
             time.sleep(0.2)
     except KeyboardInterrupt:
         env.write("")
+        code = EXIT_INTERRUPTED   # Ctrl+C, as the README's exit codes say
+    else:
+        code = EXIT_OK
     finally:
         lab.stop()
     env.write(tr.t("lab.stopped"))
-    return 0
+    return code

@@ -10,6 +10,7 @@ from lessons.ui import pager
 from lessons.ui.exits import EXIT_OK, EXIT_USAGE, fail
 from lessons.ui.i18n import Translator
 from lessons.ui.progress import store
+from lessons.ui.screens.exercises import try_it_line
 from lessons.ui.terminal import Environment
 from scanner.errors import clip
 
@@ -37,4 +38,7 @@ def command_lesson(name: Optional[str], env: Environment, tr: Translator) -> int
     lesson = catalog.load_lesson(lesson_id, tr.language)
     if pager.show(env, lambda: lesson_blocks(lesson, env), ask, tr, finish=False, like_cat=True):
         store().mark_lesson_read(lesson_id)
+        practice = try_it_line(env, tr, lesson_id)   # the exercise that practises this lesson
+        if practice:
+            env.write(practice)
     return EXIT_OK

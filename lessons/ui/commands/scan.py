@@ -95,7 +95,7 @@ def command_scan(args, env: Environment, tr: Translator) -> int:
     if capture is not None and printed:  # after the results; on stderr when stdout carries JSON or CSV
         show_packets(env, packet_lines(capture, results_by_probe(report), tr, packet_limit), args.format)
     if write_error:
-        return fail(env, write_error, EXIT_USAGE)
+        return fail(env, write_error.message, write_error.code)
     if args.output and args.output != "-" and args.format == "text" and printed:
         env.write(tr.t("report.saved", path=clip(args.output, PATH_ECHO_LIMIT)), "ok")
     if shortage is not None:
@@ -169,7 +169,7 @@ def command_scan_network(args, env: Environment, tr: Translator, targets: Target
         show_packets(env, packet_lines(capture, results_by_probe(*(h.report for h in network.hosts)), tr,
                                        packet_limit), args.format)
     if write_error:
-        return fail(env, write_error, EXIT_USAGE)
+        return fail(env, write_error.message, write_error.code)
     if args.output and args.output != "-" and text and printed:
         env.write(tr.t("report.saved", path=clip(args.output, PATH_ECHO_LIMIT)), "ok")
     if network.shortage is not None:   # out of threads or memory: what was found is printed and saved above

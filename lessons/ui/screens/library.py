@@ -5,6 +5,7 @@ from __future__ import annotations
 from lessons import catalog
 from lessons.ui import pager
 from lessons.ui.progress import store
+from lessons.ui.screens.exercises import try_it_line
 from scanner.errors import clip
 
 
@@ -35,6 +36,6 @@ def library(app) -> None:
             if app.env.on_screen:
                 app.screen_pause()
             continue
-        app.show_lesson(lesson_id)
+        app.show_lesson(lesson_id, footer=try_it_line(app.env, app.tr, lesson_id))
         if not app.env.on_screen:
             app.pause()

@@ -12,6 +12,7 @@ from typing import List
 from lessons.ui.app import BackToMenu, EndOfInput
 from lessons.ui.exits import Terminated
 from lessons.ui.screens import library, walk
+from lessons.ui.screens.exercises import exercises_menu
 from lessons.ui.screens.lab import lab_menu
 from lessons.ui.screens.quiz import quiz_menu
 from lessons.ui.screens.settings import settings_menu
@@ -22,7 +23,8 @@ def menu_entries(app) -> List[tuple]:
     """(key, ui.json label, screen) for every entry; a screen is a function handed the app."""
     return [("1", "menu.guided", walk.guided_scan), ("2", "menu.quick", walk.quick_scan),
             ("3", "menu.library", library.library), ("4", "menu.lab", lab_menu),
-            ("5", "menu.quiz", quiz_menu), ("6", "menu.settings", settings_menu)]
+            ("5", "menu.quiz", quiz_menu), ("6", "menu.settings", settings_menu),
+            ("7", "exercises.menu_entry", exercises_menu)]
 
 
 def run(app) -> int:
