@@ -49,7 +49,9 @@ def render_blocks(text: str, env: Environment, title: str = "") -> List[Block]:
     width = max(30, env.width - 2)
     blocks: List[Block] = []
     if title:
-        blocks.append(Block([env.paint(title, "title"), env.paint("=" * min(len(title), width), "title")], "title"))
+        pieces = textwrap.wrap(title, max(30, env.width - 1), break_on_hyphens=False) or [title]   # narrow: folded
+        blocks.append(Block([env.paint(piece, "title") for piece in pieces]
+                            + [env.paint("=" * min(max(map(len, pieces)), width), "title")], "title"))
     paragraph: List[str] = []
     bullet: List[str] = []
     fence: List[str] = []
@@ -185,7 +187,8 @@ def _split(line: str, width: int, indent: int) -> tuple:
         hang = cells[-1]
     else:
         hang = indent + CODE_HANG
-    if hang + min(len(rest), 12) > width:
+    first_word = re.match(r"#? *\S*", rest).group(0)   # what must fit on the next line: "# ENETUNREACH"
+    if hang + max(min(len(rest), 12), len(first_word)) > width:
         hang = min(indent + 2, max(0, width - len(rest)))
     return line[:start], rest, hang
 
