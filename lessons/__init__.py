@@ -1,8 +1,9 @@
-"""portscan-lab's teaching side: everything the learner sees and types.
+"""portscan-lab's teaching side: the lessons, the practice lab, and the program the learner uses.
 
 The ``scanner`` package does the networking and never prints.  This package turns it
-into a lesson: lessons are data files in ``lessons/content/<lang>/`` (one per lesson per
-language) shown by a small renderer (``render``); ``i18n`` holds every on-screen string in
-English and Bahasa Indonesia; ``menu`` is the guided walkthrough; ``cli`` the one-line
-commands; ``terminal`` the injectable input/output that lets tests script it all.
+into a lesson: lessons and quizzes are data files in ``lessons/content/<lang>/`` (one per
+lesson per language), found by ``catalog``, shown by a small renderer (``render``) and
+checked by the quiz model (``quiz``); ``lab/`` is the practice lab, a known target to scan;
+``ui/`` is the interactive program (the command line, the ``App`` shell, its commands and
+screens), which alone reads from and writes to the learner.
 """

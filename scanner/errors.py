@@ -13,6 +13,7 @@ English sentence.
 
 from __future__ import annotations
 
+import errno
 import re
 import unicodedata
 from typing import Any
@@ -143,3 +144,21 @@ class LabSetupError(InputError):
 
 class NetworkError(PortscanError, OSError):
     """The input was fine but the network said no (unreachable host or network)."""
+
+
+# --- the computer's own limits -----------------------------------------------------------
+# Not an input mistake and not the network's answer: this computer ran out of threads,
+# memory or file descriptors.  Python says so in several ways; this is the one place that
+# knows them all, so every route to the engine tells them apart the same way.
+OUT_OF_THREADS_WORDS = ("can't start new thread", "can't allocate lock")
+OUT_OF_FILES_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
+
+
+def is_out_of_resources(error: BaseException) -> bool:
+    """MemoryError, no thread (``RuntimeError: can't start new thread`` / ``can't allocate lock``),
+    or no file descriptor or kernel memory (EMFILE, ENFILE, ENOMEM)."""
+    if isinstance(error, MemoryError):
+        return True
+    if isinstance(error, RuntimeError):
+        return any(words in str(error) for words in OUT_OF_THREADS_WORDS)
+    return isinstance(error, OSError) and error.errno in OUT_OF_FILES_ERRNOS

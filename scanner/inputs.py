@@ -279,9 +279,10 @@ def _parse_range(item: str, room: "_Room") -> list:
             raise NetworkSpecError("network.bad_range", text=item)
         last_number = int(last) & 0xFF
     else:
-        last_number = whole_number(last_text, max_digits=3)
-        if last_number is None or last_number > 255:
+        typed = whole_number(last_text, max_digits=3)
+        if typed is None or typed > 255:
             raise NetworkSpecError("network.bad_range", text=item)
+        last_number = typed
     first_number = int(first) & 0xFF
     if last_number < first_number:
         raise NetworkSpecError("network.range_reversed", text=item, low=f"{first_text.rsplit('.', 1)[0]}."
@@ -353,7 +354,9 @@ def _port_number(text: str, part: str) -> int:
 
 def describe_ports(ports: tuple) -> str:
     """A compact spec for a port tuple: (1,2,3,80) -> '1-3,80'."""
-    pieces, start, previous = [], None, None
+    pieces: list = []
+    start: Optional[int] = None
+    previous = 0
     for port in ports:
         if start is None:
             start = previous = port

@@ -9,10 +9,10 @@ import unicodedata
 
 import pytest
 
-from scanner import banners, services
+from scanner import services
 from scanner.banners import MAX_BANNER_LENGTH, _summarise_http, clean_banner, grab_banner, grab_banners
 from scanner.inputs import parse_target
-from lessons.ui.reports import write_atomically
+from lessons.ui.safe_files import write_atomically
 from scanner.report import CSV_COLUMNS, listed_results, to_csv, to_dict, to_json, with_banners
 from scanner.results import PortResult, PortState, Reason, ScanReport
 from scanner.services import HTTP_LIKE_PORTS

@@ -235,7 +235,12 @@ try:
 except ImportError:  # Windows, or pexpect not installed: the pseudo-terminal tests are skipped
     pexpect = None
 
-needs_pty = pytest.mark.skipif(pexpect is None, reason="pexpect drives a pseudo-terminal (not on Windows)")
+_no_pty = pytest.mark.skipif(pexpect is None, reason="pexpect drives a pseudo-terminal (not on Windows)")
+
+
+def needs_pty(test):
+    """A test that drives the program in a pseudo-terminal (marked ``terminal``)."""
+    return pytest.mark.terminal(_no_pty(test))
 
 
 def spawn(home, *args, isolate=False, **extra_env):

@@ -395,6 +395,7 @@ def class_of_scanners(lab: PracticeLab, students: int, low: int, high: int) -> N
         assert recv_line(sock) == b"still here\n"
 
 
+@pytest.mark.slow   # ~15 s: thirty whole scans at once
 def test_thirty_concurrent_scans_all_see_every_open_port():
     base = free_block(3000, 9900)
     with PracticeLab(base_port=base) as class_lab:

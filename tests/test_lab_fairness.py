@@ -188,6 +188,7 @@ def spoofed_udp(source: tuple, destination: tuple, payload: bytes) -> bytes:
     return ip + udp
 
 
+@pytest.mark.slow   # a few seconds: left out of the quick loop
 @pytest.mark.skipif(not (IS_LINUX and IS_ROOT), reason="spoofing a source address needs a raw socket (root, Linux)")
 @needs_second_address
 def test_one_spoofed_datagram_does_not_set_two_labs_echoing_forever():
@@ -214,6 +215,7 @@ with PracticeLab(host="127.0.0.2", base_port=0, also_ipv6=False) as lab:
 """
 
 
+@pytest.mark.slow   # a few seconds: left out of the quick loop
 @pytest.mark.skipif(not (IS_LINUX and IS_ROOT), reason="spoofing a source address needs a raw socket (root, Linux)")
 @needs_second_address
 def test_two_labs_in_two_processes_stop_echoing_each_other():

@@ -137,7 +137,7 @@ def test_the_network_grade_reads_host_by_host_with_reasons(net_lab):
     import io
 
     from lessons.ui.i18n import Translator
-    from lessons.ui.lab_view import grade_network
+    from lessons.ui.lab_view import network_grade_blocks
     from lessons.ui.terminal import Environment
 
     web, db = net_lab.network.hosts[0].address, net_lab.network.hosts[1].address
@@ -146,8 +146,9 @@ def test_the_network_grade_reads_host_by_host_with_reasons(net_lab):
     reports["127.42.0.6"] = empty_report("127.42.0.6")
     for language, up_words in (("en", "is up: right"), ("id", "aktif: benar")):
         stdout = io.StringIO()
-        grade_network(compare_network(reports, net_lab), Environment(stdout=stdout, colour=False),
-                      Translator(language))
+        blocks = network_grade_blocks(compare_network(reports, net_lab), Environment(stdout=stdout, colour=False),
+                                      Translator(language))
+        stdout.write("\n".join(line for block in blocks for line in block.lines))
         screen = stdout.getvalue()
         assert f"{web} " in screen and up_words in screen
         assert "iptables" in screen and "127.42.0.6" in screen

@@ -16,6 +16,7 @@ from tests.conftest import ROOT, program_env
 pexpect = pytest.importorskip("pexpect", reason="pexpect drives a pseudo-terminal (not on Windows)")
 
 
+@pytest.mark.slow   # a few seconds: left out of the quick loop
 def test_menu_lab_scan_is_graded_against_the_known_answer():
     stdout = io.StringIO()
     env = Environment(stdin=io.StringIO("4\n2\n1\ny\n\n0\n0\n"), stdout=stdout, colour=False)
@@ -38,6 +39,7 @@ def test_lab_consent_refused_scans_nothing():
     assert "Scan cancelled" in screen and "You found" not in screen
 
 
+@pytest.mark.terminal
 def test_lab_command_runs_until_ctrl_c_and_closes_every_socket(isolated_home):
     child = pexpect.spawn(sys.executable, [os.path.join(ROOT, "main.py"), "lab", "--base-port", "0"], cwd=ROOT,
                           env=program_env(isolated_home), encoding="utf-8", timeout=20, dimensions=(40, 80))
@@ -125,6 +127,7 @@ def test_lab_command_binding_a_spelling_of_every_interface_warns(isolated_home):
     assert "WARNING" in seen and "0.0.0.0" in seen
 
 
+@pytest.mark.terminal
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM is POSIX")
 def test_sigterm_ends_the_menu_and_stops_its_lab(isolated_home):
     import signal

@@ -17,7 +17,8 @@ from bench import netns
 from tests.conftest import ROOT, program_env
 
 REASON = netns.unavailable()
-pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no lossy network here: {REASON}")
+pytestmark = [pytest.mark.netns, pytest.mark.slow,
+              pytest.mark.skipif(REASON is not None, reason=f"no lossy network here: {REASON}")]
 
 LISTENING = [22, 80, 443, 631, 1024, 1500, 1999]
 

@@ -19,6 +19,9 @@ pexpect = pytest.importorskip("pexpect", reason="pexpect drives a pseudo-termina
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+pytestmark = pytest.mark.terminal   # every test here drives the program in a pseudo-terminal
+
+
 def start(home, *args, **extra_env):
     child = pexpect.spawn(sys.executable, [os.path.join(ROOT, "main.py"), *args], cwd=ROOT,
                           env=program_env(home, **extra_env), encoding="utf-8", timeout=20,

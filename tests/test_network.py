@@ -261,6 +261,7 @@ def lab_network(namespace):
         server.wait(10)
 
 
+@pytest.mark.slow   # a few seconds: left out of the quick loop
 def test_cidr_scan_finds_hosts_states_reasons_and_ports(isolated_home, lab_network):
     proc = run(isolated_home, "scan", "127.0.0.0/29", "-p", "22,80,8080", "--timeout", "0.3", "--format", "json",
                prefix=_inside(lab_network))
@@ -351,7 +352,7 @@ def test_network_port_map_has_one_row_per_host(second_loopback):
 
 
 def test_retries_reach_the_udp_scan_of_every_host():
-    from lessons.ui.session import scan_udp_host as _scan_udp_host
+    from scanner.request import scan_udp_host as _scan_udp_host
 
     network = scan_network(parse_targets("127.0.0.1-2"), (9,), FAST, ping=False, retries=0, scan_host=_scan_udp_host)
     assert [host.report.retries for host in network.hosts] == ["0", "0"]

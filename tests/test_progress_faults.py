@@ -28,6 +28,7 @@ store.mark_lesson_read(own)
 """
 
 
+@pytest.mark.slow   # a few seconds: left out of the quick loop
 def test_two_processes_saving_at_once_lose_no_score(tmp_path):
     path = str(tmp_path / "progress.json")
     env = dict(os.environ, PYTHONPATH=ROOT)

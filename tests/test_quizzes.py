@@ -27,6 +27,7 @@ def test_every_quiz_parses_and_every_question_is_answerable(language):
                 assert sum(right for _text, right in question.choices) == 1, (language, lesson_id, question.text)
 
 
+@pytest.mark.slow   # a few seconds: left out of the quick loop
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_question_is_asked_in_two_lessons(language):
     seen = []

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from lessons.ui.reports import write_atomically
+from lessons.ui.safe_files import write_atomically
 from tests.conftest import ROOT, program_env
 from tests.servers import FilteredPort, Listener
 
@@ -204,7 +204,7 @@ def test_sigterm_and_sighup_mid_scan_keep_partial_results(isolated_home, tmp_pat
 
 WRITER = r"""
 import os, sys
-from lessons.ui.reports import write_atomically
+from lessons.ui.safe_files import write_atomically
 folder, handled = sys.argv[1], sys.argv[2] == "handled"
 if not handled:
     import signal

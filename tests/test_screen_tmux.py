@@ -19,7 +19,8 @@ from tests.conftest import ROOT, program_env
 from tests.servers import FilteredPort, Listener
 from tests.tmux_screen import SGR, TMUX, Screen, bright_codes
 
-pytestmark = pytest.mark.skipif(not TMUX, reason="tmux is not installed: the visible-screen tests need it")
+pytestmark = [pytest.mark.terminal,
+              pytest.mark.skipif(not TMUX, reason="tmux is not installed: the visible-screen tests need it")]
 
 WORDS = {
     "en": {"choice": "Your choice:", "watch": "(Enter: watch", "results": "(Enter: the results)",

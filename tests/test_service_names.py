@@ -11,6 +11,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -190,3 +191,23 @@ def test_the_scan_command_names_a_service_from_its_greeting_in_text_and_json(iso
     assert words in text.stdout and "SSH-2.0-OpenSSH_9.2p1" in text.stdout
     port = json.loads(as_json.stdout)["ports"][0]
     assert (port["service"], port["service_source"]) == ("ssh", "greeting")
+
+
+def test_service_names_stay_right_when_threads_ask_at_once():
+    from scanner import services
+    services.service_name.cache_clear()
+    ports = list(range(1, 3000))
+    found = {}
+
+    def look_up():
+        for port in ports:
+            found.setdefault(port, set()).add(services.service_name(port))
+
+    workers = [threading.Thread(target=look_up) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for port, names in found.items():
+        assert len(names) == 1, (port, names)
+        assert all(name == "" or services.SERVICE_NAME.match(name) for name in names)

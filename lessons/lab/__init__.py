@@ -3,11 +3,14 @@
 A teaching aid, so it lives on the teaching side.  Its parts:
 
 ``layout``    what the lab holds: ports, known answer, notes (data only)
-``services``  one small asyncio Protocol per service; fair sharing; UDP loop guard
+``services``  one small asyncio Protocol per service; fair sharing (``clients``: who is who)
+``udp_echo``  the UDP echo and its loop and amplification guards
 ``server``    the sockets and the one event loop: ``PracticeLab``
 ``network``   the practice network of loopback "machines" on 127.42.0.0/29
 ``options``   ``--bind`` and ``--base-port``: ``parse_bind_address``, ``parse_base_port``
 ``grading``   ``compare`` (one host) and ``compare_network`` (the practice network)
+``netns``     a network namespace of our own: veth, iptables DROP/REJECT, clean-up (root, Linux)
+``challenges`` seeded targets with hidden answers, graded from the learner's own scans
 """
 
 from lessons.lab.grading import (HostVerdict, LabComparison, NetworkComparison, ServiceVerdict, compare,

@@ -106,7 +106,9 @@ class HostVerdict:
     ``answers``       up, as every loopback address is (SYN-ACK or RST came back);
     ``looked_down``   reported down, yet loopback always answers: only packet filtering
                       (root, e.g. an iptables DROP rule) or a scan problem can do that;
-    ``not_scanned``   the scan did not cover this address.
+    ``not_scanned``   the scan did not cover this address;
+    ``no_machine``    down, rightly: in a namespace nothing holds this address (ARP gets no answer);
+    ``looked_up``     reported up, yet no machine holds this address.
     """
 
     address: str
@@ -146,11 +148,13 @@ class NetworkComparison:
 _NOT_SCANNED = object()
 
 
-def _host_verdict(address: str, name: str, services, report) -> HostVerdict:
+def _host_verdict(address: str, name: str, services, report, expected_up: bool = True) -> HostVerdict:
     if report is _NOT_SCANNED:
-        return HostVerdict(address, name, True, None, None, "not_scanned")
+        return HostVerdict(address, name, expected_up, None, None, "not_scanned")
     if report is None:
-        return HostVerdict(address, name, True, False, None, "looked_down")
+        return HostVerdict(address, name, expected_up, False, None, "looked_down" if expected_up else "no_machine")
+    if not expected_up:
+        return HostVerdict(address, name, False, True, None, "looked_up")
     return HostVerdict(address, name, True, True, compare_services(report, services, (address,)), "answers")
 
 
@@ -163,12 +167,12 @@ def compare_network(host_reports: Mapping[str, Optional[ScanReport]], lab) -> Ne
     """
     network = getattr(lab, "network", None) or lab
     reports = dict(host_reports)
-    verdicts = [_host_verdict(host.address, host.name, host.services, reports.pop(host.address, _NOT_SCANNED))
-                for host in network.hosts]
+    verdicts = [_host_verdict(host.address, host.name, host.services, reports.pop(host.address, _NOT_SCANNED),
+                              host.expected_up) for host in network.hosts]
     outside = []
     for address in sorted(reports, key=_address_key):
         if network.in_block(address):   # another address of the block: up, nothing open
-            verdicts.append(_host_verdict(address, "spare", (), reports[address]))
+            verdicts.append(_host_verdict(address, "spare", (), reports[address], getattr(network, "spare_up", True)))
         else:
             outside.append(address)
     return NetworkComparison(network.block, tuple(verdicts), tuple(outside))

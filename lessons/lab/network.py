@@ -16,7 +16,9 @@ with the same base-port scheme as the lab (base 8000 shown)::
 Every other port of these hosts, and every other address of the block (.0, .5, .6, .7),
 answers RST: on loopback each address is "up".  A host that looks *down* (no answer at
 all) can only be made with packet filtering, e.g. as root
-``iptables -A INPUT -d 127.42.0.6 -j DROP``; the lab does not pretend to have one.
+``iptables -A INPUT -d 127.42.0.6 -j DROP``; the lab does not pretend to have one on
+loopback.  As root, ``PracticeLab(network_namespace=True)`` builds this network in a network
+namespace instead, with real DROP rules and a real down host (``lessons.lab.network_ns``).
 
 Where only ``127.0.0.1`` exists (macOS), the other addresses need an alias first
 (``sudo ifconfig lo0 alias 127.42.0.1 up``); until then the lab says so in a note and
@@ -84,6 +86,12 @@ class PracticeNetwork:
     block: str = NETWORK_BLOCK
     hosts: tuple = ()
     notes: list = field(default_factory=list)
+    spare_up: bool = True           # another address of the block: up on loopback, no machine in a namespace
+    namespace: object = None        # the lessons.lab.netns.Namespace holding the hosts, if any
+
+    def close(self) -> None:
+        if self.namespace is not None:
+            self.namespace.close()
 
     def host(self, address: str) -> NetworkHost:
         for host in self.hosts:
@@ -124,7 +132,9 @@ def address_problem(address: str) -> Optional[str]:
 
 
 def open_network(lab) -> PracticeNetwork:
-    """Bind every host of the practice network on ``lab``'s sockets (served by its event loop)."""
+    """Bind every host of the practice network on ``lab``'s sockets (served by its event loop).
+
+    (With ``PracticeLab(network_namespace=True)`` the lab calls ``network_ns`` instead.)"""
     network = PracticeNetwork()
     bound = ipaddress.ip_address(lab.bound_host)
     if bound.version != 4 or not bound.is_loopback:   # a wildcard or LAN address would collide or expose it

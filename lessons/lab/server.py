@@ -14,11 +14,8 @@ How the less obvious ports are made, without root and without a firewall:
   answer with RST instead; the lab checks at start and, if the trick fails, says so in
   ``filtered_works`` and a note rather than promising a filtered port.
 
-Every service runs on **one asyncio event loop** in one background thread, so the menu
-stays usable while the lab serves.  A class scanning at once opens thousands of
-connections in bursts; the loop waits on all of them together (the same non-blocking
-idea the scanner engine uses on the client side), a silent client costs a few bytes,
-and ``stop()`` is simple: ask the loop to close everything, then join its thread.
+Every service runs on **one asyncio event loop** in one background thread (``loop``), so
+the menu stays usable while the lab serves.
 
 If a port in the block is taken, the service moves to the next free port of the block
 and a ``LabNote("moved", ...)`` says so; with ``base_port=0`` the kernel picks every
@@ -29,7 +26,6 @@ practice target belongs on loopback, where no other computer can reach it.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import ipaddress
 import os
@@ -37,22 +33,19 @@ import selectors
 import socket
 import sys
 import threading
-import time
 from typing import Dict, List, Optional, Tuple
 
 from lessons.lab.layout import (DEFAULT_BASE_PORT, LAB_LAYOUT, HasServices, LabNote, LabService, LabStartError,
                                  PlannedService)
-from lessons.lab.services import TCP_SERVICES, Fairness, UdpEchoService, UdpGuard, register_echo_endpoint
+from lessons.lab.loop import LISTEN_BACKLOG, ServiceLoop, service_factory
+from lessons.lab.services import TCP_SERVICES, register_echo_endpoint
 from scanner.errors import LabSetupError
 from lessons.lab.network import open_network
 from lessons.lab.options import LAB_BLOCK_SIZE, parse_base_port, parse_bind_address
 from scanner.inputs import is_loopback_address
 from scanner.results import PortState
 
-LISTEN_BACKLOG = 1024           # a class scanning at once: let handshakes queue, not drop
 FILTER_CHECK_SECONDS = 0.25     # how long the start-up check waits for a dropped SYN to stay unanswered
-SWEEP_SECONDS = 0.25            # how often the clocks of every connection are checked
-START_WAIT_SECONDS = 10.0       # the loop thread must be serving by then
 COMPANION_ATTEMPTS = 20         # base_port=0: tries to find a port free on both 127.0.0.1 and ::1
 
 _OUT_OF_FILES = {code for code in (getattr(errno, name, None) for name in
@@ -113,102 +106,6 @@ def _open_service_socket(plan: PlannedService, host: str, port: int) -> socket.s
     return sock
 
 
-# --- the event loop --------------------------------------------------------------------------
-
-class ServiceLoop:
-    """One asyncio event loop, in its own thread, serving every socket of a lab."""
-
-    def __init__(self, echo_ports) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.fairness = Fairness()
-        self.udp_guard = UdpGuard(set(echo_ports))
-        self.connections: set = set()
-        self.udp_received = 0
-        self.udp_replies = 0
-        self.failure: Optional[BaseException] = None   # what ended the loop, if not stop()
-        self.handler_errors: List[BaseException] = []  # bugs in one connection's handling (first few)
-        self.system_errors = 0                         # e.g. accept() out of file descriptors
-        self._servers: list = []
-        self._datagrams: list = []
-        self._ready = threading.Event()
-        self._thread: Optional[threading.Thread] = None
-        self.loop.set_exception_handler(self._on_error)
-
-    def _on_error(self, loop, context: dict) -> None:
-        error = context.get("exception")
-        if isinstance(error, OSError) or error is None:   # the system said no (EMFILE ...): asyncio retries
-            self.system_errors += 1
-        elif len(self.handler_errors) < 10:
-            self.handler_errors.append(error)
-
-    def start(self, listeners: list, datagrams: list) -> None:
-        """Serve ``listeners`` [(socket, factory)] and UDP echo ``datagrams``; raises if that fails."""
-        self._thread = threading.Thread(target=self._run, args=(listeners, datagrams), name="practice-lab",
-                                        daemon=True)
-        self._thread.start()   # RuntimeError "can't start new thread" goes to the caller
-        self._ready.wait(START_WAIT_SECONDS)
-        if self.failure is not None:
-            raise self.failure
-
-    def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self.failure is None
-
-    def _run(self, listeners: list, datagrams: list) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            try:
-                self.loop.run_until_complete(self._open(listeners, datagrams))
-            finally:
-                self._ready.set()
-            self.loop.call_later(SWEEP_SECONDS, self._sweep)
-            self.loop.run_forever()
-        except BaseException as error:   # kept for PracticeLab.failure: the lab must not die silently
-            self.failure = error
-            self._ready.set()
-        finally:
-            try:
-                self.loop.run_until_complete(self._close_all())
-            except BaseException:
-                pass
-            self.loop.close()
-
-    async def _open(self, listeners: list, datagrams: list) -> None:
-        for sock, factory in listeners:
-            sock.setblocking(False)
-            self._servers.append(await self.loop.create_server(factory, sock=sock, backlog=LISTEN_BACKLOG))
-        for sock in datagrams:
-            sock.setblocking(False)
-            transport, _protocol = await self.loop.create_datagram_endpoint(lambda: UdpEchoService(self, sock),
-                                                                            sock=sock)
-            self._datagrams.append(transport)
-
-    def _sweep(self) -> None:
-        now = time.monotonic()
-        for conn in [c for c in self.connections if c.deadline <= now]:
-            conn.expire()
-        self.loop.call_later(SWEEP_SECONDS, self._sweep)
-
-    async def _close_all(self) -> None:
-        for server in self._servers:
-            server.close()
-        for transport in self._datagrams:
-            transport.close()
-        for conn in list(self.connections):
-            conn.drop()
-        for _ in range(3):   # let the transports finish closing their sockets (a few loop turns)
-            await asyncio.sleep(0)
-
-    def stop(self, wait: float = 5.0) -> None:
-        if self._thread is None:
-            return
-        if self._thread.is_alive():
-            try:
-                self.loop.call_soon_threadsafe(self.loop.stop)
-            except RuntimeError:   # the loop is already closed
-                pass
-            self._thread.join(wait)
-
-
 # --- the lab ------------------------------------------------------------------------------
 
 class PracticeLab(HasServices):
@@ -219,17 +116,20 @@ class PracticeLab(HasServices):
     """
 
     def __init__(self, host: str = "127.0.0.1", base_port: int = DEFAULT_BASE_PORT, also_ipv6: bool = True,
-                 *, allow_all_interfaces: bool = False, network: bool = False) -> None:
+                 *, allow_all_interfaces: bool = False, network: bool = False,
+                 network_namespace: bool = False) -> None:
         self.bound_host = parse_bind_address(host)
         if ipaddress.ip_address(self.bound_host).is_unspecified and not allow_all_interfaces:
             raise LabSetupError("lab.bind_all", host=self.bound_host)
         self.base_port = parse_base_port(base_port)
         self.also_ipv6 = also_ipv6
         self.with_network = network
+        self.network_namespace = network_namespace   # the practice network in a namespace (root, Linux)
         self.services: List[LabService] = []
         self.notes: List[LabNote] = []
         self.filtered_works: Optional[bool] = None   # known after start()
         self.network = None                           # a PracticeNetwork after start(network=True)
+        self.connection_hook = None   # called in the loop's thread: (service key "ssh/8022", client address)
         self._hosts: Tuple[str, ...] = ()
         self._sockets: List[socket.socket] = []
         self._loop: Optional[ServiceLoop] = None
@@ -282,7 +182,8 @@ class PracticeLab(HasServices):
                 self._open_everything()
                 echo_ports = {s.port for s in self.services if s.service == "echo" and s.protocol == "udp"}
                 loop = ServiceLoop(echo_ports)
-                listeners = [(sock, _factory(loop, key, port)) for sock, key, port, kind in self._registrations
+                loop.on_connection = self.connection_hook
+                listeners = [(sock, service_factory(loop, key, port)) for sock, key, port, kind in self._registrations
                              if kind == "tcp"]
                 datagrams = [sock for sock, _key, _port, kind in self._registrations if kind == "udp"]
                 self._echo_endpoints = [sock.getsockname()[:2] for sock in datagrams]
@@ -294,6 +195,7 @@ class PracticeLab(HasServices):
                 self._loop = None
                 self._forget_endpoints()
                 self._close_sockets()
+                self._close_network()
                 raise
         return self
 
@@ -306,6 +208,12 @@ class PracticeLab(HasServices):
                 self._last_loop = loop
             self._forget_endpoints()
             self._close_sockets()
+            self._close_network()
+
+    def _close_network(self) -> None:
+        close = getattr(self.network, "close", None)
+        if close is not None:
+            close()
 
     @property
     def failure(self) -> Optional[BaseException]:
@@ -350,7 +258,11 @@ class PracticeLab(HasServices):
         companion = self._companion_host()
         self.services = self._open_layout(LAB_LAYOUT, self.bound_host, companion)
         self._hosts = (self.bound_host,) + ((companion,) if companion else ())
-        if self.with_network:
+        if self.with_network and self.network_namespace:
+            from lessons.lab.network_ns import open_network_in_namespace  # lazy: only as root, with ip and iptables
+
+            self.network = open_network_in_namespace(self)
+        elif self.with_network:
             self.network = open_network(self)
 
     def _open_layout(self, layout, primary: str, companion: Optional[str] = None) -> List[LabService]:
@@ -483,8 +395,3 @@ class PracticeLab(HasServices):
         state = "running" if self.running else "stopped"
         ports = ", ".join(f"{s.port}/{s.protocol}" for s in self.services)
         return f"<PracticeLab {self.bound_host} {state} [{ports}]>"
-
-
-def _factory(loop: ServiceLoop, service: str, port: int):
-    cls, key = TCP_SERVICES[service], f"{service}/{port}"
-    return lambda: cls(loop, key, port)

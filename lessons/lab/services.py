@@ -16,21 +16,29 @@ one of them holding hundreds of connections open must not lock the others out:
 * every connection has an absolute lifetime (``LIFETIME_SECONDS``): bytes trickled in
   reset the idle timer, never the lifetime.
 
-**No UDP loops or amplification.**  An echo service that answers another echo service
-answers its answer, forever.  So the UDP echo never answers a port below 1024, nor a lab's
-echo port, nor a peer that just sent back exactly what we sent it; each source address
-has a token bucket; and a reply is never larger than the request (it is the request).
+**Loopback has no faces.**  Every local program is 127.0.0.1, so on loopback the per-client
+cap cannot tell one student's 400 trickling connections from another's one request.  At a
+loopback client's cap, and whenever no other client is clearly greedier, the connection that
+has been *idle longest* is shed instead of refusing the newcomer: a client that is still
+talking keeps its place, a held-open one gives it up.
+
+**Bounded buffers.**  Each echo connection stops reading at ``ECHO_BUFFER_LIMIT`` unsent
+bytes, and a service as a whole holds at most ``SERVICE_BUFFER_LIMIT``: past that, the
+connection that has not read for longest is closed, so 200 clients that send without
+reading cannot starve an honest one.  (The UDP echo's own guards are in ``udp_echo``.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import ipaddress
 import re
-import threading
 import time
-from typing import Dict, Optional, Set, Tuple
+from typing import Dict, Optional, Tuple
+
+from lessons.lab.clients import client_key, is_loopback_key
+from lessons.lab.udp_echo import (UDP_BURST_PER_SOURCE, UDP_LOOP_STRIKES, UDP_RATE_PER_SOURCE,  # noqa: F401
+                                  TokenBucket, UdpEchoService, UdpGuard, register_echo_endpoint)
 
 MAX_CONNECTIONS = 400           # the whole lab at once
 PER_SERVICE = 200               # one service at once
@@ -40,16 +48,10 @@ LIFETIME_SECONDS = 20.0         # no connection lives longer, however it trickle
 BANNER_WAIT_SECONDS = 5.0       # how long a banner service waits for the client (FTP: for QUIT)
 LINGER_SECONDS = 2.0            # after our last byte, how long we wait for the client to close
 ECHO_BUFFER_LIMIT = 64 * 1024   # echo stops reading while this much is still unsent
+SERVICE_BUFFER_LIMIT = 2 * 1024 * 1024   # what one service may hold unsent, all its connections together
 HTTP_MAX_REQUEST = 8192
 LINE_MAX = 512
 BANNER_INPUT_LIMIT = 4096       # a banner service hangs up on a client that sends more than this
-
-UDP_RATE_PER_SOURCE = 20.0      # datagrams per second one address may have answered ...
-UDP_BURST_PER_SOURCE = 40.0     # ... after a burst of this many
-UDP_RATE_TOTAL = 2000.0         # and the whole lab at most this many replies per second
-UDP_LOOP_WINDOW = 0.5           # our own reply coming back this soon ...
-UDP_LOOP_STRIKES = 3            # ... this many times in a row means an echo-like peer: stop answering it
-UDP_TRACKED_SOURCES = 4096      # memory bound for the per-source tables
 
 FTP_BANNER = b"220 portscan-lab practice FTP ready\r\n"
 FTP_GOODBYE = b"221 Goodbye.\r\n"
@@ -82,20 +84,27 @@ class Fairness:
 
     def admit(self, conn: "LabStream") -> bool:
         mine = self.by_client.get(conn.client, {})
-        if len(mine) >= self.per_client:
-            self.refused += 1
+        if len(mine) >= self.per_client and not (is_loopback_key(conn.client) and self._shed_idlest(mine)):
+            self.refused += 1   # a remote client over its own cap: its newcomer waits, nobody else pays
             return False
         service = self.by_service.get(conn.service_key, {})
-        if len(service) >= self.per_service and not self._shed_for(conn, service):
+        if len(service) >= self.per_service and not (self._shed_for(conn, service) or self._shed_idlest(service)):
             self.refused += 1
             return False
-        if self.count >= self.total and not self._shed_for(conn, None):
+        everyone = self.by_service_all()
+        if self.count >= self.total and not (self._shed_for(conn, None) or self._shed_idlest(everyone)):
             self.refused += 1
             return False
         self.by_client.setdefault(conn.client, {})[conn] = None
         self.by_service.setdefault(conn.service_key, {})[conn] = None
         self.count += 1
         return True
+
+    def by_service_all(self) -> Dict["LabStream", None]:
+        every: Dict["LabStream", None] = {}
+        for held in self.by_client.values():
+            every.update(held)
+        return every
 
     def _shed_for(self, newcomer: "LabStream", within: Optional[dict]) -> bool:
         """Close the oldest connection of the greediest other client (within one service)."""
@@ -114,6 +123,27 @@ class Fairness:
         victim.drop()
         return True
 
+    def _shed_idlest(self, within: dict) -> bool:
+        """Close the connection of ``within`` that has been idle longest (nothing heard, nothing read)."""
+        if not within:
+            return False
+        victim = min(within, key=lambda conn: conn.last_active)
+        self.shed += 1
+        victim.drop()
+        return True
+
+    def relieve_buffers(self, service_key: str) -> None:
+        """Called when a connection stops reading: keep the service's unsent bytes under its limit."""
+        held = self.by_service.get(service_key, {})
+        waiting = {conn: conn.unsent() for conn in held}
+        total = sum(waiting.values())
+        for conn in sorted((c for c in waiting if waiting[c]), key=lambda c: c.last_active):
+            if total <= SERVICE_BUFFER_LIMIT:
+                break
+            total -= waiting[conn]
+            self.shed += 1
+            conn.drop()
+
     def release(self, conn: "LabStream") -> None:
         for table, key in ((self.by_client, conn.client), (self.by_service, conn.service_key)):
             held = table.get(key)
@@ -123,26 +153,6 @@ class Fairness:
                     del table[key]
                 if table is self.by_client:
                     self.count -= 1
-
-
-def client_key(address: str) -> str:
-    """Who a connection belongs to, for the caps: one IPv4 address, or one IPv6 /64.
-
-    One IPv6 machine usually holds a whole /64 (privacy addresses, SLAAC) and can pick a new
-    source address for every connection; counted address by address it would hold the whole
-    lab with one connection each and never be "the greediest".  An IPv4-mapped address is
-    its IPv4 address.
-    """
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address
-    if ip.version == 6:
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        if not ip.is_loopback:
-            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 # --- TCP services --------------------------------------------------------------------------------
@@ -167,13 +177,17 @@ class LabStream(asyncio.Protocol):
         self.finishing = False
         self.deadline = 0.0
         self.lifetime_end = 0.0
+        self.last_active = 0.0     # when the client last sent bytes or read ours: who is shed first
 
     # asyncio's calls ------------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.client = client_key(peer[0]) if peer else "?"
-        now = time.monotonic()
+        log = getattr(self.hub, "on_connection", None)
+        if log is not None and peer:
+            log(self.service_key, peer[0])
+        now = self.last_active = time.monotonic()
         self.lifetime_end = now + LIFETIME_SECONDS
         self.deadline = min(now + self.idle_seconds, self.lifetime_end)
         if not self.hub.fairness.admit(self):
@@ -187,7 +201,8 @@ class LabStream(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.finishing:
             return   # draining: read and throw away
-        self.deadline = min(time.monotonic() + self.idle_seconds, self.lifetime_end)
+        self.last_active = time.monotonic()
+        self.deadline = min(self.last_active + self.idle_seconds, self.lifetime_end)
         self.on_data(data)
 
     def eof_received(self):
@@ -203,10 +218,18 @@ class LabStream(asyncio.Protocol):
 
     def pause_writing(self) -> None:   # the client reads slower than it sends: stop reading
         self.transport.pause_reading()
+        self.hub.fairness.relieve_buffers(self.service_key)
 
     def resume_writing(self) -> None:
+        self.last_active = time.monotonic()   # the client read what we sent
         if not self.transport.is_closing():
             self.transport.resume_reading()
+
+    def unsent(self) -> int:
+        """Bytes written but not yet taken by the client (asyncio's buffer)."""
+        if self.transport is None or self.transport.is_closing():
+            return 0
+        return self.transport.get_write_buffer_size()
 
     # what services use ------------------------------------------------------------------
     def write(self, data: bytes) -> None:
@@ -366,98 +389,3 @@ def http_answer(request_head: bytes, port: int) -> bytes:
 
 TCP_SERVICES = {"echo": EchoService, "ftp": FtpService, "ssh": SshBannerService, "http": HttpService,
                 "db": DatabaseService}
-
-
-# --- UDP echo ------------------------------------------------------------------------------------
-
-# Every UDP echo endpoint of every lab in this process: a lab never answers another lab.
-_ECHO_ENDPOINTS: Set[Tuple[str, int]] = set()
-_ECHO_ENDPOINTS_LOCK = threading.Lock()
-
-
-def register_echo_endpoint(address: Tuple[str, int], present: bool) -> None:
-    with _ECHO_ENDPOINTS_LOCK:
-        (_ECHO_ENDPOINTS.add if present else _ECHO_ENDPOINTS.discard)(address)
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate, self.burst, self.tokens, self.stamp = rate, burst, burst, now
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
-
-
-class UdpGuard:
-    """Decides whether a datagram may be answered (one per lab, used from the loop's thread)."""
-
-    def __init__(self, own_echo_ports: Set[int]) -> None:
-        self.own_echo_ports = own_echo_ports          # our echo port numbers, on any address
-        self.buckets: Dict[str, TokenBucket] = {}
-        self.total = TokenBucket(UDP_RATE_TOTAL, UDP_RATE_TOTAL, time.monotonic())
-        self.last_reply: Dict[Tuple[str, int], Tuple[float, bytes, int]] = {}   # time, bytes, strikes
-        self.dropped = 0
-        self.strikes = 0      # of the datagram being decided on
-
-    def allow(self, data: bytes, sender: tuple) -> bool:
-        now = time.monotonic()
-        host, port = sender[0], sender[1]
-        with _ECHO_ENDPOINTS_LOCK:
-            a_lab = (host, port) in _ECHO_ENDPOINTS
-        # A scanner may send the same probe twice; only a peer that keeps sending back
-        # exactly what we just sent it is another echo.
-        last = self.last_reply.get((host, port))
-        echoed_back = last is not None and now - last[0] < UDP_LOOP_WINDOW and last[1] == data
-        self.strikes = last[2] + 1 if echoed_back else 0
-        if port < 1024 or a_lab or port in self.own_echo_ports or self.strikes >= UDP_LOOP_STRIKES:
-            self.dropped += 1
-            return False
-        if len(self.buckets) > UDP_TRACKED_SOURCES:
-            self.buckets.clear()
-        source = client_key(host)   # one IPv6 machine may send from every address of its /64
-        bucket = self.buckets.get(source)
-        if bucket is None:
-            bucket = self.buckets[source] = TokenBucket(UDP_RATE_PER_SOURCE, UDP_BURST_PER_SOURCE, now)
-        if not bucket.take(now) or not self.total.take(now):
-            self.dropped += 1
-            return False
-        return True
-
-    def replied(self, data: bytes, sender: tuple) -> None:
-        if len(self.last_reply) > UDP_TRACKED_SOURCES:
-            self.last_reply.clear()
-        self.last_reply[(sender[0], sender[1])] = (time.monotonic(), data, self.strikes)
-
-
-class UdpEchoService(asyncio.DatagramProtocol):
-    """Sends a datagram back to its sender, when the guard allows it: the same bytes, never more."""
-
-    def __init__(self, hub, sock) -> None:
-        self.hub = hub
-        self.sock = sock          # asyncio's sendto() skips empty datagrams, which are echoed too
-        self.transport = None
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-
-    def datagram_received(self, data: bytes, sender) -> None:
-        self.hub.udp_received += 1
-        if not self.hub.udp_guard.allow(data, sender):
-            return
-        if data:
-            self.transport.sendto(data, sender)
-        else:
-            try:
-                self.sock.sendto(data, sender)
-            except OSError:
-                pass
-        self.hub.udp_replies += 1
-        self.hub.udp_guard.replied(data, sender)
-
-    def error_received(self, exc) -> None:
-        pass   # an ICMP error for an earlier reply: nothing to do

@@ -16,7 +16,7 @@ menu (``screens/main_menu.py``) is where they are listed.  The shell imports non
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from lessons import catalog
 from lessons.render import Block, lesson_blocks
@@ -34,11 +34,39 @@ class BackToMenu(Exception):
     """The learner typed q: abandon this walk and show the main menu."""
 
 
+def line_reader(env: Environment, at_end: Optional[str] = None) -> Callable[[str], str]:
+    """``ask(prompt)``: one line from ``env``.  At the end of input (Ctrl+D) it gives ``at_end``
+    (a pager takes "q" to stop), or, with no ``at_end``, raises ``EndOfInput``."""
+    def ask(prompt: str) -> str:
+        answer = env.read_line(prompt)
+        if answer is None:
+            if at_end is None:
+                raise EndOfInput
+            return at_end
+        return answer
+    return ask
+
+
+def page_lesson(env: Environment, tr: Translator, lesson_id: str, ask: Callable[[str], str],
+                footer: Optional[str] = None, **options) -> bool:
+    """The whole lesson through the pager (``options`` as ``pager.show`` takes them), with an optional
+    ``footer`` line after it; it counts as read, and True comes back, once its last page was shown."""
+    lesson = catalog.load_lesson(lesson_id, tr.language)
+    extra = [Block([""], "blank"), Block([footer], "text")] if footer else []
+    finished = pager.show(env, lambda: lesson_blocks(lesson, env) + extra, ask, tr, **options)
+    if finished:
+        store().mark_lesson_read(lesson_id)
+    return finished
+
+
 class App:
+    """The shell every screen is handed; see the module's docstring."""
+
     def __init__(self, env: Environment, tr: Translator, lab=None) -> None:
         self.env = env
         self.tr = tr
         self.lab = lab                  # a running PracticeLab, started from the menu
+        # What the learner last typed in the walk, offered as the next walk's defaults.
         self.last_host = "127.0.0.1"
         self.last_ports = "1-1024"
         self.last_timeout = "0.5"
@@ -49,10 +77,8 @@ class App:
         self.env.write_wrapped(self.tr.t(key, **values), role)
 
     def ask(self, prompt: str) -> str:
-        answer = self.env.read_line(prompt)
-        if answer is None:
-            raise EndOfInput
-        return answer.strip()
+        """One line, stripped; Ctrl+D raises ``EndOfInput``."""
+        return line_reader(self.env)(prompt).strip()
 
     def pause(self) -> None:
         """Presenter mode waits for Enter so the class can read; otherwise no pauses."""
@@ -71,15 +97,11 @@ class App:
         """The whole lesson, paged on a terminal; it counts as read once its last page was shown.
 
         ``footer``: one more line after the lesson (the library's "Try it: exercise N")."""
-        lesson = catalog.load_lesson(lesson_id, self.tr.language)
         if not self.env.on_screen:
             self.env.write("")
-        extra = [Block([""], "blank"), Block([footer], "text")] if footer else []
-        finished = self.page(lambda: lesson_blocks(lesson, self.env) + extra)
+        page_lesson(self.env, self.tr, lesson_id, self.ask, footer=footer)
         if not self.env.on_screen:
             self.env.write("")
-        if finished:
-            store().mark_lesson_read(lesson_id)
         self.show_progress_problem()
 
     def choose(self, title: str, rows: List[tuple]) -> str:

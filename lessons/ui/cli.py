@@ -9,6 +9,8 @@ what they want (and for scripts):
     lessons            list the lessons
     lesson ID          show one lesson
     lab                start the practice lab on loopback
+                       [--classroom [--seed S | --class-code C] [--answers] [--anonymous]]
+    challenge [N]      a practice target with hidden answers [--seed S] [--report scan.json]
     quiz [LESSON]      answer questions about a lesson
     exercises          list the exercises: write your own scanner
     exercise N [--check|--watch|--hint|--reset|--solution]
@@ -22,12 +24,14 @@ printed and written: the report file first, so a closed or broken stdout never l
 from __future__ import annotations
 
 import argparse
+import functools
+import re
 import signal
 import sys
 from typing import List, Optional
 
 from lessons.ui.exits import (EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, end_on_signals, ended_by_signal,
-                              fail, interrupted_code, interrupted_message, is_out_of_resources, resource_detail,
+                              fail, interrupted_code, interrupted_message, resource_detail,
                               silence_stdout)
 from lessons.ui.i18n import LANGUAGES, Translator, language_from_environment, language_named_by, normalise_language
 from lessons.ui.progress import store
@@ -35,7 +39,7 @@ from lessons.ui.screens.settings import first_run_language
 from lessons.ui.terminal import Environment
 from lessons.ui.commands.exercise import add_parsers as add_exercise_parsers
 from scanner.engine import DEFAULT_WORKERS
-from scanner.errors import clip
+from scanner.errors import clip, is_out_of_resources
 
 
 class UsageError(Exception):
@@ -43,8 +47,29 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse in the learner's language, one line per mistake.
+
+    argparse builds its words (``usage:``, ``invalid choice: ...``) in English; this parser
+    passes its own translated titles and help, and translates a message when it reports one,
+    so nothing process-wide (argparse's module-level ``_``) is ever replaced."""
+
+    def __init__(self, *args, tr: Translator, **kwargs) -> None:
+        prefix = tr.t("argparse.usage")
+
+        class Formatter(argparse.HelpFormatter):
+            def add_usage(self, usage, actions, groups, prefix_given=None):
+                super().add_usage(usage, actions, groups, prefix_given if prefix_given is not None else prefix)
+
+        helper = argparse.ArgumentParser(add_help=False)   # -h first, as argparse's own, in our words
+        helper.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=tr.t("argparse.help"))
+        self.tr = tr
+        kwargs["parents"] = [helper] + list(kwargs.get("parents", []))
+        super().__init__(*args, add_help=False, formatter_class=Formatter, **kwargs)
+        self._positionals.title = tr.t("argparse.positional")
+        self._optionals.title = tr.t("argparse.options")
+
     def error(self, message: str) -> None:  # one line and exit 2, not a usage dump
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{self.prog}: {translated(self.tr, message)}")
 
 
 def _common_options(tr: Translator, for_command: bool) -> argparse.ArgumentParser:
@@ -62,7 +87,7 @@ def _common_options(tr: Translator, for_command: bool) -> argparse.ArgumentParse
     return common
 
 
-# argparse's own words, looked up through its module-level gettext function.
+# argparse's own words (as Python writes them in English) and their ui.json keys.
 ARGPARSE_MESSAGES = {
     "usage: ": "argparse.usage",
     "the following arguments are required: %s": "argparse.required",
@@ -77,21 +102,41 @@ ARGPARSE_MESSAGES = {
 }
 
 
-def _speak_argparse(tr: Translator) -> None:
-    def translate(message: str) -> str:
-        key = ARGPARSE_MESSAGES.get(message)
-        return tr.t(key) if key else message
+def _template_pattern(template: str):
+    """An English argparse message as a pattern that finds its values again."""
+    pattern = ""
+    for index, part in enumerate(re.split(r"(%\([a-z_]+\)[sr]|%s)", template)):
+        if index % 2:
+            name = re.match(r"%\(([a-z_]+)\)", part)
+            pattern += f"(?P<{name.group(1) if name else 'value_0'}>.*?)"
+        else:
+            pattern += re.escape(part)
+    return re.compile(pattern + r"\Z", re.DOTALL)
 
-    argparse._ = translate  # argparse calls _() when it builds each message
+
+ARGPARSE_PATTERNS = [(_template_pattern(english), key) for english, key in ARGPARSE_MESSAGES.items()]
+
+
+def translated(tr: Translator, message: str) -> str:
+    """One of argparse's English messages in the learner's language (unknown ones stay English)."""
+    for pattern, key in ARGPARSE_PATTERNS:
+        found = pattern.match(message)
+        if found is None:
+            continue
+        values = found.groupdict()
+        if "message" in values:   # "argument --format: invalid choice: ...": the inner message too
+            values["message"] = translated(tr, values["message"])
+        template = re.sub(r"%\(([a-z_]+)\)r", r"%(\1)s", tr.t(key))   # the values are already quoted
+        return template % (values["value_0"] if "value_0" in values else values)
+    return message
 
 
 def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     tr = tr or Translator()
-    _speak_argparse(tr)
     common = _common_options(tr, for_command=True)
     parser = _Parser(prog="python3 main.py", parents=[_common_options(tr, for_command=False)],
-                     description=tr.t("help.description"))
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+                     description=tr.t("help.description"), tr=tr)
+    commands = parser.add_subparsers(dest="command", parser_class=functools.partial(_Parser, tr=tr))
 
     scan = commands.add_parser("scan", parents=[common], help=tr.t("help.scan"))
     scan.add_argument("host", help=tr.t("help.host"))
@@ -116,6 +161,15 @@ def build_parser(tr: Optional[Translator] = None) -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", parents=[common], help=tr.t("help.lab"))
     lab.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS", help=tr.t("help.bind"))
     lab.add_argument("--base-port", default="8000", metavar="PORT", help=tr.t("help.base_port"))
+    lab.add_argument("--classroom", action="store_true", help=tr.t("help.classroom"))
+    lab.add_argument("--seed", metavar="S", help=tr.t("help.seed"))
+    lab.add_argument("--class-code", metavar="CODE", help=tr.t("help.class_code"))
+    lab.add_argument("--answers", action="store_true", help=tr.t("help.answers"))
+    lab.add_argument("--anonymous", action="store_true", help=tr.t("help.anonymous"))
+    challenge = commands.add_parser("challenge", parents=[common], help=tr.t("help.challenge"))
+    challenge.add_argument("number", nargs="?", metavar="N", help=tr.t("help.challenge_number"))
+    challenge.add_argument("--seed", metavar="S", help=tr.t("help.seed"))
+    challenge.add_argument("--report", metavar="FILE", help=tr.t("help.report"))
     quiz = commands.add_parser("quiz", parents=[common], help=tr.t("help.quiz"))
     quiz.add_argument("lesson_id", nargs="?", metavar="ID", help=tr.t("help.quiz_id"))
     add_exercise_parsers(commands, common, tr)
@@ -229,6 +283,14 @@ def _dispatch(args, env: Environment, tr: Translator) -> int:
         from lessons.ui.commands.lessons import command_lesson, command_lessons   # lazy: start-up time
 
         return command_lessons(env, tr) if args.command == "lessons" else command_lesson(args.lesson_id, env, tr)
+    if args.command == "lab" and args.classroom:
+        from lessons.ui.commands.challenge import command_classroom   # lazy: start-up time
+
+        return command_classroom(args, env, tr)
+    if args.command == "challenge":
+        from lessons.ui.commands.challenge import command_challenge   # lazy: start-up time
+
+        return command_challenge(args, env, tr)
     if args.command == "lab":
         from lessons.ui.commands.lab import command_lab   # lazy: start-up time
 

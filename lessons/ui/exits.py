@@ -15,7 +15,6 @@ went away (``| head``) costs the screen output only (``silence_stdout``).
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 import sys
@@ -76,14 +75,6 @@ def fail(env, message: str, code: int) -> int:
     """The message as one line on stderr (scripts read it; what was typed is already clipped)."""
     env.stderr.write(message + "\n")
     return code
-
-
-def is_out_of_resources(error: BaseException) -> bool:
-    if isinstance(error, MemoryError):
-        return True
-    if isinstance(error, RuntimeError):
-        return "can't start new thread" in str(error)
-    return isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM)
 
 
 def silence_stdout() -> None:

@@ -15,6 +15,7 @@ import textwrap
 from lessons.lab import PracticeLab
 from lessons.lab.options import parse_base_port, parse_bind_address
 from lessons.ui.i18n import Translator
+from lessons.ui.pager import Lines, line_blocks
 from lessons.ui.terminal import Environment
 from scanner.errors import PortscanError
 
@@ -62,10 +63,12 @@ def network_table(lab: PracticeLab, env: Environment, tr: Translator) -> None:
                           for s in host.services)
         env.write_wrapped(tr.t("lab.network.host", address=host.address,
                                name=tr.t(f"lab.network.host.{host.name}"), ports=ports), first="  ", rest="    ")
-    env.write_wrapped(tr.t("lab.network.down_needs_root"), "hint")
+    in_namespace = getattr(network, "namespace", None) is not None
+    env.write_wrapped(tr.t("lab.network.in_namespace" if in_namespace else "lab.network.down_needs_root"), "hint")
 
 
-def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port="8000", *, command_line=False):
+def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_port="8000", *, command_line=False,
+              network_namespace: bool = False):
     """Start a lab, or say why not and return None.
 
     In the menu the reason is folded on screen; on the command line it is one line on
@@ -73,7 +76,8 @@ def start_lab(env: Environment, tr: Translator, host: str = "127.0.0.1", base_po
     try:
         address, base = parse_bind_address(host), parse_base_port(base_port)
         allow_all = ipaddress.ip_address(address).is_unspecified  # only when typed: never the default
-        lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all, network=True).start()
+        lab = PracticeLab(host=address, base_port=base, allow_all_interfaces=allow_all, network=True,
+                          network_namespace=network_namespace and ipaddress.ip_address(address).is_loopback).start()
     except PortscanError as error:
         if command_line:
             env.stderr.write(tr.error(error) + "\n")
@@ -92,13 +96,17 @@ def grade(result, env: Environment, tr: Translator) -> None:
     grade_ports(result, env, tr)
 
 
-def grade_network(result, env: Environment, tr: Translator) -> None:
-    """Sentences from ``compare_network``: each host up or down, then its ports, with the reasons."""
-    env.write("")
-    env.write_wrapped(tr.t("lab.network.grade.title", block=result.block), "heading")
+def network_grade_blocks(result, env: Environment, tr: Translator) -> list:
+    """Sentences from ``compare_network`` as pager blocks: the title, each host up or down with its
+    ports (a host and its ports stay on one page), then addresses found outside the block."""
+    blocks = line_blocks(env.wrap(tr.t("lab.network.grade.title", block=result.block), "heading"))
     for host in result.hosts:
-        grade_host(host, result.block, env, tr)
-    grade_outside(result, env, tr)
+        graded = Lines(env)
+        grade_host(host, result.block, graded, tr)
+        blocks += line_blocks(graded.lines, keep_together=True)
+    graded = Lines(env)
+    grade_outside(result, graded, tr)
+    return blocks + graded.blocks()
 
 
 def grade_host(host, block: str, env: Environment, tr: Translator) -> None:
@@ -106,6 +114,9 @@ def grade_host(host, block: str, env: Environment, tr: Translator) -> None:
     values = {"address": host.address, "name": tr.t(f"lab.network.host.{host.name}"), "block": block}
     if host.why == "not_scanned":
         env.write_wrapped(tr.t("lab.network.grade.not_scanned", **values), "hint")
+    elif host.why in ("no_machine", "looked_up"):   # the practice network in a namespace: no machine there
+        env.write_wrapped(tr.t(f"lab.network.grade.{host.why}", **values),
+                          "ok" if host.why == "no_machine" else "warning")
     elif host.why == "looked_down":
         env.write_wrapped(tr.t("lab.network.grade.down", **values), "warning")
     elif host.name == "spare":

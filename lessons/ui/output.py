@@ -14,16 +14,18 @@ import bisect
 import collections
 import math
 import time
-from typing import IO, List
+from typing import IO, TYPE_CHECKING, List
 
 from lessons.render import fold_preformatted
 from lessons.ui.i18n import Translator
 from lessons.ui.terminal import Environment
 from scanner.errors import clip
-from scanner.network import NetworkReport
 from scanner.inputs import describe_ports
 from scanner.report import listed_results
 from scanner.results import PortState, ScanReport
+
+if TYPE_CHECKING:   # for the annotations only: a plain scan need not load the network scanner
+    from scanner.network import NetworkReport
 
 MAP_COLUMNS = 50       # cells per row: with round cell sizes, every row starts at a round number
 CELL_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)

@@ -35,11 +35,11 @@ import time
 from typing import Optional
 
 from lessons.ui.i18n import LANGUAGES
-from lessons.ui.reports import write_atomically
+from lessons.ui.safe_files import write_atomically
 
 APP_FOLDER = "portscan-lab"
 FILE_NAME = "progress.json"
-EMPTY = {"version": 1, "lessons_read": [], "quiz": {}, "settings": {}, "exercises": {}}
+EMPTY = {"version": 1, "lessons_read": [], "quiz": {}, "settings": {}, "exercises": {}, "challenges": {}}
 MAX_FILE_BYTES = 1_000_000      # a real progress file is a few kilobytes
 LOCK_WAIT_SECONDS = 2.0         # then save without the lock rather than hang
 _MISSING = object()
@@ -91,6 +91,11 @@ def salvage(data) -> tuple:
         clean["quiz"] = {lesson: scores for lesson, scores in quiz.items()
                          if isinstance(scores, dict) and all(_is_count(scores.get(name)) for name in QUIZ_FIELDS)}
     damaged |= clean["quiz"] != quiz
+    challenges = data.get("challenges", {})   # the same record as a quiz's, by challenge number
+    if isinstance(challenges, dict):
+        clean["challenges"] = {number: scores for number, scores in challenges.items()
+                               if isinstance(scores, dict) and all(_is_count(scores.get(name)) for name in QUIZ_FIELDS)}
+    damaged |= clean["challenges"] != challenges
     settings = data.get("settings", {})
     if isinstance(settings, dict):
         clean["settings"] = {name: value for name, value in settings.items()
@@ -277,6 +282,20 @@ class ProgressStore:
         }
         self.save()
 
+    def record_challenge(self, number: int, score: int, total: int) -> None:
+        """A challenge's result, kept like a quiz's (last, best, total, attempts)."""
+        table = self.data.setdefault("challenges", {})
+        previous = table.get(str(number), {})
+        table[str(number)] = {
+            "last": score, "best": max(score, previous.get("best", 0)), "total": total,
+            "attempts": previous.get("attempts", 0) + 1,
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        self.save()
+
+    def challenge_scores(self) -> dict:
+        return dict(self.data.get("challenges", {}))
+
     def quiz_scores(self) -> dict:
         return dict(self.data["quiz"])
 
@@ -307,8 +326,8 @@ class ProgressStore:
         self.save()
 
     def reset(self) -> None:
-        """Forget lessons read and quiz scores (settings stay)."""
-        self.data["lessons_read"], self.data["quiz"] = [], {}
+        """Forget lessons read, quiz and challenge scores (settings stay)."""
+        self.data["lessons_read"], self.data["quiz"], self.data["challenges"] = [], {}, {}
         self.save()
 
 

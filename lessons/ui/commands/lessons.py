@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Optional
 
 from lessons import catalog
-from lessons.render import lesson_blocks
-from lessons.ui import pager
+from lessons.ui.app import line_reader, page_lesson
 from lessons.ui.exits import EXIT_OK, EXIT_USAGE, fail
 from lessons.ui.i18n import Translator
-from lessons.ui.progress import store
 from lessons.ui.screens.exercises import try_it_line
 from lessons.ui.terminal import Environment
 from scanner.errors import clip
@@ -31,13 +29,8 @@ def command_lesson(name: Optional[str], env: Environment, tr: Translator) -> int
     if lesson_id is None:
         env.error(tr.t("lessons.unknown", name=clip(name)))
         return EXIT_USAGE
-    def ask(prompt: str) -> str:
-        answer = env.read_line(prompt)
-        return "q" if answer is None else answer  # Ctrl+D leaves the pager
 
-    lesson = catalog.load_lesson(lesson_id, tr.language)
-    if pager.show(env, lambda: lesson_blocks(lesson, env), ask, tr, finish=False, like_cat=True):
-        store().mark_lesson_read(lesson_id)
+    if page_lesson(env, tr, lesson_id, line_reader(env, at_end="q"), finish=False, like_cat=True):   # Ctrl+D leaves
         practice = try_it_line(env, tr, lesson_id)   # the exercise that practises this lesson
         if practice:
             env.write(practice)

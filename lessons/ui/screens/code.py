@@ -13,7 +13,6 @@ from typing import List
 from lessons import catalog
 from lessons.ui.output import short_spec
 from scanner.discovery import DISCOVERY_PORTS
-from scanner.inputs import TargetSet
 
 
 def code_lines(app, lines: List[str]) -> List[str]:
@@ -38,15 +37,16 @@ def show_code(app, lines: List[str]) -> None:
         app.env.write(line)
 
 
-def code_for(app, name: str, value, answers: dict) -> List[str]:
-    """The Python this step runs, with the learner's own values filled in."""
-    if name == "host" and isinstance(value, TargetSet):
+def code_for(app, name: str, value, answers=None) -> List[str]:
+    """The Python this step runs, with the learner's own values filled in (``value``: the step's answer)."""
+    if name == "host" and value.is_network:
         ends = [repr(a) for a in value.addresses]
         hosts = f"hosts = [{', '.join(ends if len(ends) <= 2 else (ends[0], '...', ends[-1]))}]"
         count = app.tr.t("code.network_count", count=len(value.targets))
         first = [f"{hosts}   {count}"] if len(hosts) + len(count) + 6 < app.env.width else [hosts, count]
         return first + [app.tr.t("code.discovery", ports=", ".join(map(str, DISCOVERY_PORTS)))]
     if name == "host":
+        value = value.targets[0]
         family = "AF_INET6" if value.family == socket.AF_INET6 else "AF_INET"
         if value.host == value.address:
             return [app.tr.t("code.literal", address=value.address),

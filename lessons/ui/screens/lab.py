@@ -11,12 +11,14 @@ from lessons.lab import compare
 from lessons.lab.grading import compare_network
 from lessons.lab.network import NETWORK_LAYOUT, alias_command
 from lessons.ui import pager
-from lessons.ui.lab_view import grade, grade_host, grade_outside, lab_table, start_lab
+from lessons.ui.lab_view import grade, lab_table, network_grade_blocks, start_lab
 from lessons.ui.pager import Lines
 from lessons.ui.screens import walk
+from lessons.ui.screens.challenges import challenges_menu
 from lessons.ui.screens.results import offer_save
+from lessons.ui.screens.scan import WalkAnswers
 from scanner.errors import clip
-from scanner.inputs import TimeoutSetting, is_loopback_address, parse_target, parse_targets
+from scanner.inputs import TimeoutSetting, is_loopback_address, parse_targets
 from scanner.network import host_reports_by_address
 from scanner.udp import scan_udp
 
@@ -36,7 +38,8 @@ def lab_menu(app) -> None:
         choice = app.choose(tr.t("lab.menu.title"), [
             (key, tr.t(label)) for key, label in (("1", "lab.menu.scan"), ("2", "lab.menu.table"),
                                                   ("3", "lab.menu.lesson"), ("4", "lab.menu.stop"),
-                                                  ("5", "lab.menu.network"), ("0", "settings.back"))])
+                                                  ("5", "lab.menu.network"), ("6", "labmenu.challenges"),
+                                                  ("0", "settings.back"))])
         if choice in ("", "0", "q", "b"):
             return
         if choice == "1":
@@ -48,6 +51,8 @@ def lab_menu(app) -> None:
             app.pause()
         elif choice == "5":
             scan_the_network(app)
+        elif choice == "6":
+            challenges_menu(app)
         elif choice == "4":
             app.lab.stop()
             app.lab = None
@@ -83,8 +88,8 @@ def lab_ports(lab, services) -> tuple:
 def scan_the_lab(app) -> None:
     lab, env, tr = app.lab, app.env, app.tr
     ports = lab_ports(lab, lab.services)
-    preset = {"host": parse_target(lab.hosts[0] if is_loopback_address(lab.hosts[0]) else "127.0.0.1"),
-              "ports": ports, "timeout": TimeoutSetting(float(LAB_SCAN_TIMEOUT)), "banners": True}
+    preset = WalkAnswers(host=parse_targets(lab.hosts[0] if is_loopback_address(lab.hosts[0]) else "127.0.0.1"),
+                         ports=ports, timeout=TimeoutSetting(float(LAB_SCAN_TIMEOUT)), banners=True)
     env.write_wrapped(tr.t("lab.scan_intro", low=ports[0], high=ports[-1], timeout=tr.decimal(LAB_SCAN_TIMEOUT)),
                       "hint")
     report = walk.walk(app, teach=False, preset=preset, offer_save=False)
@@ -97,7 +102,7 @@ def scan_the_lab(app) -> None:
     if udp_ports and report.complete:
         graded.write("")
         udp.write_wrapped(tr.t("lab.udp_intro", ports=", ".join(map(str, udp_ports))), "heading")
-        udp_report = scan_udp(preset["host"], udp_ports, TimeoutSetting(1.0))
+        udp_report = scan_udp(preset.host.targets[0], udp_ports, TimeoutSetting(1.0))
         for result in udp_report.results:
             udp.write(f"  {result.port}/udp  " + env.paint(tr.state(result.state), result.state.value)
                       + f"  ({tr.reason(result.reason.value)})")
@@ -132,20 +137,12 @@ def scan_the_network(app) -> None:
         return
     network = lab.network
     ports = lab_ports(lab, [s for host in network.hosts for s in host.services])
-    preset = {"host": parse_targets(network.block), "ports": ports, "timeout": TimeoutSetting(float(LAB_SCAN_TIMEOUT))}
+    preset = WalkAnswers(host=parse_targets(network.block), ports=ports, timeout=TimeoutSetting(float(LAB_SCAN_TIMEOUT)))
     env.write_wrapped(tr.t("lab.network.scan_intro", block=network.block, low=ports[0], high=ports[-1],
                            timeout=tr.decimal(LAB_SCAN_TIMEOUT)), "hint")
     report = walk.walk(app, teach=False, preset=preset, offer_save=False)
     if report is None:
         return
     result = compare_network(host_reports_by_address(report), lab)
-    blocks = pager.line_blocks(env.wrap(tr.t("lab.network.grade.title", block=result.block), "heading"))
-    for host in result.hosts:   # a host and its ports stay on one page
-        graded = Lines(env)
-        grade_host(host, result.block, graded, tr)
-        blocks += pager.line_blocks(graded.lines, keep_together=True)
-    graded = Lines(env)
-    grade_outside(result, graded, tr)
-    blocks += graded.blocks()
-    app.page(blocks, finish=False, reserve=3)   # the save question goes below
+    app.page(network_grade_blocks(result, env, tr), finish=False, reserve=3)   # the save question goes below
     offer_save(app, report)

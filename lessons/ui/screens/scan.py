@@ -8,44 +8,87 @@ with a port map of one row per host.
 
 from __future__ import annotations
 
-from lessons.ui.output import ProgressBar, host_lines, network_port_map, short_spec
+from dataclasses import dataclass
+from typing import Optional
+
+from lessons.ui import pager
+from lessons.ui.exits import resource_detail
+from lessons.ui.output import host_lines, network_port_map, short_spec
 from lessons.ui.progress import store
 from lessons.ui.screens import code, results, slow_motion
 from lessons.ui.session import run_scan
-from lessons.ui import pager
 from scanner.discovery import DISCOVERY_PORTS
 from scanner.errors import clip
-from scanner.inputs import TargetSet
-from scanner.network import scan_network
-from scanner.results import ScanReport
+from scanner.inputs import TargetSet, TimeoutSetting
+from scanner.request import ScanOutcome, ScanRequest
 
 
-def scan_and_explain(app, answers: dict, teach: bool, offer_save: bool = True) -> ScanReport:
+@dataclass
+class WalkAnswers:
+    """What the walk's questions answered so far (None: not asked yet); a preset answers some ahead."""
+
+    host: Optional[TargetSet] = None          # the host step: one address or a block
+    ports: Optional[tuple] = None
+    timeout: Optional[TimeoutSetting] = None
+    consent: Optional[dict] = None
+    banners: Optional[bool] = None            # None: as the learner's setting says
+
+    @property
+    def network(self) -> bool:
+        return self.host is not None and self.host.is_network
+
+    def request(self) -> ScanRequest:
+        """The answers as the one request every route to the engine takes."""
+        assert self.host is not None and self.ports is not None and self.timeout is not None
+        banners = self.banners if self.banners is not None else bool(store().setting("banners", False))
+        return ScanRequest(self.host, self.ports, self.timeout, banners=banners, consent=self.consent)
+
+
+def scan_and_explain(app, answers: WalkAnswers, teach: bool, offer_save: bool = True):
     """The scan, then slow motion of what it found, the results, and what they mean."""
-    target, ports, timeout = answers["host"], answers["ports"], answers["timeout"]
-    if isinstance(target, TargetSet):
-        return scan_network_and_explain(app, answers, teach, offer_save)
-    env = app.env
-    before_the_scan(app, teach, room_below=12)
-    env.write_wrapped(app.tr.count("scan.starting", len(ports), target=target.text, address=target.address,
-                                    spec=short_spec(ports), timeout=app.tr.decimal(str(timeout))))
+    request = answers.request()
+    before_the_scan(app, teach, room_below=14 if request.is_network else 12)
+    _say_starting(app, request)
     app.say("walk.ctrl_c", "hint")
+    env = app.env
     on_terminal = getattr(env.stdout, "isatty", lambda: False)()
-    report = run_scan(target, ports, timeout, app.tr, progress_stream=env.stdout if on_terminal else None,
-                      banners=bool(answers.get("banners", store().setting("banners", False))),
-                      width=env.columns, consent=answers.get("consent"))
+    outcome = run_scan(request, app.tr, progress_stream=env.stdout if on_terminal else None, width=env.columns)
+    if request.is_network:
+        _explain_network(app, outcome, teach)
+    else:
+        _explain_host(app, outcome, teach)
+    if outcome.out_of_resources is not None:   # what was found is shown (and can be saved) all the same
+        env.error(app.tr.t("cli.out_of_resources", detail=resource_detail(outcome.out_of_resources)))
+    if offer_save:
+        results.offer_save(app, outcome.report)
+    elif env.on_screen:  # the caller prints more (the lab's grading): what this means stays until Enter
+        app.screen_pause()
+    return outcome.report
+
+
+def _say_starting(app, request: ScanRequest) -> None:
+    tr, ports = app.tr, request.ports
+    if not request.is_network:
+        target = request.target
+        app.env.write_wrapped(tr.count("scan.starting", len(ports), target=target.text, address=target.address,
+                                       spec=short_spec(ports), timeout=tr.decimal(str(request.timeout))))
+        return
+    targets = request.targets
+    app.env.write_wrapped(tr.count("net.starting", len(ports), target=clip(targets.text, 60),
+                                   addresses=len(targets.targets), spec=short_spec(ports),
+                                   timeout=tr.decimal(str(request.timeout))))
+    app.env.write_wrapped(tr.t("net.discovering", ports=",".join(map(str, DISCOVERY_PORTS))), "hint")
+
+
+def _explain_host(app, outcome: ScanOutcome, teach: bool) -> None:
+    env, report = app.env, outcome.report
     replayed = False
     if (teach or env.presenter) and not report.interrupted:
         try:
-            replayed = slow_motion.slow_motion(app, target, report, teach)
+            replayed = slow_motion.slow_motion(app, report.target, report, teach)
         except KeyboardInterrupt:  # skip the replay, never the results
             env.write("")
     results.show_results(app, report, teach, pause_first=replayed or env.presenter, replayed=replayed)
-    if offer_save:
-        results.offer_save(app, report)
-    elif env.on_screen:  # the caller prints more (the lab's grading): what this means stays until Enter
-        app.screen_pause()
-    return report
 
 
 def before_the_scan(app, teach: bool, room_below: int) -> None:
@@ -65,24 +108,10 @@ def before_the_scan(app, teach: bool, room_below: int) -> None:
             app.pause()
 
 
-def scan_network_and_explain(app, answers: dict, teach: bool, offer_save: bool = True):
-    """A network: host discovery and the port scans (one progress bar), slow motion on one
-    host that is up, then a block per host with the totals; the map, one row per host, next."""
-    targets, ports, timeout = answers["host"], answers["ports"], answers["timeout"]
-    env, tr = app.env, app.tr
-    before_the_scan(app, teach, room_below=14)
-    env.write_wrapped(tr.count("net.starting", len(ports), target=clip(targets.text, 60),
-                               addresses=len(targets.targets), spec=short_spec(ports),
-                               timeout=tr.decimal(str(timeout))))
-    env.write_wrapped(tr.t("net.discovering", ports=",".join(map(str, DISCOVERY_PORTS))), "hint")
-    app.say("walk.ctrl_c", "hint")
-    on_terminal = getattr(env.stdout, "isatty", lambda: False)()
-    bar = ProgressBar(env.stdout, tr, env.columns, enabled=on_terminal)
-    try:
-        network = scan_network(targets, ports, timeout, progress=bar.update)
-    finally:
-        bar.finish()
-    network.consent = answers.get("consent")
+def _explain_network(app, outcome: ScanOutcome, teach: bool) -> None:
+    """Slow motion on one host that is up, then a block per host with the totals; the map, one row
+    per host, and what it all means next."""
+    env, tr, network = app.env, app.tr, outcome.report
     replayed = False
     if (teach or env.presenter) and not network.interrupted:
         replayed = slow_motion.network_slow_motion(app, network, teach)
@@ -113,8 +142,3 @@ def scan_network_and_explain(app, answers: dict, teach: bool, offer_save: bool =
     meaning = results.meaning_lines(app, counts, teach, found=found, timeout=waited,
                                     here=targets.is_loopback)
     results.results_pages(app, pager.line_blocks(lines), map_lines, meaning)
-    if offer_save:
-        results.offer_save(app, network)
-    elif env.on_screen:  # the caller prints more (the lab's grading): what this means stays until Enter
-        app.screen_pause()
-    return network

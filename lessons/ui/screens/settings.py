@@ -6,16 +6,17 @@ Command-line flags (``--lang``, ``--no-color``, ``--presenter``) still win for o
 
 from __future__ import annotations
 
+from lessons.ui.consent import is_yes
 from lessons.ui.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, load_strings, normalise_language
 from lessons.ui.progress import store
 from lessons.ui.terminal import colour_wanted
 from scanner.errors import clip
 
 
-def settings_menu(menu) -> None:
-    env = menu.env
+def settings_menu(app) -> None:
+    env = app.env
     while True:
-        tr = menu.tr
+        tr = app.tr
         on, off = tr.t("settings.on"), tr.t("settings.off")
         rows = [("1", tr.t("settings.language", value=LANGUAGE_NAMES[tr.language])),
                 ("2", tr.t("settings.colour", value=on if env.colour else off)),
@@ -23,11 +24,11 @@ def settings_menu(menu) -> None:
                 ("4", tr.t("settings.reset")),
                 ("5", tr.t("settings.banners", value=on if store().setting("banners", False) else off)),
                 ("0", tr.t("settings.back"))]
-        choice = menu.choose(tr.t("settings.title"), rows)
+        choice = app.choose(tr.t("settings.title"), rows)
         if choice in ("", "0", "q", "b"):
             return
         if choice == "1":
-            choose_language(menu)
+            choose_language(app)
         elif choice == "2":
             wanted = not env.colour
             store().set_setting("colour", wanted)
@@ -41,8 +42,7 @@ def settings_menu(menu) -> None:
             env.presenter = not env.presenter
             store().set_setting("presenter", env.presenter)
         elif choice == "4":
-            answer = menu.ask(tr.t("settings.reset_confirm")).lower()
-            if answer in tr.t("consent.yes_words").split("|"):
+            if is_yes(tr, app.ask(tr.t("settings.reset_confirm"))):
                 store().reset()
                 env.write(tr.t("settings.reset_done"), "ok")
             else:
@@ -51,22 +51,22 @@ def settings_menu(menu) -> None:
             env.error(tr.t("menu.unknown_choice", choice=clip(choice)))
 
 
-def choose_language(menu) -> None:
-    tr = menu.tr
+def choose_language(app) -> None:
+    tr = app.tr
     names = ", ".join(f"{code} = {LANGUAGE_NAMES[code]}" for code in LANGUAGES)
     while True:
-        answer = menu.ask(tr.t("settings.language_question", choices=names))
+        answer = app.ask(tr.t("settings.language_question", choices=names))
         if not answer:
             return
         try:
             language = normalise_language(answer)
         except ValueError:
-            menu.env.write(tr.t("cli.bad_language", given=clip(answer), choices=", ".join(LANGUAGES)), "error")
+            app.env.write(tr.t("cli.bad_language", given=clip(answer), choices=", ".join(LANGUAGES)), "error")
             continue
-        menu.tr = Translator(language)
-        menu.env.language = language
+        app.tr = Translator(language)
+        app.env.language = language
         store().set_setting("language", language)
-        menu.env.write(menu.tr.t("settings.language_set", name=LANGUAGE_NAMES[language]), "ok")
+        app.env.write(app.tr.t("settings.language_set", name=LANGUAGE_NAMES[language]), "ok")
         return
 
 

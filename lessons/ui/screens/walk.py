@@ -1,4 +1,4 @@
-"""The interactive menu: a guided walk through one port scan, with a lesson at every step.
+"""The guided walk: one port scan asked for step by step, with a lesson at every step.
 
 The walkthrough asks four questions in the order a real scan needs them — which host,
 which ports, how long to wait, and whether you are allowed to — and beside each
@@ -19,13 +19,15 @@ asked for every address of the block, host discovery runs before the port scan, 
 motion replays one host that is up, and the results come host by host, with a port map
 of one row per host.
 
-The menu reads and writes only through an ``Environment``, so tests can drive the whole
-walk with a scripted input stream (which never pauses), and tmux or a pseudo-terminal
-can drive the real thing.
+The answers are a typed ``WalkAnswers`` (``screens/scan.py``) that becomes the same
+``ScanRequest`` the command line builds.  The walk reads and writes only through an
+``Environment``, so tests can drive the whole walk with a scripted input stream (which
+never pauses), and tmux or a pseudo-terminal can drive the real thing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from dataclasses import dataclass
 from typing import Callable, List, Optional
@@ -36,22 +38,16 @@ from lessons.ui.app import BackToMenu
 from lessons.ui.consent import UNCLEAR_ECHO, consent_record, is_no, is_yes, network_consent_record
 from lessons.render import lesson_blocks
 from lessons.ui.screens import code, scan
+from lessons.ui.screens.scan import WalkAnswers
 from scanner.errors import InputError, clip
-from scanner.inputs import TargetSet, parse_ports, parse_targets, parse_timeout
-from scanner.results import ScanReport
-
-
-def parse_host(text: str):
-    """The host step's answer: one host (a ``Target``, exactly as before) or a network (a ``TargetSet``)."""
-    targets = parse_targets(text)
-    return targets if targets.is_network else targets.targets[0]
+from scanner.inputs import parse_ports, parse_targets, parse_timeout
 
 
 @dataclass
 class Step:
     """One question of the walkthrough."""
 
-    name: str                      # also the ui.json key prefix: step.<name>.*
+    name: str                      # also the ui.json key prefix: step.<name>.*; the answer's field
     lesson: str                    # the lesson shown beside it
     default: Callable[[], str]
     parse: Callable[[str], object]
@@ -68,19 +64,23 @@ class _ConsentUnclear(Exception):
     pass
 
 
-def steps(app) -> List[Step]:
+def steps(app, answers: Optional[WalkAnswers] = None) -> List[Step]:
     """The four questions, each offering the learner's last answer as its default."""
+    answers = answers or WalkAnswers()
     return [
-        Step("host", "targets", lambda: app.last_host, parse_host),
+        Step("host", "targets", lambda: app.last_host, parse_targets),
         Step("ports", "ports", lambda: app.last_ports, parse_ports),
         Step("timeout", "timeouts", lambda: app.tr.decimal(app.last_timeout), parse_timeout),
-        Step("consent", "ethics", lambda: "", lambda text: parse_consent(app, text)),
+        Step("consent", "ethics", lambda: "", lambda text: parse_consent(app, text, answers)),
     ]
 
 
-def parse_consent(app, text: str) -> dict:
-    """The consent step's answer: a consent record for a yes; a no (or Enter) and anything else raise."""
+def parse_consent(app, text: str, answers: WalkAnswers) -> dict:
+    """The consent step's answer: a consent record (naming the whole block for a network) for a yes;
+    a no (or Enter) and anything else raise."""
     if is_yes(app.tr, text):
+        if answers.network:
+            return network_consent_record(app.tr, answers.host, "prompt")
         return consent_record(app.tr, "prompt")
     if is_no(app.tr, text):
         raise _ConsentRefused  # Enter takes the default shown: [y/N]
@@ -97,10 +97,11 @@ def quick_scan(app) -> None:
     walk(app, teach=False)
 
 
-def walk(app, teach: bool, preset: Optional[dict] = None, offer_save: bool = True) -> Optional[ScanReport]:
-    """Ask every step not given in ``preset`` in order (b goes back), then scan."""
-    asked = [step for step in steps(app) if not (preset and step.name in preset)]
-    answers: dict = dict(preset or {})
+def walk(app, teach: bool, preset: Optional[WalkAnswers] = None, offer_save: bool = True):
+    """Ask every step ``preset`` does not answer, in order (b goes back), then scan.
+    Returns the ``ScanReport`` (or ``NetworkReport``), or None when permission was refused."""
+    answers = dataclasses.replace(preset) if preset else WalkAnswers()
+    asked = [step for step in steps(app, answers) if getattr(answers, step.name) is None]
     app.pending_code = []
     index = 0
     if teach and not app.env.on_screen:
@@ -122,15 +123,14 @@ def walk(app, teach: bool, preset: Optional[dict] = None, offer_save: bool = Tru
     return scan.scan_and_explain(app, answers, teach, offer_save)
 
 
-def consent_statement(app, answers: dict) -> str:
+def consent_statement(app, answers: WalkAnswers) -> str:
     """What the learner agrees to: this host, or every address of the block."""
-    host = answers.get("host")
-    if isinstance(host, TargetSet):
-        return app.tr.t("consent.statement_network", count=len(host.targets), block=host.text)
+    if answers.network:
+        return app.tr.t("consent.statement_network", count=len(answers.host.targets), block=answers.host.text)
     return app.tr.t("consent.statement")
 
 
-def step_screen(app, step: Step, index: int, total: int, problem: Optional[str], answers: dict) -> None:
+def step_screen(app, step: Step, index: int, total: int, problem: Optional[str], answers: WalkAnswers) -> None:
     """One screen per question on a terminal: the last answer's code, a short lesson, the question."""
     env = app.env
     env.refresh()
@@ -161,7 +161,8 @@ def step_screen(app, step: Step, index: int, total: int, problem: Optional[str],
         env.error(problem)
 
 
-def ask_step(app, step: Step, index: int, total: int, answers: dict, teach: bool) -> str:
+def ask_step(app, step: Step, index: int, total: int, answers: WalkAnswers, teach: bool) -> str:
+    """Ask one step until its answer parses: "ok", "back" (b) or "refused" (no permission)."""
     tr = app.tr
     problem = None
     screens = teach and app.env.on_screen
@@ -170,12 +171,12 @@ def ask_step(app, step: Step, index: int, total: int, answers: dict, teach: bool
             step_screen(app, step, index, total, problem, answers)
         problem = None
         default = step.default()
-        host = answers.get("host")
         key = f"step.{step.name}.question"
-        if step.name == "consent" and isinstance(host, TargetSet):
+        if step.name == "consent" and answers.network:
             key = "step.consent.question_network"
-        label = tr.t(key, address=getattr(host, "address", ""), block=getattr(host, "text", ""),
-                     count=len(getattr(host, "targets", ())))
+        host = answers.host
+        label = tr.t(key, address=host.targets[0].address if host else "", block=host.text if host else "",
+                     count=len(host.targets) if host else 0)
         number = f"[{index + 1}/{total}] " if total > 1 else ""
         prompt = number + label + (f" [{default}]" if default else "") + ": "
         if step.name == "consent":
@@ -212,9 +213,7 @@ def ask_step(app, step: Step, index: int, total: int, answers: dict, teach: bool
                 app.env.error(problem)
                 app.say("walk.try_again", "hint")
             continue
-        if step.name == "consent" and isinstance(answers.get("host"), TargetSet):
-            value = network_consent_record(tr, answers["host"], "prompt")   # names the whole block
-        answers[step.name] = value
+        setattr(answers, step.name, value)
         remember(app, step.name, text)
         if teach:
             lines = code.code_for(app, step.name, value, answers)
@@ -223,10 +222,10 @@ def ask_step(app, step: Step, index: int, total: int, answers: dict, teach: bool
             else:
                 code.show_code(app, lines)
                 app.pause()
-        elif step.name == "host" and isinstance(value, TargetSet):
+        elif step.name == "host" and value.is_network:
             app.say("walk.network", "hint", block=value.text, count=len(value.targets))
         elif step.name == "host":
-            app.say("walk.resolved", "hint", host=value.host, address=value.address)
+            app.say("walk.resolved", "hint", host=value.targets[0].host, address=value.targets[0].address)
         return "ok"
 
 

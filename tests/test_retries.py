@@ -1,4 +1,4 @@
-"""``--retries`` on the command line and the engine's notes about the network (lost packets, RST limits)."""
+"""--retries: parsed, refused with a learner's message, carried to the engine and the report; the engine's notes."""
 
 import json
 import subprocess
