@@ -101,3 +101,26 @@ def test_on_screen_the_question_comes_back_with_the_last_answers_code_above_it(i
             assert len(line) < 80
         screen.type("q")
         screen.wait_for(prompt)
+
+
+@pytest.mark.terminal
+def test_the_command_line_question_also_asks_again_and_a_no_sends_nothing(isolated_home):
+    """``scan 192.0.2.1`` (a documentation address) in a terminal: unclear answers, then n. Nothing is sent."""
+    pexpect = pytest.importorskip("pexpect", reason="pexpect drives a pseudo-terminal (not on Windows)")
+    import os
+    import sys
+
+    from tests.conftest import ROOT, program_env
+
+    child = pexpect.spawn(sys.executable, [os.path.join(ROOT, "main.py"), "scan", "192.0.2.1", "-p", "80"],
+                          env=program_env(isolated_home), encoding="utf-8", timeout=20, dimensions=(24, 80))
+    child.expect(r"\[y/N\]")
+    child.sendline("maybe")
+    child.expect("'maybe' is not y or n")
+    child.sendline("perhaps")
+    child.expect("'perhaps' is not y or n")
+    child.sendline("n")
+    child.expect("Scan cancelled")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus != 0 and "Scanning" not in child.before
