@@ -14,8 +14,8 @@ What it does:
    ``::ffff:127.0.0.1`` listeners also accept IPv4 connections), before and after every
    run, because other programs on the machine may open or close listeners meanwhile;
 3. runs the scanner as a whole process, ``python3 main.py scan 127.0.0.1 -p all --format
-   json`` (and ``-p 1-1024``), measuring wall time and the child's peak RSS
-   (``os.wait4`` rusage ``ru_maxrss``); when ``nmap`` is on PATH it runs ``nmap -sT -n -Pn
+   json`` (and ``-p 1-1024``), measuring wall time, the child's CPU time (user + system)
+   and peak RSS (``os.wait4`` rusage ``ru_utime``, ``ru_stime``, ``ru_maxrss``); when ``nmap`` is on PATH it runs ``nmap -sT -n -Pn
    -p- 127.0.0.1`` (and ``-p 1-1024``) in the same way, interleaved with ours;
 4. counts false open ports (open in our output, not listening in the truth) and missed
    ones (listening throughout the run, not reported open) over every run;
@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = "127.0.0.1"  # loopback only, always
@@ -127,8 +128,27 @@ class Listeners:
 
 # --- running one program -------------------------------------------------------------------
 
-def run_measured(argv: list, timeout: float = 300.0) -> dict:
-    """Run ``argv`` to the end: wall seconds, peak RSS (MB), exit code and stdout."""
+TIME_COMMAND = "/usr/bin/time"
+
+
+def with_rss_probe(argv: list, report_path: str) -> list:
+    """``argv`` run under GNU time, which writes the program's own peak RSS (KB) to ``report_path``.
+
+    A child's ``ru_maxrss`` starts at its parent's size (Linux keeps the high-water mark of the
+    memory it had before ``exec``), so a benchmark process of 34 MB would make every program it
+    starts look 34 MB.  GNU time is small when it forks the program: that figure is the program's.
+    Without GNU time, ``argv`` is returned unchanged (and the figure is a ceiling).
+    """
+    if not os.access(TIME_COMMAND, os.X_OK):
+        return argv
+    return [TIME_COMMAND, "-f", "%M", "-o", report_path, *argv]
+
+
+def run_measured(argv: list, timeout: float = 300.0, rss_report: Optional[str] = None) -> dict:
+    """Run ``argv`` to the end: wall seconds, CPU seconds, peak RSS (MB), exit code and stdout.
+
+    ``rss_report``: the file ``with_rss_probe`` had GNU time write the program's peak RSS to.
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
@@ -149,8 +169,24 @@ def run_measured(argv: list, timeout: float = 300.0) -> dict:
         err.seek(0)
         # ru_maxrss is in kilobytes on Linux (bytes on macOS).
         rss_mb = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-        return {"wall": wall, "rss_mb": rss_mb, "code": proc.returncode,
+        cpu = usage.ru_utime + usage.ru_stime   # the child's own CPU seconds (user + system), from wait4
+        try:
+            with open(rss_report or "", encoding="ascii") as report:
+                rss_mb = int(report.read().split()[-1]) / 1024
+        except (OSError, ValueError, IndexError):
+            pass
+        return {"wall": wall, "rss_mb": rss_mb, "cpu": cpu, "code": proc.returncode,
                 "stdout": out.read().decode("utf-8", "replace"), "stderr": err.read().decode("utf-8", "replace")}
+
+
+def run_probed(argv: list, timeout: float = 300.0) -> dict:
+    """``run_measured`` with the program's own peak RSS (see ``with_rss_probe``)."""
+    with tempfile.NamedTemporaryFile(prefix="pscan-rss-", delete=False) as report:
+        path = report.name
+    try:
+        return run_measured(with_rss_probe(argv, path), timeout, rss_report=path)
+    finally:
+        os.unlink(path)
 
 
 def ours(spec: str) -> list:
@@ -192,12 +228,13 @@ def summarise(samples: list) -> dict:
     walls = [s["wall"] for s in samples]
     rss = [s["rss_mb"] for s in samples]
     return {"runs": len(samples), "wall_median": statistics.median(walls), "wall_max": max(walls),
-            "wall_min": min(walls), "rss_max_mb": max(rss), "rss_median_mb": statistics.median(rss)}
+            "wall_min": min(walls), "rss_max_mb": max(rss), "rss_median_mb": statistics.median(rss),
+            "cpu_median": statistics.median(s["cpu"] for s in samples)}
 
 
 def measure_ours(spec: str, expected_count: int, tally: dict) -> dict:
     before, before_accepting = listening_ports(), listening_ports(accepting_only=True)
-    sample = run_measured(ours(spec))
+    sample = run_probed(ours(spec))
     after, after_accepting = listening_ports(), listening_ports(accepting_only=True)
     if sample["code"] != 0:
         raise SystemExit(f"our scanner exited {sample['code']}: {sample['stderr'].strip()[:300]}")
@@ -215,12 +252,12 @@ def measure_ours(spec: str, expected_count: int, tally: dict) -> dict:
         tally["missed_ports"].extend(missed)
     if not report.get("complete") or report.get("ports_scanned") != expected_count:
         tally["incomplete"] += 1
-    return {"wall": sample["wall"], "rss_mb": sample["rss_mb"]}
+    return {"wall": sample["wall"], "rss_mb": sample["rss_mb"], "cpu": sample["cpu"]}
 
 
 def measure_nmap(spec: str, tally: dict) -> dict:
     before, before_accepting = listening_ports(), listening_ports(accepting_only=True)
-    sample = run_measured(nmap_argv(spec))
+    sample = run_probed(nmap_argv(spec))
     after, after_accepting = listening_ports(), listening_ports(accepting_only=True)
     if sample["code"] != 0:
         raise SystemExit(f"nmap exited {sample['code']}: {sample['stderr'].strip()[:300]}")
@@ -228,7 +265,7 @@ def measure_nmap(spec: str, tally: dict) -> dict:
     in_range = (lambda port: True) if spec == "all" else (lambda port: 1 <= port <= 1024)
     tally["false_open"] += len(opened - {p for p in before | after if in_range(p)})
     tally["missed"] += len({p for p in before_accepting & after_accepting if in_range(p)} - opened)
-    return {"wall": sample["wall"], "rss_mb": sample["rss_mb"]}
+    return {"wall": sample["wall"], "rss_mb": sample["rss_mb"], "cpu": sample["cpu"]}
 
 
 def new_tally() -> dict:
@@ -293,7 +330,7 @@ def main(argv=None) -> int:
     rss_peak = max(figures["ours_full"]["rss_max_mb"], figures["ours_small"]["rss_max_mb"])
 
     print()
-    header = f"{'':<18}{'median s':>10}{'max s':>9}{'peak RSS MB':>13}{'ours/nmap':>11}"
+    header = f"{'':<18}{'median s':>10}{'max s':>9}{'CPU s':>8}{'peak RSS MB':>13}{'ours/nmap':>11}"
     print(header)
     print("-" * len(header))
     for label, key, ratio in (("ours  -p all", "ours_full", ratio_full), ("nmap  -p-", "nmap_full", None),
@@ -302,7 +339,8 @@ def main(argv=None) -> int:
             continue
         f = figures[key]
         ratio_text = f"{ratio:.2f}x" if ratio is not None else ""
-        print(f"{label:<18}{f['wall_median']:>10.3f}{f['wall_max']:>9.3f}{f['rss_max_mb']:>13.1f}{ratio_text:>11}")
+        print(f"{label:<18}{f['wall_median']:>10.3f}{f['wall_max']:>9.3f}{f['cpu_median']:>8.2f}"
+              f"{f['rss_max_mb']:>13.1f}{ratio_text:>11}")
     print()
     ours_tally = tally["ours"]
     print(f"ours: false open ports {ours_tally['false_open']}, missed open ports {ours_tally['missed']}, "

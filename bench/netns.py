@@ -83,6 +83,11 @@ class Namespace(lab_netns.Namespace):
         return helper
 
 
+    def drop_ports(self, low: int, high: int) -> None:
+        """Ports ``low``-``high`` behind a firewall that drops SYNs: they stay silent (filtered)."""
+        self.run("iptables", "-A", "OUTPUT", "-p", "tcp", "--dport", f"{low}:{high}", "--tcp-flags", *SYN, "-j", "DROP")
+
+
 def unavailable() -> Optional[str]:
     return lab_netns.unavailable()
 

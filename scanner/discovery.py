@@ -26,14 +26,18 @@ from __future__ import annotations
 import enum
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from scanner.engine import open_file_budget, scan
 from scanner.inputs import TimeoutSetting
+from scanner.limits import SafeThread, as_shortage, is_shortage, threads_that_fit
 from scanner.results import Reason, Target
 
 DISCOVERY_PORTS = (80, 443, 22, 445)
+STOP_JOIN_LIMIT = 0.8           # seconds a stop waits for the host threads (SIGTERM must end us within 1 s)
+PROBE_MEMORY = 3 << 20           # bytes one host's discovery may need at once (two threads and a small scan)
 MAX_HOSTS_AT_ONCE = 64           # each host costs one thread and len(DISCOVERY_PORTS) sockets
 UP_REASONS = (Reason.SYN_ACK, Reason.CONN_REFUSED, Reason.SELF_CONNECT)   # the host itself answered
 DOWN_REASONS = (Reason.HOST_UNREACH, Reason.NET_UNREACH)                  # most telling first
@@ -75,13 +79,6 @@ class Discovery:
         return [host for host in self.hosts if host.state is HostState.UP]
 
 
-def is_shortage(error: BaseException) -> bool:
-    """Out of threads or memory (``ulimit -v``, RLIMIT_NPROC): the computer's limit, not the network's answer."""
-    if isinstance(error, MemoryError):
-        return True
-    return isinstance(error, RuntimeError) and "can't start new thread" in str(error)
-
-
 def run_each(job: Callable, items: Sequence, at_once: int, stop: threading.Event,
              tick: Optional[Callable[[], None]], order: Callable) -> Optional[BaseException]:
     """``run_in_threads``, then the jobs that found no thread or memory once more, one at a
@@ -116,6 +113,7 @@ def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading
     for item in items:
         work.put(item)
     failures: list = []
+    last_resort: list = [None]
 
     def worker() -> None:
         while not stop.is_set():
@@ -126,18 +124,22 @@ def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading
             try:
                 job(item)
             except BaseException as error:   # kept for the caller: raised or reported there
-                failures.append((item, error))
+                try:
+                    failures.append((item, error))
+                except MemoryError:   # not even room for that: the slot made in advance keeps it
+                    last_resort[0] = (item, error)
+                    return
                 if not isinstance(error, Exception):   # e.g. KeyboardInterrupt: this thread ends,
                     return                             # the others finish their host first
 
     threads = []
     for _ in range(max(1, min(at_once, len(items)))):
-        thread = threading.Thread(target=worker, name="scan-host", daemon=True)
+        thread = SafeThread(target=worker, name="scan-host", daemon=True)
         try:
             thread.start()
-        except RuntimeError:
+        except (RuntimeError, MemoryError) as error:
             if not threads:   # not even one: nothing could ever do the work
-                raise
+                raise as_shortage(error) from None
             break             # go on with the threads that started
         threads.append(thread)
     try:
@@ -150,9 +152,12 @@ def run_in_threads(job: Callable, items: Sequence, at_once: int, stop: threading
                 tick()
     except KeyboardInterrupt:
         stop.set()
+        give_up = time.monotonic() + STOP_JOIN_LIMIT   # each job ends within a moment of stop; never wait forever
         for thread in threads:
-            thread.join()
+            thread.join(max(0.0, give_up - time.monotonic()))
         raise
+    if last_resort[0] is not None:
+        failures.append(last_resort[0])
     return failures
 
 
@@ -189,6 +194,7 @@ def discover(targets: Sequence[Target], timeout: TimeoutSetting = TimeoutSetting
     """
     stop = stop or threading.Event()
     at_once = max(1, min(len(targets), MAX_HOSTS_AT_ONCE, open_file_budget() // max(1, len(ports))))
+    at_once = threads_that_fit(at_once, PROBE_MEMORY)   # under ulimit -v: fewer at once, every host probed
     statuses: dict = {}
     interrupted, shortage = False, None
 

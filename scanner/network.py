@@ -8,8 +8,10 @@ the class's subnet).  ``scan_network`` does what nmap does with such a block:
    address as up.
 2. **port scan** of every host that is up, with the ordinary engine.  Several hosts are
    scanned at once, but all of them share one budget of open files (every probe is a
-   socket, and ``ulimit -n`` caps them per process): ``workers`` sockets are split
-   between the hosts in flight, never multiplied by them.
+   socket, and ``ulimit -n`` caps them per process): ``workers`` sockets in all, never
+   multiplied by the hosts.  They are not split evenly either: the hosts draw from one
+   pool as they need them, and learn one round-trip time together (``scanner.group``),
+   so a silent address does not sit on sockets a busy neighbour could use.
 
 Setting ``stop`` or pressing Ctrl+C keeps everything found so far: the result then says
 ``complete=False`` and hosts not scanned yet carry no report.
@@ -26,11 +28,14 @@ from typing import Callable, Optional, Sequence
 from scanner.discovery import (DISCOVERY_PORTS, Discovery, HostState, HostStatus, assume_up, discover,
                                is_shortage, run_each)
 from scanner.engine import DEFAULT_WORKERS, open_file_budget, scan
+from scanner.group import ScanGroup
 from scanner.inputs import TargetSet, TimeoutSetting
+from scanner.limits import as_shortage, threads_that_fit
 from scanner.results import PortState, ScanReport, Target
 
 MAX_HOSTS_AT_ONCE = 8            # more hosts at once only splits the same socket budget thinner
 MIN_SOCKETS_PER_HOST = 64
+HOST_MEMORY = 5 << 20            # bytes one host's scan may need at once (its threads, queues and report)
 
 ProgressCallback = Callable[[int, int, int], None]
 
@@ -95,6 +100,7 @@ def plan_parallelism(up_hosts: int, workers: int, ports: int) -> tuple:
     budget = max(1, min(workers, open_file_budget()))
     per_host_wanted = max(1, min(ports, budget))
     at_once = max(1, min(up_hosts, MAX_HOSTS_AT_ONCE, budget // min(per_host_wanted, MIN_SOCKETS_PER_HOST)))
+    at_once = threads_that_fit(at_once, HOST_MEMORY)   # under ulimit -v: fewer hosts at once, none left out
     return at_once, max(1, budget // at_once)
 
 
@@ -124,6 +130,10 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
     interrupted = found.interrupted
     up_hosts = [status for status in found.up]
     at_once, per_host = plan_parallelism(len(up_hosts), workers, len(ports))
+    group = ScanGroup(per_host * at_once, timeout.seconds,
+                      file_limited=open_file_budget() < min(workers, len(ports) * max(1, len(up_hosts))))
+    if scan_host is scan:
+        per_host = min(group.pool.size, max(1, len(ports)))   # a host may use the whole pool while others idle
     reports: dict = {}
     done_by_host: dict = {}
     open_by_host: dict = {}
@@ -136,8 +146,10 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
             done_by_host[status.address] = done
             open_by_host[status.address] = open_found
 
+        # One worker thread per host: the hosts run side by side already (UDP and test doubles: no shared pool).
+        extra = {"group": group, "threads": 1} if scan_host is scan else {}
         reports[status.address] = scan_host(status.target, ports, timeout, workers=per_host, stop=stop,
-                                            progress=host_progress, retries=retries)
+                                            progress=host_progress, retries=retries, **extra)
 
     shortage = found.shortage
     if up_hosts and not stop.is_set() and shortage is None:
@@ -152,6 +164,7 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
             # shortage is reported with the rest.
             order = {status.address: index for index, status in enumerate(up_hosts)}
             shortage = run_each(scan_one, up_hosts, at_once, stop, tick, order=lambda status: order[status.address])
+            shortage = as_shortage(shortage) if shortage is not None else None
             tick()
         except KeyboardInterrupt:  # keep every host finished so far
             interrupted = True
@@ -159,7 +172,7 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
         except Exception as error:
             if not is_shortage(error):
                 raise
-            shortage = error   # not even one thread for the hosts: discovery's answers are kept
+            shortage = as_shortage(error)   # not even one thread for the hosts: discovery's answers are kept
 
     hosts = [HostReport(status.target, status.state, status.reason, reports.get(status.address), status.port)
              for status in found.hosts]

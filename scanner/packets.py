@@ -12,7 +12,8 @@ through a *packet socket*::
 protocol, and ``SOCK_DGRAM`` ("cooked") hands over each packet without its link-layer
 header, starting at the IP header, while ``recvmsg`` says which protocol it is (0x0800
 IPv4, 0x86DD IPv6).  Because such a socket sees every program's traffic, opening it needs
-the ``CAP_NET_RAW`` capability (root, or ``setcap cap_net_raw+ep`` on the interpreter).
+the ``CAP_NET_RAW`` capability: run the one scan as root (a capability set on the shared
+interpreter would let every script of every user record the machine's traffic).
 
 The IP and TCP headers are decoded with ``struct`` (network byte order, ``!``), and only
 the scanner's own connections are kept: a connection is ours when its first packet is a

@@ -21,7 +21,7 @@ import collections
 import enum
 import ipaddress
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 
 class PortState(str, enum.Enum):
@@ -97,7 +97,7 @@ class Target:
 class ScanReport:
     target: Target
     ports_requested: tuple          # every port that was asked for, ascending
-    results: list                   # PortResult for every port that got an answer (or timed out)
+    results: Sequence               # PortResult for every port that got an answer (or timed out), by port
     timeout: str                    # "0.5" or "auto"
     final_timeout: float            # the per-port timeout in force at the end (auto adapts)
     workers: int
@@ -113,17 +113,20 @@ class ScanReport:
     retried: int = 0                # ports that answered only on a retry: the network lost packets
     rate_limit_per_second: Optional[int] = None  # the answer ceiling the scan slowed down to, if any
     retries: str = "auto"           # how many times silence was asked again: "auto" or a number
+    file_limited_sockets: Optional[int] = None  # probes in flight a low open-file limit (ulimit -n) allowed
 
     def counts(self) -> dict:
         """How many ports ended in each state: {"open": n, "closed": n, "filtered": n, ...}."""
-        tally = collections.Counter(result.state for result in self.results)  # one C-level pass
+        fast = getattr(self.results, "count_by_state", None)   # the engine's compact results
+        tally = fast() if fast else collections.Counter(result.state for result in self.results)  # one C-level pass
         counts = {state.value: 0 for state in PortState if state is not PortState.OPEN_FILTERED}
         for state, number in tally.items():
             counts[state.value] = number
         return counts
 
     def by_state(self, state: PortState) -> list:
-        return [r for r in self.results if r.state is state]
+        fast = getattr(self.results, "of_state", None)
+        return fast(state) if fast else [r for r in self.results if r.state is state]
 
     @property
     def ports_scanned(self) -> int:

@@ -23,7 +23,9 @@ a floor and a minimum variance for the same reason).  Before the first answer we
 everything, or a packet lost on the way.  The only way to tell them apart is to ask
 again.  Every silent port gets at least two more tries; and while retries keep turning
 silence into answers (which is what a lossy network looks like) the limit grows to two
-tries beyond the latest try that brought an answer, up to 10 retries (nmap's cap).
+tries beyond the latest try that brought an answer, up to 10 retries (nmap's cap).  In a
+network scan, an address that has not answered a single probe gets one more try per port
+until it answers (most likely nothing lives there; nmap -Pn does the same).
 
 **How fast to send** (``Pacer``).  Some hosts answer at most a few hundred RSTs a second
 (BSD and macOS do by default); send faster and the rest of the answers are simply not sent.
@@ -33,6 +35,11 @@ halves the probes in flight, and raises both again, a little at a time, once the
 answers stop: the same "back off fast, recover slowly" rule as TCP's congestion control.
 Plain random loss also makes late answers, but only a few percent of them, and slowing
 down would not help there, so a small share of late answers does not slow the scan.
+Near the end of a scan, though, the only answers left are the late ones (the retries of
+lost probes) and the only probes left are retries (many of them to filtered ports, which
+never answer): in half a second that looks exactly like a rate limit.  So the pacer also
+asks the whole scan so far: a rate limit makes a large share of *all* answers late,
+random loss only a few percent.
 """
 
 from __future__ import annotations
@@ -93,9 +100,9 @@ class FixedTimeout:
     lossy network, since a lost probe is sent again a round trip or two later.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, learned: Optional[RttEstimator] = None) -> None:
         self.timeout = seconds
-        self.learned = RttEstimator(initial=seconds)
+        self.learned = learned if learned is not None else RttEstimator(initial=seconds)
 
     @property
     def samples(self) -> int:
@@ -112,16 +119,23 @@ class FixedTimeout:
 class RetryPolicy:
     """How many tries a silent port gets: ``retries`` fixed, or adaptive when it is None."""
 
-    def __init__(self, retries: Optional[int] = None) -> None:
+    def __init__(self, retries: Optional[int] = None, quiet_retries: Optional[int] = None) -> None:
         self.adaptive = retries is None
         self.allowed_tries = 1 + (DEFAULT_RETRIES if retries is None else retries)
         self.best_try = 1           # the highest try number that brought an answer so far
+        # In a network scan an address that has answered nothing at all is most likely no machine
+        # (nmap -Pn gives it one retransmission too): it gets ``quiet_retries`` until it answers.
+        self.quiet_tries = 1 + quiet_retries if self.adaptive and quiet_retries is not None else None
+        self.heard = False          # any answer at all from this target
 
     def may_retry(self, tries: int) -> bool:
+        if self.quiet_tries is not None and not self.heard:
+            return tries < self.quiet_tries
         return tries < self.allowed_tries
 
     def answered_on(self, tries: int) -> None:
         """An answer came on try ``tries``: with adaptive retries, allow two tries more than that."""
+        self.heard = True
         if tries > self.best_try:
             self.best_try = tries   # an int store: safe between threads, and only ever grows
             if self.adaptive:
@@ -135,6 +149,7 @@ REVIEW_EVERY = 0.5          # seconds between two looks at the evidence
 LATE_SHARE = 0.15           # more late answers than this share of all answers: we are too fast
 LATE_MINIMUM = 8            # ... and at least this many (a few late answers prove nothing)
 SENT_OVER_ANSWERED = 1.3    # ... while clearly more probes go out than answers come back
+SCAN_LATE_SHARE = 0.2       # ... and late answers are this share of every answer so far (loss: a few %)
 RECOVER_AFTER = 2.0         # seconds without trouble before speeding up again
 SPEED_UP = 1.25
 MIN_RATE = 20.0             # probes per second: never slower than this
@@ -155,6 +170,7 @@ class Pacer:
         self.clock = clock
         self._lock = threading.Lock()
         self._sent = self._answers = self._late = 0
+        self.total_answers = self.total_late = 0
         self._period_start = clock()
         self._last_trouble = float("-inf")
         self.ceilings: list = []    # answer rates measured each time the scan had to slow down
@@ -174,7 +190,10 @@ class Pacer:
         sent, answers, late = self._sent, self._answers, self._late
         self._sent = self._answers = self._late = 0
         self._period_start = now
-        too_fast = late >= LATE_MINIMUM and late > LATE_SHARE * answers and sent > SENT_OVER_ANSWERED * answers
+        self.total_answers += answers
+        self.total_late += late
+        too_fast = (late >= LATE_MINIMUM and late > LATE_SHARE * answers and sent > SENT_OVER_ANSWERED * answers
+                    and self.total_late > SCAN_LATE_SHARE * self.total_answers)
         if too_fast:
             if now - self._last_trouble >= cooldown:  # late answers to probes sent before the last cut
                 answer_rate = answers / elapsed
@@ -198,3 +217,38 @@ class Pacer:
         value = statistics.median(self.ceilings)
         digits = max(0, len(str(int(value))) - 2)
         return int(round(value, -digits)) if digits else int(round(value))
+
+
+class TokenBucket:
+    """A send-rate cap for one worker thread: ``rate`` probes a second shared by ``threads``.
+
+    Tokens trickle in at the thread's share of the rate; a probe costs one.  Up to one
+    slice's worth may be saved up, and a thread that ran out sleeps until a whole slice's
+    worth is there again: the same rate in small bursts, with one wake-up per burst
+    instead of one per probe (at 500 probes a second, 20 wake-ups instead of 500).
+    """
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self.clock = clock
+        self.tokens = 0.0
+        self.last = clock()
+        self.per_thread = 0.0
+        self.burst = 1.0
+
+    def allowance(self, rate: Optional[float], threads: int, slice_seconds: float) -> tuple:
+        """(probes that may start now, seconds until the next burst may go when none may)."""
+        now = self.clock()
+        if rate is None:
+            self.last = now
+            return 1 << 30, 0.0
+        self.per_thread = rate / max(1, threads)
+        self.burst = max(1.0, self.per_thread * slice_seconds)
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.per_thread)
+        self.last = now
+        allowed = int(self.tokens)
+        self.tokens -= allowed
+        return allowed, (0.0 if allowed else self.refill_time())
+
+    def refill_time(self) -> float:
+        """Seconds until a whole burst is saved up again."""
+        return max(0.0, self.burst - self.tokens) / self.per_thread if self.per_thread else 0.0

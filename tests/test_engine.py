@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from scanner.engine import FIRST, MAX_SELF_CONNECT_RETRIES, _ScanState, _Worker, scan
+from scanner.engine import FIRST, MAX_SELF_CONNECT_RETRIES, InFlight, _ScanState, _Worker, scan
 from scanner.inputs import TimeoutSetting, parse_target
 from scanner.probe import classify, is_self_connected, probe_port
 from scanner.results import PortState, Reason
@@ -143,7 +143,7 @@ def _worker_holding(sock, port, attempt):
     state = _ScanState(LOOPBACK, [], FixedTimeout(1.0), threading.Event())
     worker = _Worker(state, capacity=8)
     sock.setblocking(False)  # the engine's sockets are non-blocking
-    worker.in_flight[sock] = (port, time.monotonic(), 1, FIRST, attempt)  # attempt: self-connects so far
+    worker.in_flight[sock] = InFlight(port, time.monotonic(), 1, FIRST, attempt)  # attempt: self-connects so far
     worker.selector.register(sock, selectors.EVENT_WRITE)
     return state, worker
 
@@ -551,7 +551,8 @@ def test_a_stop_keeps_every_open_port_below_the_point_reached(stop_share):
             assert port in results and results[port].state is PortState.OPEN, (port, reached)
     opened = {r.port for r in report.by_state(PortState.OPEN)}
     assert opened <= truth | mine
-    assert not report.by_state(PortState.FILTERED)
+    # Another program's listener with a full accept queue (a practice lab's "filtered" port) is truly silent.
+    assert not [r for r in report.by_state(PortState.FILTERED) if r.port not in truth]
     if opened:
         assert seen_open[-1] == len(opened)
 

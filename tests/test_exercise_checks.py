@@ -92,3 +92,15 @@ def test_a_verdict_names_the_port_asked_expected_and_given():
     assert failing.asked.startswith("scan_port('127.0.0.1', ")
     assert failing.expected == "'filtered'" and failing.gave == "'closed'"
     assert failing.lesson == "timeouts"
+
+
+def test_a_permission_check_by_string_prefix_fails_even_when_it_handles_ipv6_and_0000(tmp_path):
+    # "127." prefixes and == "::1" get every address right that a first check tried, but let a
+    # host name such as 127.0.0.1.example.com through and refuse ::1 written in full.
+    path = tmp_path / "08-permission.py"
+    path.write_text("def may_scan(host, consent):\n"
+                    "    return host.startswith('127.') or host == '::1' or (bool(consent) and host != '0.0.0.0')\n")
+    report = run_check(EXERCISES["permission"], str(path))
+    mistakes = [verdict.mistake for verdict in report.verdicts if not verdict.passed]
+    assert not report.passed
+    assert {"prefix_check", "loopback_ipv6", "not_an_address"} <= set(mistakes), mistakes

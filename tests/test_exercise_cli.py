@@ -139,7 +139,7 @@ def test_watch_checks_again_on_save_and_ctrl_c_ends_it_with_130(isolated_home):
     assert process.returncode == 130, out + err
     assert "Traceback" not in out + err
     assert "changed: checking again" in out
-    assert "All 7 checks passed" in out
+    assert "All 10 checks passed" in out
     assert out.rstrip().endswith("Stopped watching.")
 
 

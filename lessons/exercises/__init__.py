@@ -6,6 +6,7 @@ The runner, without any screen: the front end lives in the program's commands an
 ``workspace``  the learner's own file per exercise, written once from the starter, never overwritten
 ``targets``    a private block of loopback ports whose answers are known (open, closed, filtered, ...)
 ``sandbox``    running untrusted code: child process, own process group, limits, cleaned output
+``cleanup``    ending what the child left behind, even a daemon that left its process group
 ``harness``    the child side (run as a script, never imported): load their file, call, report
 ``checks``     one check: targets up, child run, each result compared, verdicts as data
 """

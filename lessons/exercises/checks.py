@@ -7,7 +7,10 @@
 2. fill the placeholders of each case (``$host``, ``$port:filtered``, ``$ports``,
    ``$states``...) with the real ports, so the learner's code is only ever pointed at
    this private block on 127.0.0.1;
-3. run the harness in a child (``sandbox.run_child``) and read its reports;
+3. run the harness in a child (``sandbox.run_child``) and read its reports; the ports
+   play their roles in a new random order each time, and the cases are called in a new
+   random order too, so an answer that counts calls or looks at port numbers
+   ("the first call is the open port") fails: only asking the port itself passes;
 4. compare each result with the known answer and name the mistake: a mistake code
    (``timeout_as_closed``, ``unbounded_threads``...) and the lesson to reread.  The
    words for each code live in ``ui-exercises.json``; this module only hands out data.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, List, Optional
@@ -26,11 +30,15 @@ from typing import Any, List, Optional
 from lessons.exercises.catalog import Exercise
 from lessons.exercises.sandbox import LOAD_SECONDS, ChildRun, run_child
 from lessons.exercises.targets import PracticeTargets, TargetsUnavailable
+from lessons.exercises.workspace import file_problem, size_kb
+from scanner.errors import printable
 
 # RLIMIT_NPROC is a margin over what the user already runs (see harness._user_tasks).
+# RLIMIT_FSIZE: a log written in an endless loop must not fill the learner's disk.
 DEFAULT_LIMITS = {"RLIMIT_NOFILE": 256, "RLIMIT_AS": 1024 * 1024 * 1024, "RLIMIT_NPROC": 300, "RLIMIT_CPU": 60,
-                  "RLIMIT_CORE": 0}
+                  "RLIMIT_CORE": 0, "RLIMIT_FSIZE": 16 * 1024 * 1024}
 REFUSED_PROCESS = "the exercise check does not allow starting new processes"
+HARNESS_THREADS = 2                # the harness's main thread and the thread that calls their function
 
 
 @dataclass
@@ -71,13 +79,28 @@ def harness_source() -> str:
     return (resources.files("lessons") / "exercises" / "harness.py").read_text(encoding="utf-8")
 
 
+# Inputs that change every check, so that a table of the check's own inputs ("127.9.8.7 ->
+# True") is no answer.  Only the learner's function sees them: nothing is sent to them.
+RANDOM_VALUES = {
+    "loopback": lambda pick: f"127.{pick.randint(1, 254)}.{pick.randint(0, 255)}.{pick.randint(1, 254)}",
+    "documentation": lambda pick: f"{pick.choice(['192.0.2', '198.51.100', '203.0.113'])}.{pick.randint(1, 254)}",
+    "no_such_host": lambda pick: f"no such host! {pick.randint(1000, 9999)}",
+}
+
+
 # -- placeholders ----------------------------------------------------------------------------
-def fill(value: Any, targets: PracticeTargets) -> Any:
-    """``$host``, ``$errno:<NAME>``, ``$port:<role>``, ``$first``, ``$last``, ``$ports``, ``$states``, ``$state_list``."""
+def fill(value: Any, targets: PracticeTargets, drawn: Optional[dict] = None) -> Any:
+    """``$host``, ``$errno:<NAME>``, ``$port:<role>``, ``$first``, ``$last``, ``$ports``, ``$states``, ``$state_list``,
+    and ``$random:<kind>`` (``RANDOM_VALUES``): drawn once per check, the same value wherever it appears."""
     if isinstance(value, list):
-        return [fill(item, targets) for item in value]
+        return [fill(item, targets, drawn) for item in value]
     if not isinstance(value, str) or not value.startswith("$"):
         return value
+    if value.startswith("$random:") and value[len("$random:"):] in RANDOM_VALUES:
+        drawn = {} if drawn is None else drawn
+        if value not in drawn:
+            drawn[value] = RANDOM_VALUES[value[len("$random:"):]](random.SystemRandom())
+        return drawn[value]
     block = [targets.base + offset for offset in range(len(targets.roles))]
     if value == "$host":
         return targets.host
@@ -105,7 +128,7 @@ def decode(value: Any) -> Any:
     if isinstance(value, dict):
         if "$dict" in value:
             return {_key(decode(k)): decode(v) for k, v in value["$dict"]}
-        return _Shown(value.get("$bytes") or value.get("$repr") or "?")
+        return _Shown(printable(str(value.get("$bytes") or value.get("$repr") or "?")))   # their __repr__
     return value
 
 
@@ -214,46 +237,82 @@ COMPARES = {"equal": compare_equal, "resolved": compare_resolved, "error_message
 
 # -- the check -----------------------------------------------------------------------------------
 def run_check(exercise: Exercise, path: str, environ: Optional[dict] = None, load_seconds: float = LOAD_SECONDS,
-              wall_seconds: Optional[float] = None) -> CheckReport:
+              wall_seconds: Optional[float] = None, chooser: Optional[random.Random] = None) -> CheckReport:
+    """Check the file at ``path``; ``chooser`` shuffles roles and call order (tests hand in their own)."""
+    chooser = chooser or random.SystemRandom()
     spec = exercise.check_spec()
     path = os.path.abspath(path)   # the child runs in the file's folder
     report = CheckReport(exercise, path)
+    problem = file_problem(path)
+    if problem:
+        report.problem = problem
+        report.problem_values = {"file": exercise.file_name, "number": exercise.number,
+                                 "size": size_kb(path)}
+        return report
     try:
-        targets = PracticeTargets(spec.get("targets", ["open"])).start()
+        roles = list(spec.get("targets", ["open"]))
+        chooser.shuffle(roles)
+        targets = PracticeTargets(roles).start()
     except (TargetsUnavailable, OSError) as error:
         report.problem, report.problem_values = "targets", {"detail": getattr(error, "strerror", None) or str(error)}
         return report
     try:
         if targets.filtered_works is False:
             report.notes.append("filtered_unavailable")
-        cases = [dict(case, args=fill(case.get("args", []), targets), expect=fill(case.get("expect"), targets))
+        drawn: dict = {}
+        cases = [dict(case, args=fill(case.get("args", []), targets, drawn),
+                      expect=fill(case.get("expect"), targets, drawn), show=fill(case.get("show"), targets, drawn))
                  for case in spec["cases"]]
         limits = dict(DEFAULT_LIMITS, **spec.get("limits", {}))
-        child_cases = [{"call": case["call"], "args": case["args"], "limit": case.get("limit", 3.0)} for case in cases]
+        order = list(range(len(cases)))   # the child calls case order[i] i-th
+        chooser.shuffle(order)
+        child_cases = [{"call": cases[number]["call"], "args": cases[number]["args"],
+                        "limit": cases[number].get("limit", 3.0)} for number in order]
         wall = wall_seconds or spec.get("wall_seconds", load_seconds + 2.0 + sum(case["limit"] for case in child_cases))
         run = run_child(harness_source(), {"file": path, "cases": child_cases, "limits": limits}, wall, environ,
                         load_seconds)
     finally:
         targets.close()
     report.output, report.seconds = run.output, run.seconds
+    for message in run.reports:   # back to the order of check.json, which the verdicts keep
+        index = message.get("index")
+        if message.get("type") == "call":
+            message["index"] = order[index] if isinstance(index, int) and 0 <= index < len(order) else None
     _judge(report, spec, cases, run)
     return report
+
+
+def _their_words(error: Any) -> dict:
+    """An error report with its type and message safe to print: both are their text (a class
+    named ``"\x1b]52;..."``, a message holding escape sequences that would reach our terminal)."""
+    error = dict(error) if isinstance(error, dict) else {}
+    for key in ("type", "message"):
+        error[key] = printable(str(error.get(key) or ""))[:300] or ("Exception" if key == "type" else "")
+    return error
 
 
 def _judge(report: CheckReport, spec: dict, cases: List[dict], run: ChildRun) -> None:
     by_type = {}
     calls = {}
+    previous = None
     for message in run.reports:
         by_type.setdefault(message.get("type"), message)
         if message.get("type") == "call" and isinstance(message.get("index"), int):
+            # The time between the report before and this one, as read here: a report forged
+            # with a small "seconds" still arrives only when their slow code is done.
+            between = message.get("arrived", 0.0) - previous if previous is not None else 0.0
+            if isinstance(between, float) and between > message.get("seconds", 0.0):
+                message = dict(message, seconds=round(between, 3))
             calls[message["index"]] = message
+        if isinstance(message.get("arrived"), float):
+            previous = message["arrived"]
     load = by_type.get("load")
     if load is None:
         report.problem = "timeout" if run.timed_out else "crashed"
         report.problem_values = {"seconds": round(run.seconds), "code": run.returncode}
         return
     if "error" in load:
-        error = load["error"]
+        error = _their_words(load["error"])
         report.problem = {"SyntaxError": "syntax", "IndentationError": "syntax", "TabError": "syntax",
                           "ModuleNotFoundError": "missing_module", "SystemExit": "exit"}.get(error["type"], "load")
         if REFUSED_PROCESS in (error.get("message") or ""):
@@ -261,14 +320,17 @@ def _judge(report: CheckReport, spec: dict, cases: List[dict], run: ChildRun) ->
         report.problem_values = {"file": report.exercise.file_name, "line": error.get("line") or "?",
                                  "type": error["type"], "message": error.get("message") or ""}
         return
+    # Threads counted from outside over the whole run (an exercise that limits threads has one
+    # case): a forged report cannot hide them.
+    observed = None if run.peak_threads is None else run.peak_threads - HARNESS_THREADS
     for index, case in enumerate(cases):
-        report.verdicts.append(_verdict(spec, case, calls.get(index)))
-    if "done" not in by_type and run.timed_out:
-        report.problem = "timeout"
+        report.verdicts.append(_verdict(spec, case, calls.get(index), observed))
+    if "done" not in by_type:   # stopped by the wall clock, or ended early (os._exit, a signal, no memory)
+        report.problem = "timeout" if run.timed_out else "crashed"
         report.problem_values = {"seconds": round(run.seconds), "code": run.returncode}
 
 
-def _verdict(spec: dict, case: dict, message: Optional[dict]) -> Verdict:
+def _verdict(spec: dict, case: dict, message: Optional[dict], observed_threads: Optional[int] = None) -> Verdict:
     expect = case.get("expect")
     verdict = Verdict(asked_text(case["call"], case["args"]), case.get("show") or show(expect), "", False)
     mistakes = case.get("mistakes", {})
@@ -280,7 +342,7 @@ def _verdict(spec: dict, case: dict, message: Optional[dict]) -> Verdict:
     elif message.get("hung"):
         mistake, verdict.gave = mistakes.get("hung", "hung"), f"> {case.get('limit', 3.0)} s"
     elif "error" in message:
-        error = verdict.error = message["error"]
+        error = verdict.error = _their_words(message["error"])
         verdict.gave = f"{error['type']}: {error.get('message', '')}"[:70]
         errno_name = errno.errorcode.get(error.get("errno") or -1, "")
         mistake = (mistakes.get(f"raised:{error['type']}") or mistakes.get(f"errno:{errno_name}")
@@ -291,6 +353,8 @@ def _verdict(spec: dict, case: dict, message: Optional[dict]) -> Verdict:
         passed, key, verdict.gave = COMPARES[case.get("compare", "equal")](decode(message.get("result")), expect)
         mistake = None if passed else (mistakes.get(key) or (key if ":" not in key else "wrong_answer"))
         if passed:
+            if observed_threads is not None and observed_threads > message.get("extra_threads", 0):
+                message = dict(message, extra_threads=observed_threads)
             mistake = _measured(case, message)
             if mistake:
                 verdict.gave += _measure_note(case, message, mistake)

@@ -13,10 +13,13 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
+import stat
+from typing import Optional
 
 from lessons.exercises.catalog import Exercise
 
 FOLDER = "exercises"
+MAX_SOURCE_BYTES = 1024 * 1024     # an answer is a few KB; a bigger file is not worth a check's time
 
 
 def workspace_folder(home: str) -> str:
@@ -49,7 +52,10 @@ def reset(home: str, exercise: Exercise, language: str) -> tuple:
     if os.path.lexists(path):
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         backup = f"{path}.bak-{stamp}"
-        shutil.copy2(path, backup)
+        if os.path.isfile(path):   # a file, or a link to one: its contents are kept
+            shutil.copy2(path, backup)
+        else:   # a folder, a pipe, a broken link: moved aside whole (copying a pipe would block)
+            os.rename(path, backup)
     os.makedirs(workspace_folder(home), exist_ok=True)
     _replace(path, exercise.starter(language))
     return path, backup
@@ -75,3 +81,24 @@ def modified_time(path: str) -> float:
         return os.stat(path).st_mtime_ns / 1e9
     except OSError:
         return 0.0
+
+
+def file_problem(path: str) -> Optional[str]:
+    """Why ``path`` cannot be checked (ui key exercise.problem.<this>), or None.
+
+    Looked at with ``stat``, which never opens it: a pipe put in place of the file would
+    block whoever opens it, a folder or device cannot be run, a huge file only wastes time."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "missing"
+    if not stat.S_ISREG(info.st_mode):
+        return "not_a_file"
+    return "too_big" if info.st_size > MAX_SOURCE_BYTES else None
+
+
+def size_kb(path: str) -> int:
+    try:
+        return os.stat(path).st_size // 1024
+    except OSError:
+        return 0

@@ -231,13 +231,15 @@ def _short_duration(seconds: float) -> str:
 
 
 def engine_notes(report, tr: Translator) -> List[str]:
-    """What the engine noticed about the network: lost packets, a rate-limited target."""
+    """What the engine noticed: lost packets, a rate-limited target, a file limit that slowed the scan."""
     notes = []
     if getattr(report, "retried", 0):
         notes.append(tr.count("scan.note_retried", report.retried))
     if getattr(report, "rate_limit_per_second", None):
         key = "scan.note_rate_limit_udp" if report.protocol == "udp" else "scan.note_rate_limit"
         notes.append(tr.t(key, rate=report.rate_limit_per_second))
+    if getattr(report, "file_limited_sockets", None):
+        notes.append(tr.count("scan.note_few_files", report.file_limited_sockets))
     return notes
 
 

@@ -1,9 +1,6 @@
 import errno
 import socket
 
-# connect_ex returns these when nothing answered before the timeout (Linux, macOS, Windows).
-NO_ANSWER = {errno.EAGAIN, errno.EWOULDBLOCK, errno.ETIMEDOUT, getattr(errno, "WSAETIMEDOUT", -1)}
-
 
 def scan_port(host, port, timeout):
     """"open", "closed" or "filtered" (no answer within timeout seconds)."""
@@ -12,9 +9,9 @@ def scan_port(host, port, timeout):
         code = sock.connect_ex((host, port))
     if code == 0:
         return "open"
-    if code in NO_ANSWER:
-        return "filtered"
-    return "closed"
+    if code == errno.ECONNREFUSED:    # a RST: the host answered, nothing listens
+        return "closed"
+    return "filtered"                 # silence (EAGAIN, ETIMEDOUT) or "unreachable": no RST
 
 
 if __name__ == "__main__":

@@ -1,8 +1,6 @@
 import errno
 import socket
 
-NO_ANSWER = {errno.EAGAIN, errno.EWOULDBLOCK, errno.ETIMEDOUT}
-
 
 def scan_port(host, port, timeout):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -10,7 +8,7 @@ def scan_port(host, port, timeout):
         code = sock.connect_ex((host, port))
     if code == 0:
         return "open"
-    return "filtered" if code in NO_ANSWER else "closed"
+    return "closed" if code == errno.ECONNREFUSED else "filtered"   # only a RST means closed
 
 
 def scan_range(host, first, last, timeout):

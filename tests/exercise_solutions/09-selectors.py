@@ -4,6 +4,13 @@ import socket
 import time
 
 
+def state_of(code):
+    """0: open; a RST (ECONNREFUSED): closed; anything else (unreachable...): filtered."""
+    if code == 0:
+        return "open"
+    return "closed" if code == errno.ECONNREFUSED else "filtered"
+
+
 def scan_selectors(host, ports, timeout, limit):
     """{port: state} with non-blocking sockets: at most `limit` open at once, one thread."""
     states, waiting, todo = {}, {}, list(ports)
@@ -15,7 +22,7 @@ def scan_selectors(host, ports, timeout, limit):
                 sock.setblocking(False)
                 code = sock.connect_ex((host, port))
                 if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
-                    states[port] = "closed"
+                    states[port] = state_of(code)         # failed at once, e.g. ENETUNREACH
                     sock.close()
                     continue
                 selector.register(sock, selectors.EVENT_WRITE, port)
@@ -23,7 +30,7 @@ def scan_selectors(host, ports, timeout, limit):
             for key, _events in selector.select(0.05):    # connects that finished
                 sock = key.fileobj
                 code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                states[key.data] = "open" if code == 0 else "closed"
+                states[key.data] = state_of(code)
                 selector.unregister(sock)
                 del waiting[sock]
                 sock.close()

@@ -53,13 +53,15 @@ def show_results(app, report: ScanReport, teach: bool, pause_first: bool = False
 
 
 def engine_note_lines(app, reports: list) -> List[str]:
-    """What the engine noticed (lost packets, a rate-limited target), as the command line says it."""
+    """What the engine noticed (lost packets, a rate-limited target, few files), as the command line says it."""
     reports = [report for report in reports if report is not None]
     if not reports:
         return []
     limits = [r.rate_limit_per_second for r in reports if getattr(r, "rate_limit_per_second", None)]
+    capped = [r.file_limited_sockets for r in reports if getattr(r, "file_limited_sockets", None)]
     seen = SimpleNamespace(retried=sum(getattr(r, "retried", 0) or 0 for r in reports),
                            rate_limit_per_second=min(limits) if limits else None,
+                           file_limited_sockets=min(capped) if capped else None,
                            protocol=getattr(reports[0], "protocol", "tcp"))
     return [line for note in engine_notes(seen, app.tr) for line in app.env.wrap(note, "hint")]
 

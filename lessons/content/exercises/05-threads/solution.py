@@ -2,8 +2,6 @@ import errno
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
-NO_ANSWER = {errno.EAGAIN, errno.EWOULDBLOCK, errno.ETIMEDOUT}
-
 
 def scan_port(host, port, timeout):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -11,7 +9,7 @@ def scan_port(host, port, timeout):
         code = sock.connect_ex((host, port))
     if code == 0:
         return "open"
-    return "filtered" if code in NO_ANSWER else "closed"
+    return "closed" if code == errno.ECONNREFUSED else "filtered"   # only a RST means closed
 
 
 def scan_many(host, ports, timeout, workers):

@@ -10,7 +10,7 @@ def udp_probe(host, port, timeout):
         try:
             sock.recv(1024)
             return "open"
-        except ConnectionRefusedError:    # the ICMP answer, turned into an errno on this socket
+        except (ConnectionRefusedError, ConnectionResetError):  # the ICMP answer (Windows: reset)
             return "closed"
         except socket.timeout:
             return "open|filtered"

@@ -9,7 +9,8 @@ def udp_probe(host, port, timeout):
     # 2. sock.connect((host, port)) -- tidak mengirim apa-apa, tetapi kini kernel memberi
     #    tahu soket INI tentang ICMP "port unreachable".
     # 3. sock.send(...), lalu sock.recv(1024):
-    #    data -> "open", ConnectionRefusedError -> "closed", socket.timeout -> "open|filtered"
+    #    data -> "open", ConnectionRefusedError -> "closed" (Windows: ConnectionResetError),
+    #    socket.timeout -> "open|filtered"
     raise NotImplementedError("write udp_probe()")
 
 

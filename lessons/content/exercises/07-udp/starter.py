@@ -9,7 +9,8 @@ def udp_probe(host, port, timeout):
     # 2. sock.connect((host, port)) -- sends nothing, but now the kernel tells THIS
     #    socket about an ICMP "port unreachable".
     # 3. sock.send(...), then sock.recv(1024):
-    #    data -> "open", ConnectionRefusedError -> "closed", socket.timeout -> "open|filtered"
+    #    data -> "open", ConnectionRefusedError -> "closed" (Windows: ConnectionResetError),
+    #    socket.timeout -> "open|filtered"
     raise NotImplementedError("write udp_probe()")
 
 
