@@ -194,8 +194,11 @@ def test_presenter_mode_pauses_before_the_results_and_between_table_map_and_mean
                  (r"\[4/4\]", "y"))
         child.expect(r"Enter: watch one port")   # the scan's last line stays until Enter
         child.sendline("")
-        child.expect(r"Enter: the results")      # slow motion, even in a quick scan
-        assert "# -> 0" in plain(child.before)
+        child.expect(r"Enter: the next probe")   # presenter: one probe at a time, on Enter
+        assert "# -> 0" in plain(child.before)   # slow motion, even in a quick scan
+        child.sendline("")
+        child.expect(r"Enter: the results")
+        assert "# -> 111" in plain(child.before)
         child.sendline("")
         child.expect(r"Enter: the port map")
         assert re.search(rf"{listener.port}/tcp\s+open", plain(child.before))

@@ -107,7 +107,8 @@ def test_presenter_mode_uses_no_bright_white_or_bright_yellow(isolated_home):
         seen = [screen.coloured()]
         screen.type("2")
         for prompt, answer in (("[1/4]", "127.0.0.1"), ("[2/4]", f"1-30,{listener.port}"), ("[3/4]", "0.5"),
-                               ("[4/4]", "y"), ("(Enter: watch", ""), ("(Enter: the results)", ""),
+                               ("[4/4]", "y"), ("(Enter: watch", ""), ("(Enter: the next probe)", ""),
+                               ("(Enter: the results)", ""),
                                ("(Enter: the port map", ""), ("press Enter", ""), ("Save a report", "")):
             shown = screen.wait_for(prompt)
             seen.append(screen.coloured())

@@ -13,6 +13,9 @@ import datetime
 from typing import Optional
 
 from lessons.ui.i18n import Translator
+from scanner.errors import clip
+
+UNCLEAR_ECHO = 16   # what was typed, echoed short enough for a one-line explanation
 
 
 def _now() -> str:
@@ -57,6 +60,9 @@ def ask_consent(env, tr: Translator, targets, yes: bool):
     if not env.interactive:
         return None, tr.t("consent.needs_yes_network" if network else "consent.needs_yes", **values)
     answer = env.read_line(tr.t("consent.ask_network" if network else "consent.ask_cli", **values) + " ")
+    while answer is not None and not is_yes(tr, answer) and not is_no(tr, answer):   # unclear: ask again
+        env.error(tr.t("consent.unclear", answer=clip(answer, UNCLEAR_ECHO)))
+        answer = env.read_line("[y/N] ")
     if not is_yes(tr, answer):
         return None, tr.t("consent.cancelled")
     return (network_consent_record(tr, targets, "prompt") if network else consent_record(tr, "prompt")), None

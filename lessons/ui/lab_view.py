@@ -27,7 +27,8 @@ def lab_table(lab: PracticeLab, env: Environment, tr: Translator, network: bool 
                         f"{tr.t('lab.column.what')}", "heading"))
     for service in lab.services:
         port = f"{service.port}/{service.protocol}"
-        state = env.paint(f"{tr.state(service.expected_state):<11}", service.expected_state.value)
+        word = tr.state(service.expected_state)   # only the word is marked: reverse video must not run on
+        state = env.paint(word, service.expected_state.value) + " " * max(1, 11 - len(word))
         what = tr.t(f"lab.service.{service.service}.{service.protocol}")
         # "closed" and "filtered" are states, not services: nothing runs there to name.
         name = "-" if service.service in ("closed", "filtered") else service.service

@@ -16,6 +16,7 @@ import math
 import time
 from typing import IO, TYPE_CHECKING, List
 
+from lessons.render import fold_preformatted
 from lessons.ui.i18n import Translator
 from lessons.ui.terminal import Environment
 from scanner.errors import clip
@@ -44,12 +45,17 @@ def results_table(report: ScanReport, env: Environment, tr: Translator, include_
     state_width = max([len(tr.t("table.state"))] + [len(tr.state(r.state)) for r in rows]) + 1
     header = (f"{tr.t('table.port'):<11} {tr.t('table.state'):<{state_width}} "
               f"{tr.t('table.service'):<18} {tr.t('table.reason')}")
+    width = max(30, env.width - 1)   # a narrow window: rows fold at a word boundary, under their column
     if rows:
-        lines.append(env.paint(header, "heading"))
+        lines += [env.paint(piece, "heading") for piece in fold_preformatted(header, width)]
     for result in rows:
         port = f"{result.port}/{result.protocol}"
-        state = env.paint(f"{tr.state(result.state):<{state_width}}", result.state.value)
-        lines.append(f"{port:<11} {state} {(result.service or '-')[:18]:<18} {tr.reason(result.reason)}")
+        word = tr.state(result.state)
+        row = fold_preformatted(f"{port:<11} {word:<{state_width}} {(result.service or '-')[:18]:<18} "
+                                f"{tr.reason(result.reason)}", width)
+        # only the state word is painted (reverse video must not run on into its padding)
+        row[0] = row[0][:12] + env.paint(word, result.state.value) + row[0][12 + len(word):]
+        lines += row
         if result.banner or result.service_source:
             how = f"({how_named(result, tr)})"
             room = max(10, env.width - 6 - len(how))   # the banner is cut, never the note

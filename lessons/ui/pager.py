@@ -165,7 +165,7 @@ def short_form(blocks: List[Block], budget: int) -> tuple:
         if len(lines) + len(block.lines) > budget:
             if block.kind == "text" and taken <= 1 and budget - len(lines) >= 2:
                 room = budget - len(lines)  # the first paragraph alone is too long: cut it
-                lines.extend(block.lines[:room - 1] + [block.lines[room - 1].rstrip() + " ..."])
+                lines.extend(block.lines[:room - 1] + [cut_short(block.lines[room - 1], block.lines)])
             break
         lines.extend(block.lines)
         taken += 1
@@ -178,6 +178,16 @@ def short_form(blocks: List[Block], budget: int) -> tuple:
     return _trim(lines), False
 
 
+def cut_short(line: str, paragraph: List[str]) -> str:
+    """The last line shown of a cut paragraph, with " ..." and no wider than the paragraph's
+    widest line (which fits the window): words go before the terminal would fold the "..."."""
+    widest = max(len(ANSI_CODES.sub("", text)) for text in paragraph)
+    line = line.rstrip()
+    while len(ANSI_CODES.sub("", line)) + 4 > widest and " " in line.strip():
+        line = line.rstrip().rsplit(" ", 1)[0].rstrip(" ,;:")
+    return line + " ..."
+
+
 def _trim(lines: List[str]) -> List[str]:
     while lines and lines[-1] == "":
         lines.pop()
@@ -185,22 +195,52 @@ def _trim(lines: List[str]) -> List[str]:
 
 
 def columns(env: Environment, rows: List[tuple]) -> List[str]:
-    """A list of (prefix, title) rows; two columns on a terminal when one would not fit the window,
-    so a list of every lesson never pushes its own title off the top (titles too long are cut with ...)."""
-    plain = [prefix + title for prefix, title in rows]
+    """A list of (prefix, title) or (prefix, title, mark) rows; two columns on a terminal when one
+    would not fit the window, so a list of every lesson never pushes its own title off the top.
+
+    A mark (a saved best score, ``[3/4]``) is never cut.  The line is split where the fewest
+    letters of titles are lost, so a title is cut (with "...") only when it cannot fit its column."""
+    rows = [tuple(row) + ("",) * (3 - len(row)) for row in rows]
+    plain = [prefix + title + (" " + mark if mark else "") for prefix, title, mark in rows]
     if not env.on_screen or len(rows) <= env.height - 2:
         return plain
     half = (len(rows) + 1) // 2
-    column = (env.width - 1) // 2
+    left_rows, right_rows = rows[:half], rows[half:]
+    total = env.width - 1
+    column = min(range(total // 4, total - total // 4 + 1),
+                 key=lambda split: (_lost(left_rows, split - 1) + _lost(right_rows, total - split),
+                                    abs(split - total // 2)))
     lines = []
-    for left, right in zip(rows[:half], rows[half:] + [("", "")]):
-        room = column - len(ANSI_CODES.sub("", left[0])) - 1
-        text = left[1] if len(left[1]) <= room else left[1][: room - 3] + "..."
-        pad = column - len(ANSI_CODES.sub("", left[0])) - len(text)
-        right_room = column - len(ANSI_CODES.sub("", right[0])) - 1
-        right_text = right[1] if len(right[1]) <= right_room else right[1][: right_room - 3] + "..."
-        lines.append(left[0] + text + " " * pad + right[0] + right_text)
+    for index, left in enumerate(left_rows):
+        text = _fitted(left, column - 1)
+        line = text + " " * (column - visible_length(text))
+        if index < len(right_rows):
+            line += _fitted(right_rows[index], total - column)
+        lines.append(line.rstrip())
     return lines
+
+
+def visible_length(text: str) -> int:
+    return len(ANSI_CODES.sub("", text))
+
+
+def _needed(row: tuple) -> int:
+    prefix, title, mark = row
+    return visible_length(prefix) + len(title) + (len(mark) + 1 if mark else 0)
+
+
+def _lost(rows: List[tuple], room: int) -> int:
+    """How many letters of titles a column ``room`` wide would cut."""
+    return sum(max(0, _needed(row) - room) + (3 if _needed(row) > room else 0) for row in rows)
+
+
+def _fitted(row: tuple, room: int) -> str:
+    """One row in ``room`` columns: the title cut with "..." only if it must be; the mark kept whole."""
+    prefix, title, mark = row
+    space = room - visible_length(prefix) - (len(mark) + 1 if mark else 0)
+    if len(title) > space:
+        title = title[: max(0, space - 3)].rstrip() + "..."
+    return prefix + title + (" " + mark if mark else "")
 
 
 class Lines:

@@ -27,29 +27,34 @@ try:
 except ImportError:  # plain text still works without the one dependency
     colorama = None
 
-# Only the eight basic colours, and never "bright white" (97) or "bright yellow" (93):
-# those vanish on a light background (macOS Terminal's default, many projectors).  Dim
-# (2) is kept out of anything the learner must read.
+# The palette: every SGR code the program can emit, and nothing else (tests read this table).
+# Structure (titles, headings, prompts, the consent sentence) is drawn with the terminal's own
+# foreground plus bold, underline and reverse, which are readable on any background the
+# learner or the room chose.  Only two colours remain, and only on a word or symbol that says
+# the same thing by itself (filtered/F, an error message): normal red and magenta, each at
+# least 3:1 against both a white and a black background in xterm's default palette, also
+# when a terminal shows bold as the bright colour (tests/test_colour_contrast.py measures
+# them).  Green (2.2:1 on white), yellow (1.7:1), cyan (2.0:1) and blue (2.2:1 on black) failed.
 ANSI = {
-    "bold": "\x1b[1m", "reset": "\x1b[0m", "underline": "\x1b[4m",
-    "red": "\x1b[31m", "green": "\x1b[32m", "yellow": "\x1b[33m", "blue": "\x1b[34m",
-    "magenta": "\x1b[35m", "cyan": "\x1b[36m",
+    "bold": "\x1b[1m", "reset": "\x1b[0m", "underline": "\x1b[4m", "reverse": "\x1b[7m",
+    "red": "\x1b[31m", "magenta": "\x1b[35m",
 }
 
-# Meaning -> colour, in one place so the whole program (and a projector) stays consistent.
-# Colour only adds to a word or symbol that is always there (open/O, filtered/F, ...).
+# Meaning -> attributes, in one place so the whole program (and a projector) stays consistent.
+# "open" is drawn in reverse video: the room's own two colours swapped, the strongest mark
+# there is, and never less readable than the text around it.
 ROLES = {
-    "open": ("bold", "green"), "closed": (), "filtered": ("bold", "magenta"),
+    "open": ("bold", "reverse"), "closed": (), "filtered": ("bold", "magenta"),
     "open|filtered": ("magenta",),
-    "title": ("bold", "cyan"), "heading": ("bold",), "code": ("cyan",), "diagram": ("blue",),
+    "title": ("bold", "underline"), "heading": ("bold",), "code": (), "diagram": (),
     "prompt": ("bold",), "error": ("bold", "red"), "hint": (),
-    "warning": ("bold", "yellow"), "ok": ("green",), "key": ("bold",),
+    "warning": ("bold",), "ok": ("bold",), "key": ("bold",),
 }
 
-# On a projector colours wash out: contrast comes from bold and the terminal's own
-# foreground colour, which the room already chose to be readable.
-PRESENTER_ROLES = dict(ROLES, title=("bold", "underline"), code=("bold",), diagram=("bold",),
-                       warning=("bold",), ok=("bold",), hint=(), heading=("bold",))
+# On a projector even red and magenta wash out: no colour at all, only the attributes;
+# code and diagrams in bold, whose thicker strokes survive a dim projector.
+PRESENTER_ROLES = dict(ROLES, filtered=("bold", "underline"), error=("bold",), code=("bold",), diagram=("bold",),
+                       **{"open|filtered": ("underline",)})
 
 SCREEN_WIDTH = 80
 SCREEN_HEIGHT = 24

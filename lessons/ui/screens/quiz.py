@@ -130,8 +130,8 @@ def choose_and_run(env: Environment, tr: Translator, ask, lesson_name: Optional[
             for number, lesson_id in enumerate(catalog.lesson_ids(tr.language), 1):
                 title = catalog.load_lesson(lesson_id, tr.language).title
                 result = scores.get(lesson_id)
-                mark = f" [{result['best']}/{result['total']}]" if result else ""
-                rows.append((f" {number:>3}  ", title + mark))
+                mark = f"[{result['best']}/{result['total']}]" if result else ""   # never cut: it is the point
+                rows.append((f"{number:>3}  ", title, mark))
             for line in pager.columns(env, rows):   # two columns when one would scroll the title away
                 env.write(line)
             if stopped and env.on_screen:

@@ -119,7 +119,9 @@ def _explain_network(app, outcome: ScanOutcome, teach: bool) -> None:
         app.screen_pause("results.press_enter")
     elif env.presenter:
         app.pause()
-    lines = [""]
+    waited = max([host.report.final_timeout for host in network.up if host.report] or [0.0])
+    lines = [""] + results.scanned_lines(app, network.spec, network.spec, network.ports_requested, network.timeout,
+                                         waited, network.elapsed_seconds, addresses=len(network.hosts))
     for line in host_lines(network, env, tr):
         if len(line) < env.width or "\x1b" in line:
             lines.append(line)
@@ -133,5 +135,10 @@ def _explain_network(app, outcome: ScanOutcome, teach: bool) -> None:
     for host in network.up:
         for state, count in (host.report.counts() if host.report else {}).items():
             counts[state] = counts.get(state, 0) + count
-    meaning = results.meaning_lines(app, counts, bool(counts.get("open")), teach, lab_hint=not replayed)
+    found: dict = {}
+    for host in network.up:   # "127.0.0.2:80": the advice names the host too
+        for state, ports in (results.findings(host.report) if host.report else {}).items():
+            found.setdefault(state, []).extend(f"{host.address}:{port}" for port in ports)
+    meaning = results.meaning_lines(app, counts, teach, found=found, timeout=waited,
+                                    here=all(host.target.is_loopback for host in network.hosts))
     results.results_pages(app, pager.line_blocks(lines), map_lines, meaning)

@@ -18,6 +18,7 @@ from scanner.results import PortState, Reason, ScanReport
 
 SLOW_MOTION_PACE = 0.8   # seconds between replayed probes on a screen: one thing at a time
 COUNTDOWN_AFTER = 0.3    # a probe still silent after this long gets a visible countdown
+PRESENTER_WAIT = 5.0     # presenter mode: the filtered port's countdown runs at least this long
 
 
 def network_slow_motion(app, network, teach: bool) -> bool:
@@ -61,6 +62,9 @@ def slow_motion(app, target, report: ScanReport, teach: bool, note: str = "") ->
     if not picks:
         return False
     seconds = report.final_timeout
+    stretched = env.presenter and any(r.state is PortState.FILTERED for r in picks) and seconds < PRESENTER_WAIT
+    if stretched:   # a room needs time to see a silent port stay silent
+        seconds = PRESENTER_WAIT
     if env.on_screen:
         app.screen_pause("slow.press_enter")
         env.clear()
@@ -68,20 +72,26 @@ def slow_motion(app, target, report: ScanReport, teach: bool, note: str = "") ->
     only_closed = counts.get("closed") and not counts.get("open") and not counts.get("filtered")
     if teach:
         if env.on_screen:  # what follows: title, 2 code lines, 3 per probe, the note, the prompt
+            pauses = len(picks) - 1 if env.presenter else 0   # presenter: Enter between probes
             app.short_lesson("handshake", env.height - 6 - 2 * len(picks) - (4 if only_closed else 0)
-                              - (len(env.wrap(note)) if note else 0))
+                              - (len(env.wrap(note)) if note else 0) - pauses
+                              - (len(env.wrap(stretched_note(app, report))) if stretched else 0))
         else:
             app.show_lesson("handshake")
             app.pause()
     env.write_wrapped(tr.count("slow.title", len(picks)), "heading")
     if note:
         env.write_wrapped(note, "hint")
+    if stretched:
+        env.write_wrapped(stretched_note(app, report), "hint")
     family = "AF_INET6" if target.family == socket.AF_INET6 else "AF_INET"
     for line in (f"s = socket.socket(socket.{family}, socket.SOCK_STREAM)", f"s.settimeout({seconds:g})"):
         env.write("  " + line, "code")
     paced = env.on_screen or env.presenter
     for number, result in enumerate(picks):
-        if number and paced:
+        if number and env.presenter:   # the instructor says what comes next, then shows it
+            app.ask(tr.t("slow.next_probe"))
+        elif number and paced:
             time.sleep(SLOW_MOTION_PACE)
         call = f"s.connect_ex(({target.address!r}, {result.port}))"
         env.write(env.paint("  " + call, "code"), end="")
@@ -90,13 +100,22 @@ def slow_motion(app, target, report: ScanReport, teach: bool, note: str = "") ->
         env.write(env.paint(f"  # -> {code}", "code"))
         took = tr.t("slow.took", time=duration(app, outcome.rtt))
         meaning = tr.t(f"slow.meaning.{outcome.state.value}")
-        env.write_wrapped(f"{tr.state(outcome.state)} ({took}): {meaning}", outcome.state.value,
-                          first="      ", rest="      ")
+        word = tr.state(outcome.state)   # only the state word is marked, the sentence stays plain
+        lines = env.wrap(f"{word} ({took}): {meaning}", first="      ", rest="      ")
+        lines[0] = lines[0].replace(word, env.paint(word, outcome.state.value), 1)
+        for line in lines:
+            env.write(line)
     if only_closed:
         env.write("")
         app.say("slow.only_closed", "warning")
     env.write("")
     return True
+
+
+def stretched_note(app, report: ScanReport) -> str:
+    """Why presenter mode waits longer on the silent port than the scan did."""
+    return app.tr.t("slow.presenter_wait", seconds=app.tr.decimal(PRESENTER_WAIT),
+                    scan=app.tr.decimal(report.final_timeout))
 
 
 def duration(app, seconds: float) -> str:

@@ -35,7 +35,7 @@ from typing import Callable, List, Optional
 from lessons import catalog
 from lessons.ui import pager
 from lessons.ui.app import BackToMenu
-from lessons.ui.consent import consent_record, is_no, is_yes, network_consent_record
+from lessons.ui.consent import UNCLEAR_ECHO, consent_record, is_no, is_yes, network_consent_record
 from lessons.render import lesson_blocks
 from lessons.ui.screens import code, scan
 from lessons.ui.screens.scan import WalkAnswers
@@ -51,6 +51,9 @@ class Step:
     lesson: str                    # the lesson shown beside it
     default: Callable[[], str]
     parse: Callable[[str], object]
+
+
+LEGAL_MARK = "UU ITE"   # the law the ethics lesson's legal warning names, in every language
 
 
 class _ConsentRefused(Exception):
@@ -143,8 +146,14 @@ def step_screen(app, step: Step, index: int, total: int, problem: Optional[str],
     # below the lesson: a blank line, the keys, the consent statement, a problem, the prompt (2 lines for consent)
     reserve = sum(len(textwrap.wrap(text, env.width - 1)) for text in below if text) + 3 + (step.name == "consent")
     lesson = catalog.load_lesson(step.lesson, app.tr.language)
-    lines, _whole = pager.short_form(lesson_blocks(lesson, env), env.height - used - 1 - reserve)
-    for line in lines:
+    budget = env.height - used - 1 - reserve
+    lines, _whole = pager.short_form(lesson_blocks(lesson, env), budget)
+    legal = []
+    if step.name == "consent" and not any(LEGAL_MARK in line for line in lines):
+        # a small window has no room for the ethics lesson's legal bullet: its one-sentence form instead
+        legal = env.wrap(app.tr.t("walk.legal_warning"), "warning")
+        lines, _whole = pager.short_form(lesson_blocks(lesson, env), budget - len(legal) - 1)
+    for line in lines + ([""] if lines and legal else []) + legal:
         env.write(line)
     env.write("")
     app.say("walk.keys", "hint")
@@ -156,7 +165,6 @@ def ask_step(app, step: Step, index: int, total: int, answers: WalkAnswers, teac
     """Ask one step until its answer parses: "ok", "back" (b) or "refused" (no permission)."""
     tr = app.tr
     problem = None
-    unclear_consent = False
     screens = teach and app.env.on_screen
     while True:
         if screens:
@@ -194,11 +202,8 @@ def ask_step(app, step: Step, index: int, total: int, answers: WalkAnswers, teac
             value = step.parse(text)
         except _ConsentRefused:
             return "refused"
-        except _ConsentUnclear:
-            if unclear_consent:
-                return "refused"  # asked twice: no clear yes means no
-            unclear_consent = True
-            problem = tr.t("consent.unclear", answer=clip(text))
+        except _ConsentUnclear:   # asked again, as often as it takes: the earlier answers are kept
+            problem = tr.t("consent.unclear", answer=clip(text, UNCLEAR_ECHO))
             if not screens:
                 app.env.error(problem)
             continue
