@@ -111,7 +111,7 @@ def test_practice_network_from_the_lab_menu_is_graded_host_by_host(lab_on_a_free
     assert "8 hosts up, 0 down" in screen
     assert "Checking your scan of the practice network 127.42.0.0/29, host by host" in screen
     grading = screen[screen.index("Checking your scan of the practice network"):]
-    for address, name in (("127.42.0.1", "web server"), ("127.42.0.2", "database behind a firewall"),
+    for address, name in (("127.42.0.1", "web server"), ("127.42.0.2", "made-up practice database behind a firewall"),
                           ("127.42.0.3", "one unusual service"), ("127.42.0.4", "nothing open")):
         assert f"{address} ({name}) is up: right." in grading
     assert grading.count("Every lab port matches the known answer.") == 4     # all hosts match
