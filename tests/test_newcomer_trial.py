@@ -1,0 +1,36 @@
+"""What a first-year student trips over, tried the way they try it: tmux at 80x24, the visible screen.
+
+Each test is one stumble found by trying the program as a newcomer: a wrong answer must get one
+line and the same question again, and the next thing typed must be taken as the answer to that
+question, never swallowed by a hidden "press Enter".
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tmux_screen import TMUX, Screen
+
+pytestmark = [pytest.mark.terminal,
+              pytest.mark.skipif(not TMUX, reason="tmux is not installed: the visible-screen tests need it")]
+
+WORDS = {
+    "en": {"lang": "en_US.UTF-8", "choice": "Your choice:", "library": "Lesson number or name",
+           "unknown": "There is no lesson '99'", "lesson": "Port states: open, closed, filtered"},
+    "id": {"lang": "id_ID.UTF-8", "choice": "Pilihan Anda:", "library": "Nomor atau nama pelajaran",
+           "unknown": "Tidak ada pelajaran '99'", "lesson": "Status port"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_a_wrong_lesson_number_is_one_line_and_the_next_answer_opens_the_lesson(isolated_home, language):
+    words = WORDS[language]
+    with Screen(isolated_home, LANG=words["lang"], LANGUAGE="") as screen:
+        screen.wait_for(words["choice"])
+        screen.type("3")
+        screen.wait_for(words["library"])
+        screen.type("99")
+        shown = screen.wait_for(words["unknown"], words["library"])
+        assert shown.rstrip().splitlines()[-1].startswith(words["library"])  # the same question, at the bottom
+        screen.type("6")                                  # taken as the answer, not as "press Enter"
+        screen.wait_for(words["lesson"])
