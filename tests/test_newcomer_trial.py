@@ -34,3 +34,25 @@ def test_a_wrong_lesson_number_is_one_line_and_the_next_answer_opens_the_lesson(
         assert shown.rstrip().splitlines()[-1].startswith(words["library"])  # the same question, at the bottom
         screen.type("6")                                  # taken as the answer, not as "press Enter"
         screen.wait_for(words["lesson"])
+
+
+STEP = {"en": "Guided scan, step {} of 4", "id": "Pemindaian terpandu, langkah {} dari 4"}
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_at_60x20_every_step_keeps_its_heading_when_the_question_folds(isolated_home, language):
+    words = WORDS[language]
+    heading = STEP[language]
+    with Screen(isolated_home, LANG=words["lang"], LANGUAGE="", width=60, height=20) as screen:
+        screen.wait_for(words["choice"])
+        screen.type("1")
+        for number in range(1, 5):
+            shown = screen.wait_for(heading.format(number))
+            assert "[y/N]" in shown or f"[{number}/4]" in shown     # the heading and the question together
+            if number == 4:
+                screen.type("nope")                                # an unclear answer adds a line
+                shown = screen.wait_for("'nope'")
+                assert heading.format(4) in shown and "[y/N]" in shown
+                screen.type("n")
+                break
+            screen.type("")
