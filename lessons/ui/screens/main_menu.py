@@ -28,7 +28,7 @@ def menu_entries(app) -> List[tuple]:
 
 
 def run(app) -> int:
-    app.env.write(app.tr.t("menu.welcome"), "title")
+    app.env.write_wrapped(app.tr.t("menu.welcome"), "title")  # folded between words on a narrow screen
     app.say("menu.welcome_hint", "hint")
     if app.env.presenter:
         app.say("menu.presenter_on", "hint")
