@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.servers import Listener
 from tests.tmux_screen import TMUX, Screen
 
 pytestmark = [pytest.mark.terminal,
@@ -56,3 +57,26 @@ def test_at_60x20_every_step_keeps_its_heading_when_the_question_folds(isolated_
                 screen.type("n")
                 break
             screen.type("")
+
+
+RESULTS = {"en": ("Results for 127.0.0.1 (127.0.0.1)", "open", "[y/N]"),
+           "id": ("Hasil untuk 127.0.0.1 (127.0.0.1)", "terbuka", "[y/N]")}
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_results_screen_says_which_host_was_scanned(isolated_home, language):
+    words = WORDS[language]
+    heading, open_word, consent = RESULTS[language]
+    with Listener() as listener, Screen(isolated_home, LANG=words["lang"], LANGUAGE="") as screen:
+        screen.wait_for(words["choice"])
+        screen.type("2")                              # the quick scan: the same questions, no lessons
+        screen.wait_for("[1/4]")
+        screen.type("127.0.0.1")
+        screen.wait_for("[2/4]")
+        screen.type(str(listener.port))
+        screen.wait_for("[3/4]")
+        screen.type("")
+        screen.wait_for(consent)
+        screen.type("y")
+        shown = screen.wait_for(f"{listener.port}/tcp")
+        assert heading in shown and open_word in shown   # a screenshot of this screen names the host

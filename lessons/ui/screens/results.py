@@ -30,7 +30,10 @@ def show_results(app, report: ScanReport, teach: bool, pause_first: bool = False
         app.screen_pause("results.press_enter")
     elif env.presenter:
         app.pause()
-    lines = [""]
+    # which host these are: on a terminal the "Scanning ..." line is gone by now, and a
+    # screenshot for a lab write-up must say what was scanned
+    heading = app.tr.t("results.for_host", target=clip(report.target.text, 60), address=report.target.address)
+    lines = ["", env.paint(heading, "heading")]
     if report.banners_skipped:
         lines += app.env.wrap(app.tr.t("results.banners_skipped"), "warning")
     elif report.interrupted:
