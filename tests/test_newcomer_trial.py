@@ -7,13 +7,17 @@ question, never swallowed by a hidden "press Enter".
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
+from tests.conftest import ROOT, program_env
 from tests.servers import Listener
 from tests.tmux_screen import TMUX, Screen
 
-pytestmark = [pytest.mark.terminal,
-              pytest.mark.skipif(not TMUX, reason="tmux is not installed: the visible-screen tests need it")]
+needs_tmux = pytest.mark.skipif(not TMUX, reason="tmux is not installed: the visible-screen tests need it")
 
 WORDS = {
     "en": {"lang": "en_US.UTF-8", "choice": "Your choice:", "library": "Lesson number or name",
@@ -23,6 +27,8 @@ WORDS = {
 }
 
 
+@pytest.mark.terminal
+@needs_tmux
 @pytest.mark.parametrize("language", ["en", "id"])
 def test_a_wrong_lesson_number_is_one_line_and_the_next_answer_opens_the_lesson(isolated_home, language):
     words = WORDS[language]
@@ -40,6 +46,8 @@ def test_a_wrong_lesson_number_is_one_line_and_the_next_answer_opens_the_lesson(
 STEP = {"en": "Guided scan, step {} of 4", "id": "Pemindaian terpandu, langkah {} dari 4"}
 
 
+@pytest.mark.terminal
+@needs_tmux
 @pytest.mark.parametrize("language", ["en", "id"])
 def test_at_60x20_every_step_keeps_its_heading_when_the_question_folds(isolated_home, language):
     words = WORDS[language]
@@ -63,6 +71,8 @@ RESULTS = {"en": ("Results for 127.0.0.1 (127.0.0.1)", "open", "[y/N]"),
            "id": ("Hasil untuk 127.0.0.1 (127.0.0.1)", "terbuka", "[y/N]")}
 
 
+@pytest.mark.terminal
+@needs_tmux
 @pytest.mark.parametrize("language", ["en", "id"])
 def test_the_results_screen_says_which_host_was_scanned(isolated_home, language):
     words = WORDS[language]
@@ -80,3 +90,20 @@ def test_the_results_screen_says_which_host_was_scanned(isolated_home, language)
         screen.type("y")
         shown = screen.wait_for(f"{listener.port}/tcp")
         assert heading in shown and open_word in shown   # a screenshot of this screen names the host
+
+
+@pytest.mark.parametrize("typed, meant, language", [("--timout", "--timeout", "en"), ("--bannr", "--banners", "en"),
+                                                     ("--yess", "--yes", "id")])
+def test_a_mistyped_option_names_the_option_meant(isolated_home, typed, meant, language):
+    finished = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "--lang", language, "scan", "127.0.0.1",
+                               typed, "1"], capture_output=True, text=True, timeout=60,
+                              env=program_env(isolated_home))
+    assert finished.returncode == 2 and "Traceback" not in finished.stderr
+    first = finished.stderr.splitlines()[0]
+    assert typed in first and meant + "?" in first     # one line: what was wrong and what was meant
+
+
+def test_an_option_like_nothing_known_gets_no_guess(isolated_home):
+    finished = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "scan", "127.0.0.1", "--zzz"],
+                              capture_output=True, text=True, timeout=60, env=program_env(isolated_home))
+    assert finished.returncode == 2 and "?" not in finished.stderr.splitlines()[0]
