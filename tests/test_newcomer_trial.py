@@ -13,6 +13,8 @@ import sys
 
 import pytest
 
+from lessons.ui.consent import is_no, is_yes
+from lessons.ui.i18n import Translator
 from tests.conftest import ROOT, program_env
 from tests.servers import Listener
 from tests.tmux_screen import TMUX, Screen
@@ -107,3 +109,10 @@ def test_an_option_like_nothing_known_gets_no_guess(isolated_home):
     finished = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "scan", "127.0.0.1", "--zzz"],
                               capture_output=True, text=True, timeout=60, env=program_env(isolated_home))
     assert finished.returncode == 2 and "?" not in finished.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize("answer, agreed", [("iya", True), ("Ya", True), ("y", True),
+                                            ("nggak", False), ("gak", False), ("tidak", False)])
+def test_everyday_indonesian_yes_and_no_are_understood_at_the_consent_question(answer, agreed):
+    tr = Translator("id")
+    assert is_yes(tr, answer) is agreed and is_no(tr, answer) is (not agreed)
