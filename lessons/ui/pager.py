@@ -150,6 +150,16 @@ def show(env: Environment, content: Content, ask: Callable[[str], str], tr, *, f
         position = end
 
 
+def _cut_line(line: str, paragraph: List[str]) -> str:
+    """``line`` ending in " ...", whole words dropped so it is no wider than its paragraph
+    (a full line plus " ..." would fold, leaving ".." alone on the next line)."""
+    width = max(len(text) for text in paragraph)
+    line = line.rstrip()
+    while len(line) + 4 > width and " " in line.strip():
+        line = line.rstrip().rsplit(" ", 1)[0]
+    return line.rstrip() + " ..."
+
+
 def short_form(blocks: List[Block], budget: int) -> tuple:
     """The start of a lesson that fits ``budget`` lines: (lines, whether it is the whole lesson).
 
@@ -165,7 +175,7 @@ def short_form(blocks: List[Block], budget: int) -> tuple:
         if len(lines) + len(block.lines) > budget:
             if block.kind == "text" and taken <= 1 and budget - len(lines) >= 2:
                 room = budget - len(lines)  # the first paragraph alone is too long: cut it
-                lines.extend(block.lines[:room - 1] + [block.lines[room - 1].rstrip() + " ..."])
+                lines.extend(block.lines[:room - 1] + [_cut_line(block.lines[room - 1], block.lines)])
             break
         lines.extend(block.lines)
         taken += 1
