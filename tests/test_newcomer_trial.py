@@ -126,3 +126,10 @@ def test_a_lesson_cut_short_ends_in_dots_on_its_own_line_never_folded():
     lines, whole = short_form([Block(["Threads"], "title"), Block(paragraph, "text")], 3)
     assert not whole and lines[-1].endswith(" ...")
     assert all(len(line) <= width for line in lines)     # at 60 columns a wider line folds into ". / .."
+
+
+@pytest.mark.parametrize("language, how", [("en", "python3 main.py challenge N"), ("id", "python3 main.py challenge N")])
+def test_the_challenge_list_says_how_to_start_one(isolated_home, language, how):
+    finished = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "--lang", language, "challenge"],
+                              capture_output=True, text=True, timeout=60, env=program_env(isolated_home))
+    assert finished.returncode == 0 and finished.stdout.rstrip().splitlines()[-1].split(":", 1)[1].strip().startswith(how)
