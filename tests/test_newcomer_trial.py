@@ -8,6 +8,7 @@ question, never swallowed by a hidden "press Enter".
 from __future__ import annotations
 
 import os
+import time
 import subprocess
 import sys
 
@@ -133,3 +134,29 @@ def test_the_challenge_list_says_how_to_start_one(isolated_home, language, how):
     finished = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "--lang", language, "challenge"],
                               capture_output=True, text=True, timeout=60, env=program_env(isolated_home))
     assert finished.returncode == 0 and finished.stdout.rstrip().splitlines()[-1].split(":", 1)[1].strip().startswith(how)
+
+
+EXERCISE = {"en": ("Your choice:", "c check", "'x' is not one of c, w, h, s, r"),
+            "id": ("Pilihan Anda:", "c periksa", "'x' bukan salah satu dari c, w, h, s, r")}
+
+
+@pytest.mark.terminal
+@needs_tmux
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_a_wrong_key_on_an_exercise_page_gets_one_line_and_the_keys_again(isolated_home, language):
+    choice, keys, problem = EXERCISE[language]
+    with Screen(isolated_home, "--lang", language) as screen:
+        screen.wait_for(choice)
+        screen.type("7")
+        screen.wait_for(choice)
+        screen.type("1")
+        screen.wait_for_any("-- ", keys)
+        for _ in range(4):                                  # past the task's pages, to its keys
+            if keys in screen.text():
+                break
+            screen.type("")
+            time.sleep(0.3)
+        screen.wait_for(keys)
+        screen.type("x")
+        shown = screen.wait_for(problem)
+        assert shown.rstrip().splitlines()[-2].startswith(keys) and choice in shown.rstrip().splitlines()[-1]
