@@ -160,3 +160,24 @@ def test_a_wrong_key_on_an_exercise_page_gets_one_line_and_the_keys_again(isolat
         screen.type("x")
         shown = screen.wait_for(problem)
         assert shown.rstrip().splitlines()[-2].startswith(keys) and choice in shown.rstrip().splitlines()[-1]
+
+
+QUIZ = {"en": ("Your choice:", "Question 1 of", "(Enter: next question)", "Lesson number or name"),
+        "id": ("Pilihan Anda:", "Pertanyaan 1 dari", "(Enter: pertanyaan berikutnya)", "Nomor atau nama pelajaran")}
+
+
+@pytest.mark.terminal
+@needs_tmux
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_q_after_an_answer_stops_the_quiz_instead_of_showing_the_next_question(isolated_home, language):
+    choice, first, after, chooser = QUIZ[language]
+    with Screen(isolated_home, "--lang", language) as screen:
+        screen.wait_for(choice)
+        screen.type("5")
+        screen.wait_for(chooser)
+        screen.type("5")                                   # the handshake quiz: three questions
+        screen.wait_for(first)
+        screen.type("a")
+        screen.wait_for(after)
+        screen.type("q")
+        screen.wait_for(chooser)                           # back at the list, not on question 2
