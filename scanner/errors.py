@@ -36,7 +36,7 @@ ENGLISH_MESSAGES = {
     "target.scoped": "Scope ids like %eth0 are not supported here: type the address alone, e.g. {host}",
     "target.no_ipv6": "{text} has no IPv6 address.",
     "ports.empty": "Please type which ports to scan, for example 22, 1-1024, 22,80,443 or common.",
-    "ports.not_number": "{part} is not a port number: use digits like 80, ranges like 1-1024, or 'common'.",
+    "ports.not_number": "{part} is not a port number: use digits (ssh=22, http=80) or a range like 1-1024.",
     "ports.out_of_range": "Port {port} is outside 1-65535 (this tool skips port 0: no program can listen on it).",
     "ports.empty_item": "'{text}' has an empty item between commas: is a number missing? Write 22,80 or 22-80.",
     "ports.reversed": "The range {part} runs backwards: write the smaller number first, like {low}-{high}.",

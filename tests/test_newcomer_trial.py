@@ -181,3 +181,12 @@ def test_q_after_an_answer_stops_the_quiz_instead_of_showing_the_next_question(i
         screen.wait_for(after)
         screen.type("q")
         screen.wait_for(chooser)                           # back at the list, not on question 2
+
+
+@pytest.mark.parametrize("language, ports", [("en", "ssh,http"), ("en", "22-"), ("id", "ssh,http"), ("id", "22-")])
+def test_a_service_name_or_half_range_as_ports_says_what_to_type_in_one_line(isolated_home, language, ports):
+    finished = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "--lang", language, "scan", "127.0.0.1",
+                               "-p", ports], capture_output=True, text=True, timeout=60, env=program_env(isolated_home))
+    message = finished.stderr.strip()
+    assert finished.returncode == 2 and len(message.splitlines()) == 1 and len(message) < 80
+    assert "ssh=22" in message and "1-1024" in message     # the port number of a name, and a range with both ends
