@@ -190,3 +190,11 @@ def test_a_service_name_or_half_range_as_ports_says_what_to_type_in_one_line(iso
     message = finished.stderr.strip()
     assert finished.returncode == 2 and len(message.splitlines()) == 1 and len(message) < 80
     assert "ssh=22" in message and "1-1024" in message     # the port number of a name, and a range with both ends
+
+
+@pytest.mark.parametrize("language, word", [("en", "network"), ("id", "jaringan")])
+def test_scan_help_says_a_network_may_be_scanned_too(isolated_home, language, word):
+    finished = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "--lang", language, "scan", "--help"],
+                              capture_output=True, text=True, timeout=60, env=program_env(isolated_home))
+    positional = finished.stdout.split("\n\n")[1]           # the part that explains HOST
+    assert finished.returncode == 0 and word in positional and "127.0.0.0/29" in positional
