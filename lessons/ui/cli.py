@@ -24,6 +24,7 @@ printed and written: the report file first, so a closed or broken stdout never l
 from __future__ import annotations
 
 import argparse
+import difflib
 import functools
 import re
 import signal
@@ -73,7 +74,30 @@ class _Parser(argparse.ArgumentParser):
         self._optionals.title = tr.t("argparse.options")
 
     def error(self, message: str) -> None:  # one line and exit 2, not a usage dump
-        raise UsageError(f"{self.prog}: {translated(self.tr, message)}")
+        raise UsageError(f"{self.prog}: {translated(self.tr, message)}{did_you_mean(self, self.tr, message)}")
+
+
+def option_names(parser: argparse.ArgumentParser) -> List[str]:
+    """Every option any command takes (--timeout, --ports, ...), its own and its commands'."""
+    names = []
+    for action in parser._actions:
+        names += [name for name in action.option_strings if name.startswith("--")]
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                names += option_names(command)
+    return sorted(set(names))
+
+
+def did_you_mean(parser: argparse.ArgumentParser, tr: Translator, message: str) -> str:
+    """ " (did you mean --timeout?)" after "unrecognized arguments: --timout 1": a typo, named."""
+    if not message.startswith("unrecognized arguments: "):
+        return ""
+    for word in message.split(": ", 1)[1].split():
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=")[0], option_names(parser), n=1, cutoff=0.7)
+            if close:
+                return " " + tr.t("argparse.did_you_mean", option=close[0])
+    return ""
 
 
 def _common_options(tr: Translator, for_command: bool) -> argparse.ArgumentParser:

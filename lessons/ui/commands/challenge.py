@@ -51,6 +51,7 @@ def command_challenge(args, env, tr) -> int:
         env.write_wrapped(tr.t("challenge.list.title"), "heading")
         for key, label in challenge_rows(tr):
             env.write(f"{key:>2}. {label}")
+        env.write_wrapped(tr.t("challenge.list.how_to_start"), "hint")   # the list alone left "now what?"
         return EXIT_OK
     try:
         number, seed = parse_number(args.number, tr), parse_seed(args.seed, tr)

@@ -25,6 +25,7 @@ from lessons.exercises.workspace import ensure_starter, learner_file, modified_t
 from lessons.render import Block, lesson_blocks
 from lessons.ui import pager
 from lessons.ui.progress import config_folder, store
+from scanner.errors import clip
 
 WATCH_POLL_SECONDS = 0.5
 SOLUTION_AFTER_FAILURES = 3
@@ -245,3 +246,5 @@ def exercise_screen(app, exercise: Exercise) -> None:
         elif action == "r":
             answer = app.ask(tr.t("exercise.reset_ask", path=learner_file(config_folder(), exercise)))
             show(reset_exercise(env, tr, exercise, answer))
+        else:   # one line, then the same keys and question again
+            app.say("exercise.unknown_action", "error", choice=clip(action))

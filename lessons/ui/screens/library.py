@@ -10,7 +10,11 @@ from scanner.errors import clip
 
 
 def library(app) -> None:
-    """Every lesson by number (a * marks the ones read); a number or a name opens one."""
+    """Every lesson by number (a * marks the ones read); a number or a name opens one.
+
+    A wrong choice is said in one line below the redrawn list, just above the same question,
+    so nothing the learner types next is taken as a "press Enter"."""
+    problem = None
     while True:
         ids = catalog.lesson_ids(app.tr.language)
         read = store().lessons_read()
@@ -27,14 +31,18 @@ def library(app) -> None:
             rows.append((f" {mark}{number:>3}  ", title))
         for line in pager.columns(app.env, rows):
             app.env.write(line)
+        if problem:
+            app.env.error(problem)
+            problem = None
         choice = app.ask(app.tr.t("library.choose"))
         if choice.lower() in ("", "q", "b", "0"):
             return
         lesson_id = catalog.find_lesson(choice, app.tr.language)
         if lesson_id is None:
-            app.say("lessons.unknown_menu", "error", name=clip(choice))
-            if app.env.on_screen:
-                app.screen_pause()
+            problem = app.tr.t("lessons.unknown_menu", name=clip(choice))
+            if not app.env.on_screen:
+                app.env.error(problem)
+                problem = None
             continue
         app.show_lesson(lesson_id, footer=try_it_line(app.env, app.tr, lesson_id))
         if not app.env.on_screen:

@@ -49,7 +49,9 @@ def run_quiz(env: Environment, tr: Translator, lesson_id: str, ask, show_lesson=
             env.write_wrapped(tr.t("quiz.wrong", answer=right_text), "error")
         env.write_wrapped(question.explanation)
         if env.on_screen:  # the explanation is where the learning happens: it stays until Enter
-            ask(tr.t("quiz.next" if number < len(questions) else "quiz.next_score"))
+            going_on = ask(tr.t("quiz.next" if number < len(questions) else "quiz.next_score"))
+            if normalise_answer(going_on) == "q" and number < len(questions):
+                raise QuizEnded   # q stops here as it does at a question, not "next question"
     env.write("")
     env.write(tr.t("quiz.score", score=score, total=len(questions)), "heading")
     progress = store()

@@ -130,6 +130,21 @@ def consent_statement(app, answers: WalkAnswers) -> str:
     return app.tr.t("consent.statement")
 
 
+def step_prompt(app, step: Step, index: int, total: int, answers: WalkAnswers) -> str:
+    """The question as the learner sees it: "[2/4] Ports (...) [1-1024]: " (consent: "[y/N]")."""
+    key = f"step.{step.name}.question"
+    if step.name == "consent" and answers.network:
+        key = "step.consent.question_network"
+    host = answers.host
+    label = app.tr.t(key, address=host.targets[0].address if host else "", block=host.text if host else "",
+                     count=len(host.targets) if host else 0)
+    number = f"[{index + 1}/{total}] " if total > 1 else ""
+    if step.name == "consent":
+        return f"{number}{label} [y/N]: "
+    default = step.default()
+    return number + label + (f" [{default}]" if default else "") + ": "
+
+
 def step_screen(app, step: Step, index: int, total: int, problem: Optional[str], answers: WalkAnswers) -> None:
     """One screen per question on a terminal: the last answer's code, a short lesson, the question."""
     env = app.env
@@ -143,8 +158,10 @@ def step_screen(app, step: Step, index: int, total: int, problem: Optional[str],
     keys = app.tr.t("walk.keys")
     statement = consent_statement(app, answers) if step.name == "consent" else ""
     below = [keys, statement, problem or ""]
-    # below the lesson: a blank line, the keys, the consent statement, a problem, the prompt (2 lines for consent)
-    reserve = sum(len(textwrap.wrap(text, env.width - 1)) for text in below if text) + 3 + (step.name == "consent")
+    # below the lesson: a blank line, the keys, the consent statement, a problem, the prompt as folded
+    # on a narrow screen (at 60 columns "[1/4] Host to scan ... [127.0.0.1]:" takes two lines)
+    above, _last = env.fold_prompt(step_prompt(app, step, index, total, answers))
+    reserve = sum(len(textwrap.wrap(text, env.width - 1)) for text in below if text) + 3 + len(above)
     lesson = catalog.load_lesson(step.lesson, app.tr.language)
     budget = env.height - used - 1 - reserve
     lines, _whole = pager.short_form(lesson_blocks(lesson, env), budget)
@@ -171,18 +188,9 @@ def ask_step(app, step: Step, index: int, total: int, answers: WalkAnswers, teac
             step_screen(app, step, index, total, problem, answers)
         problem = None
         default = step.default()
-        key = f"step.{step.name}.question"
-        if step.name == "consent" and answers.network:
-            key = "step.consent.question_network"
-        host = answers.host
-        label = tr.t(key, address=host.targets[0].address if host else "", block=host.text if host else "",
-                     count=len(host.targets) if host else 0)
-        number = f"[{index + 1}/{total}] " if total > 1 else ""
-        prompt = number + label + (f" [{default}]" if default else "") + ": "
         if step.name == "consent":
             app.env.write_wrapped(consent_statement(app, answers), "warning")
-            prompt = f"{number}{label} [y/N]: "
-        text = app.ask(prompt)
+        text = app.ask(step_prompt(app, step, index, total, answers))
         command = text.lower()
         if command == "?":
             app.show_lesson(step.lesson)
