@@ -4,6 +4,8 @@ import io
 import socket
 import threading
 
+import pytest
+
 from lessons.ui.app import App
 from lessons.ui.i18n import Translator
 from lessons.ui.screens import main_menu
@@ -59,6 +61,7 @@ def test_banners_cannot_start_a_spreadsheet_formula():
     assert "'=HYPERLINK" in rows[1]
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_a_server_that_drips_bytes_cannot_hold_the_banner_pass():
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

@@ -253,6 +253,7 @@ def test_a_banner_pass_over_silent_ports_shows_progress_and_stops_when_asked():
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sending SIGINT to a child is POSIX")
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_ctrl_c_twice_in_the_banner_pass_ends_at_once_without_a_traceback(isolated_home, tmp_path):
     import json
     import signal

@@ -198,6 +198,7 @@ def scan(target, *extra):
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_a_loopback_challenge_answered_from_a_real_scan(isolated_home):
     """Scan the running target with main.py, answer from the scan only, get full marks."""
     from lessons.ui.i18n import Translator
@@ -221,6 +222,7 @@ def test_a_loopback_challenge_answered_from_a_real_scan(isolated_home):
     assert not any(str(port) in intro for port in opened + filtered), "the screen shows no answer up front"
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_the_command_line_challenge_saves_the_score_and_closes_everything(isolated_home):
     proc = subprocess.run([sys.executable, "main.py", "challenge", "4", "--seed", str(SEED)], cwd=ROOT,
                           input="closed\nclosed\nq\n", capture_output=True, text=True, timeout=120,
@@ -234,12 +236,14 @@ def test_the_command_line_challenge_saves_the_score_and_closes_everything(isolat
 @pytest.mark.parametrize("argv,needle", [(["challenge", "9"], "challenges 1 to 6"),
                                          (["challenge", "2", "--seed", "x"], "seed"),
                                          (["challenge", "2", "--report", "nowhere.json"], "same seed")])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_bad_challenge_input_is_one_line_and_exit_2(isolated_home, argv, needle):
     proc = subprocess.run([sys.executable, "main.py", *argv], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL, env=program_env(isolated_home))
     assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_a_saved_report_is_graded_from_the_command_line(isolated_home, tmp_path):
     plan = realise(draw(2, SEED), namespace=True)
     host = plan.hosts[0]
@@ -267,6 +271,7 @@ def test_where_only_127_0_0_1_exists_every_host_answers_there_and_a_note_says_so
             pass
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_leaving_before_the_first_answer_saves_no_score(isolated_home):
     proc = subprocess.run([sys.executable, "main.py", "challenge", "1", "--seed", str(SEED)], cwd=ROOT, input="q\n",
                           capture_output=True, text=True, timeout=60, env=program_env(isolated_home))

@@ -96,6 +96,7 @@ def test_unresolvable_host_exit_1(isolated_home):
     (["http://example.com"], "example.com"),
     (["999.1.1.1"], "999.1.1.1"),
 ])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_bad_input_exit_2_with_one_line(isolated_home, args, fragment):
     proc = run(isolated_home, "scan", *args)
     assert proc.returncode == 2
@@ -112,6 +113,7 @@ def test_non_loopback_needs_yes_when_not_interactive(isolated_home):
 
 
 @pytest.mark.parametrize("args", [["scan"], ["scan", "127.0.0.1", "--format", "xml"], ["scan", "127.0.0.1", "--bogus"]])
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_usage_errors_exit_2_without_a_usage_dump(isolated_home, args):
     proc = run(isolated_home, *args)
     assert proc.returncode == 2
@@ -133,6 +135,7 @@ def _scan_json(home, *extra):
     return json.loads(proc.stdout), listener.port, filtered.port, closed, ports
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_json_contract(isolated_home):
     report, open_port, filtered_port, closed, ports = _scan_json(isolated_home)
     assert CONTRACT_KEYS <= set(report)
@@ -153,6 +156,7 @@ def test_json_contract(isolated_home):
     assert listed == {open_port: ("open", "syn-ack"), filtered_port: ("filtered", "no-response")}
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_json_all_lists_every_port_and_yes_records_consent(isolated_home):
     report, open_port, filtered_port, closed, ports = _scan_json(isolated_home, "--all", "--yes")
     assert [row["port"] for row in report["ports"]] == ports
@@ -162,6 +166,7 @@ def test_json_all_lists_every_port_and_yes_records_consent(isolated_home):
     assert report["consent"]["method"] == "--yes"
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_csv_one_row_per_listed_port(isolated_home):
     with Listener() as listener:
         closed = sorted({free_port() for _ in range(3)})
@@ -193,6 +198,7 @@ def test_banners_flag_fills_the_banner_field(isolated_home):
     ("report.json", "text", lambda text: json.loads(text)["complete"] is True),
     ("report.txt", "text", lambda text: text.startswith("portscan-lab scan report")),
 ])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_output_file_is_written_atomically(isolated_home, tmp_path, name, fmt, check):
     folder = tmp_path / "out"
     folder.mkdir()
@@ -220,6 +226,7 @@ def test_output_file_in_a_missing_folder_is_one_line_exit_2(isolated_home, tmp_p
 # --- colours --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("extra_args, extra_env", [([], {}), (["--no-color"], {}), ([], {"NO_COLOR": "1"})])
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_no_ansi_escapes_when_not_a_terminal(isolated_home, extra_args, extra_env):
     with Listener() as listener:
         proc = run(isolated_home, "scan", "127.0.0.1", "-p", f"{listener.port},{free_port()}", *extra_args,

@@ -18,6 +18,7 @@ def run_program(home, *args, stdin=b""):
                                   ["scan", "127.0.0.1", "-p", "9" * 5000], ["scan", "127.0.0.1", "--workers", "9" * 5000],
                                   ["scan", "127.0.0.1%lo"], ["scan", "127.0.0.1", "-p", ",".join(["1-65535"] * 500)],
                                   ["scan", "127.0.0.1", "-o", ""], ["lab", "--bind", "8.8.8.8x"]])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_odd_command_lines_get_one_line_and_exit_2(isolated_home, args):
     result = run_program(isolated_home, *args)
     output = (result.stdout + result.stderr).decode("utf-8", "replace")

@@ -78,6 +78,7 @@ def problems_in(source: str, path: str = "<source>"):
     return found
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_no_module_opens_content_by_a_filesystem_path():
     found = []
     for path in _modules():

@@ -39,6 +39,7 @@ def by_port(report):
 
 # --- scan(): states and reasons -------------------------------------------------------------
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_open_closed_and_filtered_ports():
     with Listener() as one, Listener() as two, FilteredPort() as filtered:
         closed = closed_ports(5)
@@ -281,6 +282,7 @@ POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="needs pty, sign
 
 
 @POSIX_ONLY
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_ctrl_c_during_a_scan_exits_130_and_prints_partial_results(isolated_home):
     import pty
 
@@ -369,6 +371,7 @@ EMFILE_WRAPPER = textwrap.dedent("""
 
 
 @POSIX_ONLY
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_emfile_is_retried_never_a_port_state(isolated_home):
     """With too many sockets in flight the kernel says EMFILE: ports go back in the queue."""
     filtered_ports = []
@@ -423,6 +426,7 @@ NO_SOCKET_AT_ALL = textwrap.dedent("""
 
 
 @POSIX_ONLY
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_no_socket_at_all_is_one_line_and_exit_1_not_an_endless_wait(isolated_home):
     """Waiting for files only makes sense while our own sockets will free some; with none it never ends."""
     code, out, err = _scan_json([sys.executable, "-c", NO_SOCKET_AT_ALL, ROOT], env=program_env(isolated_home))
@@ -519,6 +523,7 @@ def test_a_handshake_reset_at_once_is_open_in_a_busy_scan():
 
 
 @pytest.mark.parametrize("stop_share", [0.2, 0.5, 0.8])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_a_stop_keeps_every_open_port_below_the_point_reached(stop_share):
     """Stop a full-range scan part way: every open port below the highest answered one is kept."""
     listeners = [Listener() for _ in range(8)]
@@ -557,6 +562,7 @@ def test_a_stop_keeps_every_open_port_below_the_point_reached(stop_share):
         assert seen_open[-1] == len(opened)
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_the_open_count_in_progress_is_live():
     """The progress callback counts open ports while the scan runs, not only at the end."""
     with Listener() as listener, FilteredPort() as filtered:
@@ -569,6 +575,7 @@ def test_the_open_count_in_progress_is_live():
     assert any(open_found >= 1 for _done, _total, open_found in during), calls[:5]
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_fixed_retries_and_tries_per_port():
     with Listener() as listener, FilteredPort() as filtered:
         closed = closed_ports(3)
@@ -580,6 +587,7 @@ def test_fixed_retries_and_tries_per_port():
     assert report.retries == "1" and report.retried == 0 and report.rate_limit_per_second is None
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_adaptive_retries_give_silence_at_least_three_tries():
     with FilteredPort() as filtered:
         report = scan(LOOPBACK, [filtered.port], TimeoutSetting(0.1))

@@ -101,6 +101,7 @@ def alive(pid):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to look for processes left behind")
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_a_daemon_that_left_the_process_group_and_session_is_ended_too(tmp_path):
     path = write(tmp_path, ONE_PORT.file_name, ESCAPING_DAEMON)
     report = run_check(ONE_PORT, str(path))
@@ -225,6 +226,7 @@ def scan_port(host, port, timeout):
 '''
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_answers_by_call_order_fail_and_the_verdicts_keep_the_order_of_the_check(tmp_path):
     silent = find_exercise("silent-port")
     path = write(tmp_path, silent.file_name, BY_CALL_ORDER)

@@ -42,6 +42,7 @@ def test_the_numbers_and_ids_are_fixed():
 
 @pytest.mark.parametrize("language", ["en", "id"])
 @pytest.mark.parametrize("exercise_id", list(EXERCISES))
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_the_untouched_starter_fails_with_a_useful_first_message(exercise_id, language, tmp_path):
     exercise = EXERCISES[exercise_id]
     path = tmp_path / exercise.file_name
@@ -58,6 +59,7 @@ def test_the_untouched_starter_fails_with_a_useful_first_message(exercise_id, la
 
 
 @pytest.mark.parametrize("exercise_id", list(EXERCISES))
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_the_reference_solution_passes(exercise_id):
     exercise = EXERCISES[exercise_id]
     report = run_check(exercise, os.path.join(SOLUTIONS, exercise.file_name))
@@ -67,6 +69,7 @@ def test_the_reference_solution_passes(exercise_id):
 
 
 @pytest.mark.parametrize("exercise_id", list(EXERCISES))
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_the_worked_solution_offered_to_learners_passes_too(exercise_id, tmp_path):
     exercise = EXERCISES[exercise_id]
     path = tmp_path / exercise.file_name
@@ -75,6 +78,7 @@ def test_the_worked_solution_offered_to_learners_passes_too(exercise_id, tmp_pat
 
 
 @pytest.mark.parametrize("exercise_id", list(EXERCISES))
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_a_typical_wrong_solution_fails_with_its_own_hint(exercise_id):
     exercise = EXERCISES[exercise_id]
     report = run_check(exercise, os.path.join(SOLUTIONS, "wrong", exercise.file_name))
@@ -85,6 +89,7 @@ def test_a_typical_wrong_solution_fails_with_its_own_hint(exercise_id):
     assert failing.expected and failing.gave and failing.lesson
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_a_verdict_names_the_port_asked_expected_and_given():
     exercise = EXERCISES["silent-port"]
     report = run_check(exercise, os.path.join(SOLUTIONS, "wrong", exercise.file_name))

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from lessons.ui.progress import ProgressStore
 from tests.conftest import ROOT, program_env
 from tests.test_i18n import assert_no_english
@@ -32,6 +34,7 @@ def progress(home):
         return json.load(stream)
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_the_list_shows_every_exercise_not_done_then_done(isolated_home):
     proc = run(isolated_home, "exercises")
     assert proc.returncode == 0
@@ -67,6 +70,7 @@ def test_indonesian_learners_get_the_indonesian_task_and_starter(isolated_home):
     assert "Periksa hasil Anda" in starter
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_check_exits_1_on_failure_and_0_on_a_pass(isolated_home):
     run(isolated_home, "exercise", "3")
     failing = run(isolated_home, "exercise", "3", "--check")
@@ -82,6 +86,7 @@ def test_check_exits_1_on_failure_and_0_on_a_pass(isolated_home):
     assert record["passed"] and record["checks"] == 2 and record["failed"] == 1
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_usage_errors_are_one_line_and_exit_2(isolated_home):
     unknown = run(isolated_home, "exercise", "42")
     assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "1-9" in unknown.stderr
@@ -91,6 +96,7 @@ def test_usage_errors_are_one_line_and_exit_2(isolated_home):
     assert both.returncode == 2
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_hints_come_one_at_a_time_and_the_solution_opens_after_three_failures(isolated_home):
     first = run(isolated_home, "exercise", "2", "--hint")
     assert "Hint 1 of 3" in first.stdout
@@ -107,6 +113,7 @@ def test_hints_come_one_at_a_time_and_the_solution_opens_after_three_failures(is
     assert opened.returncode == 0 and "def check_port(host, port):" in opened.stdout
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_reset_asks_first_and_keeps_a_copy(isolated_home):
     run(isolated_home, "exercise", "4")
     path = isolated_home / "exercises" / "04-port-range.py"
@@ -120,6 +127,7 @@ def test_reset_asks_first_and_keeps_a_copy(isolated_home):
     assert len(backups) == 1 and (path.parent / backups[0]).read_text() == "# my work\n"
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_watch_checks_again_on_save_and_ctrl_c_ends_it_with_130(isolated_home):
     run(isolated_home, "exercise", "8")
     path = isolated_home / "exercises" / "08-permission.py"
@@ -143,6 +151,7 @@ def test_watch_checks_again_on_save_and_ctrl_c_ends_it_with_130(isolated_home):
     assert out.rstrip().endswith("Stopped watching.")
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_a_core_lesson_ends_with_its_exercise(isolated_home):
     assert run(isolated_home, "lesson", "timeouts").stdout.rstrip().endswith(
         "Try it: exercise 3 (python3 main.py exercise 3)")
@@ -151,6 +160,7 @@ def test_a_core_lesson_ends_with_its_exercise(isolated_home):
     assert "Try it" not in run(isolated_home, "lesson", "intro").stdout
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_the_menu_entry_opens_an_exercise_checks_it_and_gives_hints(isolated_home):
     proc = run(isolated_home, stdin_text="7\n3\nh\nc\ns\n\n0\n0\n")
     assert proc.returncode == 0
@@ -180,6 +190,7 @@ def test_a_damaged_exercise_record_costs_only_itself(isolated_home):
     assert record["passed"] is True and record["checks"] == 3 and record["failed"] == 2
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_indonesian_exercise_screens_show_no_english_sentences(isolated_home):
     run(isolated_home, "exercise", "3", "--lang", "id")
     (isolated_home / "exercises" / "03-silent-port.py").write_text(
@@ -190,6 +201,7 @@ def test_indonesian_exercise_screens_show_no_english_sentences(isolated_home):
         assert_no_english(proc.stdout + proc.stderr)
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_the_library_shows_the_lesson_s_exercise_after_it(isolated_home):
     number = run(isolated_home, "lessons").stdout.split(" timeouts ")[0].split("\n")[-1].strip().rstrip(".")
     proc = run(isolated_home, stdin_text=f"3\n{number}\n\n0\n0\n")

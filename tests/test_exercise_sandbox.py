@@ -78,6 +78,7 @@ def the_one_line(proc):
     ("syntax error", 2, SYNTAX_ERROR, "02-one-port.py, line 3: SyntaxError"),
     ("missing module", 2, MISSING_MODULE, "no module named 'nmap_wrapper_that_does_not_exist'"),
 ])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_a_broken_file_gives_one_clear_line_and_leaves_nothing_behind(isolated_home, name, number, text, words):
     path = write_learner_file(isolated_home, number, text)
     proc = check(isolated_home, number)
@@ -108,6 +109,7 @@ def test_an_endless_loop_inside_the_function_fails_that_case_in_time(isolated_ho
     assert processes_mentioning(str(path)) == []
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_an_endless_loop_at_the_top_is_stopped_at_the_load_limit(tmp_path):
     path = tmp_path / "02-one-port.py"
     path.write_text(ENDLESS, encoding="utf-8")

@@ -93,6 +93,7 @@ def test_indonesian_menu_screens_show_no_english_sentences(tmp_path):
                                   ["scan", "127.0.0.1", "-p", "0"], ["scan", "127.0.0.1", "--timeout", "x"],
                                   ["scan"], ["lesson", "nosuch"], ["lessons"],
                                   ["scan", "127.0.0.1", "-p", "1-20"]])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_indonesian_command_line_shows_no_english_sentences(isolated_home, args):
     result = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "--lang", "id", *args],
                             capture_output=True, text=True, env=program_env(isolated_home), timeout=60)

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from lessons.ui.app import App
 from lessons.ui.i18n import Translator
 from lessons.ui.screens import main_menu
@@ -65,6 +67,7 @@ def test_scripted_answers_are_echoed_clipped_and_without_escapes():
     assert "\x1b" not in echoed and "\x07" not in echoed and len(echoed) < 300
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_what_was_typed_is_echoed_back_short(isolated_home):
     for args in (["scan", "x" * 5000], ["scan", "127.0.0.1", "--timeout", "9" * 5000], ["lesson", "9" * 5000]):
         result = run_program(isolated_home, *args)

@@ -188,6 +188,7 @@ def test_http_refuses_other_methods_and_garbage_without_echoing_them(lab):
 
 @pytest.mark.skipif(not IS_LINUX, reason="the full-backlog trick makes connects time out on Linux only; "
                                          "elsewhere the lab reports filtered_works=False instead")
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_filtered_port_times_out(lab, host):
     assert lab.filtered_works is True
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -231,6 +232,7 @@ def test_many_quick_connects_all_get_the_banner(lab):
 
 # --- checking a scan against the lab ---------------------------------------------------------
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_a_real_scan_matches_the_known_answer(lab, host):
     tcp_ports = [s.port for s in lab.services if s.protocol == "tcp"]
     report = scan(parse_target(host), tcp_ports, TimeoutSetting(0.5))
@@ -291,6 +293,7 @@ def test_a_taken_port_moves_the_service_and_says_so():
             assert status == "HTTP/1.1 200 OK"
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_stop_closes_everything_and_can_be_called_twice():
     lab = PracticeLab(base_port=0).start()
     hosts = lab.hosts

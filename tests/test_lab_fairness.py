@@ -62,6 +62,7 @@ def read_line(sock: socket.socket) -> bytes:
 
 @needs_second_address
 @pytest.mark.parametrize("service", ["ssh", "echo"])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_one_client_holding_400_trickling_connections_does_not_lock_out_another(service):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if min(soft, hard) < 1200:
@@ -119,6 +120,7 @@ def test_a_full_lab_sheds_the_greediest_client_for_a_newcomer(monkeypatch):
                 sock.close()
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_trickled_bytes_do_not_extend_a_connections_lifetime(monkeypatch):
     monkeypatch.setattr(lab_services, "LIFETIME_SECONDS", 1.0)
     with PracticeLab(base_port=0, also_ipv6=False) as lab:
@@ -141,6 +143,7 @@ def test_trickled_bytes_do_not_extend_a_connections_lifetime(monkeypatch):
 
 # --- UDP: no loops, no amplification --------------------------------------------------------------
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_an_echo_like_peer_gets_only_a_few_replies_then_silence():
     """A plain socket that echoes everything back plays "another echo service" (no root needed)."""
     with PracticeLab(base_port=0, also_ipv6=False) as lab:
@@ -161,6 +164,7 @@ def test_an_echo_like_peer_gets_only_a_few_replies_then_silence():
         assert lab.stats["udp_dropped"] >= 1
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_replies_are_never_larger_than_the_request_and_rate_is_limited():
     with PracticeLab(base_port=0, also_ipv6=False) as lab:
         echo = ("127.0.0.1", lab.service("echo", "udp").port)

@@ -63,6 +63,7 @@ def scan_network(lab) -> dict:
     return reports
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_a_real_scan_of_the_network_matches_host_by_host(net_lab):
     if not net_lab.filtered_works:
         pytest.skip("the full-accept-queue trick does not filter on this system")
@@ -133,6 +134,7 @@ def test_compare_network_accepts_a_bare_network():
     assert compare_network({}, PracticeNetwork()).hosts == ()
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_the_network_grade_reads_host_by_host_with_reasons(net_lab):
     import io
 

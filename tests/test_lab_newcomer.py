@@ -52,6 +52,7 @@ def http_get(port):
         return sock.recv(64)
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_one_process_with_400_trickling_connections_and_another_gets_5_of_5_http_answers():
     needs_files(1200)
     with PracticeLab(base_port=0, also_ipv6=False) as lab:
@@ -69,6 +70,7 @@ def test_one_process_with_400_trickling_connections_and_another_gets_5_of_5_http
         assert lab.running and not lab.handler_errors
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_200_echo_clients_that_never_read_do_not_block_an_honest_echo():
     needs_files(700)
     try:
@@ -114,6 +116,7 @@ def test_200_echo_clients_that_never_read_do_not_block_an_honest_echo():
 
 
 @pytest.mark.parametrize("files", [16, 24, 32])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_the_lab_out_of_files_says_one_line_and_no_traceback(isolated_home, files):
     """Too few files for the lab: one line and exit 1.  Just enough: it runs until Ctrl+C.
     Either way no asyncio "Exception ignored ... '_ssock'" traceback."""

@@ -18,6 +18,7 @@ def run_program(home, *args, language="en"):
 @pytest.mark.parametrize("args", [["--base-port", "70000"], ["--base-port", "x"], ["--bind", "8.8.8.8x"],
                                   ["--bind", "example.com"]])
 @pytest.mark.parametrize("language", ["en", "id"])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_bad_lab_options_get_one_line_on_stderr_and_exit_2(isolated_home, args, language):
     result = run_program(isolated_home, "lab", *args, language=language)
     stderr = result.stderr.decode()

@@ -58,6 +58,7 @@ def test_lab_command_runs_until_ctrl_c_and_closes_every_socket(isolated_home):
         assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_lab_command_refuses_all_interfaces_silently_and_bad_ports(isolated_home):
     import subprocess
     for args, expected in ((["--base-port", "abc"], "base port"), (["--bind", "999.1.1.1"], "127.0.0.1")):
@@ -69,6 +70,7 @@ def test_lab_command_refuses_all_interfaces_silently_and_bad_ports(isolated_home
 
 
 @pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM") or os.name != "posix", reason="SIGTERM is POSIX")
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_lab_command_ends_cleanly_on_sigterm_with_exit_143(isolated_home):
     import signal
     import subprocess
@@ -93,6 +95,7 @@ def test_lab_command_ends_cleanly_on_sigterm_with_exit_143(isolated_home):
     assert "every socket is closed" in out and "Traceback" not in err
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_lab_command_binding_a_spelling_of_every_interface_warns(isolated_home):
     """::ffff:0.0.0.0 once listened everywhere without the warning.  Run in a network namespace of its own
     (``unshare -rn``), so listening on every interface exposes nothing."""

@@ -71,6 +71,7 @@ def test_there_are_runnable_blocks_and_fragments_say_so():
 
 
 @pytest.mark.parametrize("name, code", RUNNABLE, ids=[name for name, _code in RUNNABLE])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_lesson_block_runs_as_shown(name, code, lab_environment, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=lab_environment,
                             capture_output=True, text=True, timeout=RUN_LIMIT)

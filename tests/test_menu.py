@@ -238,6 +238,7 @@ def test_a_lesson_counts_as_read_only_when_printed_whole(isolated_home):
     assert store().lessons_read() == {"handshake"}   # the quick scan shows no lesson
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_slow_motion_replays_one_port_of_each_state_found():
     from tests.servers import FilteredPort
     with Listener() as listener, FilteredPort() as filtered:

@@ -103,6 +103,7 @@ def test_a_bad_network_is_one_line_and_asked_again_and_refusal_sends_nothing():
     assert "Scan cancelled" in screen and "hosts up" not in screen
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_practice_network_from_the_lab_menu_is_graded_host_by_host(lab_on_a_free_block):
     code, screen, menu = run_menu(["4", "5", "y", "", "0", "0"])
     assert code == 0 and "Traceback" not in screen
@@ -121,6 +122,7 @@ def test_practice_network_from_the_lab_menu_is_graded_host_by_host(lab_on_a_free
     assert menu.lab is None
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_practice_network_graded_in_indonesian(lab_on_a_free_block):
     code, screen, _menu = run_menu(["4", "5", "y", "", "0", "0"], "id")
     grading = screen[screen.index("Memeriksa pemindaian jaringan latihan"):]

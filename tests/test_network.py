@@ -114,6 +114,7 @@ def test_one_open_file_budget_is_shared_by_the_hosts_in_flight():
 @pytest.mark.parametrize("args", [["127.0.0.0/33"], ["10.0.0.0/8"], ["127.0.0.1-300"], ["1-300"],
                                   ["127.0.0.1", "--max-hosts", "0"], ["127.0.0.1", "--packets", "x"],
                                   ["192.168.56.0/24"]])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_bad_network_specs_exit_2_with_one_line(isolated_home, args):
     proc = run(isolated_home, "scan", *args)
     assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -167,6 +168,7 @@ def test_a_single_address_keeps_todays_json_shape(isolated_home):
     assert "hosts" not in data and data["address"] == "127.0.0.1"
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_command_line_network_scan_text_and_json(isolated_home, second_loopback):
     proc = run(isolated_home, "scan", "127.0.0.1-3", "-p", str(second_loopback.port), "--timeout", "0.3")
     assert proc.returncode == 0, proc.stderr
@@ -287,6 +289,7 @@ def test_cidr_scan_finds_hosts_states_reasons_and_ports(isolated_home, lab_netwo
     assert "7 hosts up, 1 down, in" in text
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_no_ping_scans_the_silent_host_and_finds_its_ports_filtered(isolated_home, lab_network):
     proc = run(isolated_home, "scan", "127.0.0.2-3", "-p", "80", "--timeout", "0.3", "--no-ping", "--format", "json",
                prefix=_inside(lab_network))
@@ -327,6 +330,7 @@ def test_the_host_that_answered_discovery_names_its_port(second_loopback):
     assert network_to_dict(network)["hosts"][1]["reason_port"] == second_loopback.port
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_network_report_file_records_the_block(isolated_home, tmp_path, second_loopback):
     path = tmp_path / "net.json"
     proc = run(isolated_home, "scan", "127.0.0.1-2", "-p", str(second_loopback.port), "--yes", "-o", str(path))

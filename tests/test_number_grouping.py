@@ -24,6 +24,7 @@ def refusal(parse, text):
 
 
 # 5. Indonesian groups thousands with a dot: 131.072, not 131,072.
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_indonesian_counts_group_thousands_with_dots(isolated_home):
     error = refusal(lambda text: parse_targets(text, max_hosts=65536), "127.0.0.0/16,127.1.0.0/16")
     assert "131,072" in str(error) and "65,536" in str(error)

@@ -134,12 +134,14 @@ def test_ipv6_probe_is_captured_too(can_capture):
         assert flags_of(capture_probe("::1", listener.port, 0.5), listener.port)[:2] == ["SYN", "SYN-ACK"]
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_filtered_port_shows_the_syn_sent_again(can_capture):
     with FilteredPort() as filtered:
         records = capture_probe("127.0.0.1", filtered.port, 1.6)   # Linux resends a lost SYN after 1 s
     assert flags_of(records, filtered.port).count("SYN") >= 2
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_scan_with_packets_shows_syn_ack_for_open_and_rst_for_closed(isolated_home, can_capture):
     with ClosedPort() as held, Listener() as listener:
         closed = held.port

@@ -63,6 +63,7 @@ class OtherClient:
         self.process.wait(10)
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_another_clients_connections_to_the_scanned_port_are_not_ours(can_capture):
     with Listener() as listener, OtherClient(listener.port):
         with Capture(["127.0.0.1"], [listener.port]) as capture:
@@ -77,6 +78,7 @@ def test_another_clients_connections_to_the_scanned_port_are_not_ours(can_captur
     assert flags[:3] == ["SYN", "SYN-ACK", "ACK"], flags
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_the_scan_command_lists_only_its_own_connections_while_another_program_connects(isolated_home,
                                                                                     can_capture):
     closed = free_port()
@@ -90,6 +92,7 @@ def test_the_scan_command_lists_only_its_own_connections_while_another_program_c
     assert "more packets of this probe" not in block
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_packets_n_prints_n_probes(isolated_home, can_capture):
     with Listener() as first, Listener() as second:
         proc = subprocess.run([sys.executable, MAIN, "scan", "127.0.0.1", "-p", f"{first.port},{second.port}",

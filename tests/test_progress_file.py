@@ -47,6 +47,7 @@ def test_a_symbolic_link_at_the_progress_lock_creates_no_file(tmp_path):
     {"settings": {"language": "fr"}}, {"quiz": {"intro": 5}}, {"quiz": {"intro": {"x": 1}}},
     {"lessons_read": [[1]]}, {"settings": {"colour": "yes"}}, [[[]]], "x" * 3,
 ])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_a_progress_file_with_the_wrong_shape_is_set_aside(isolated_home, content):
     isolated_home.mkdir(parents=True, exist_ok=True)
     (isolated_home / "progress.json").write_text(json.dumps(content))

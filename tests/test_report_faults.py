@@ -52,6 +52,7 @@ def test_o_refuses_a_character_device_before_scanning(isolated_home, tmp_path):
 
 
 @pytest.mark.skipif(not POSIX, reason="FIFOs and sockets are POSIX")
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_o_refuses_a_fifo_a_socket_and_a_link_to_them(isolated_home, tmp_path):
     import socket
 
@@ -110,6 +111,7 @@ def test_o_refuses_a_link_loop_and_keeps_the_links(isolated_home, tmp_path):
 
 @pytest.mark.skipif(not POSIX, reason="/dev/stdout is POSIX")
 @pytest.mark.parametrize("name", ["/dev/stdout", "/dev/stderr", "link"])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_o_refuses_the_file_the_programs_own_output_goes_to(isolated_home, tmp_path, name):
     """scan -o /dev/stdout > out.txt used to rename the report over out.txt: the printed
     results then went to a file with no name."""
@@ -183,6 +185,7 @@ def start_slow_scan(home, report, filtered_port, open_port):
 
 @pytest.mark.skipif(not POSIX, reason="SIGTERM and SIGHUP are POSIX signals")
 @pytest.mark.parametrize("signum, code", [(getattr(signal, "SIGTERM", 15), 143), (getattr(signal, "SIGHUP", 1), 129)])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_sigterm_and_sighup_mid_scan_keep_partial_results(isolated_home, tmp_path, signum, code):
     report = tmp_path / "partial.json"
     with Listener() as listener, FilteredPort() as filtered:
@@ -222,6 +225,7 @@ except KeyboardInterrupt:
 @pytest.mark.skipif(not POSIX, reason="signals are POSIX")
 @pytest.mark.parametrize("signame, handled", [("SIGTERM", "default"), ("SIGINT", "handled"), ("SIGINT", "default"),
                                               ("SIGHUP", "default")])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_no_signal_mid_write_leaves_a_temporary_file(tmp_path, signame, handled):
     for attempt in range(3):   # a few different moments in the write
         child = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), handled], cwd=ROOT,
@@ -259,6 +263,7 @@ except KeyboardInterrupt as interrupt:
 
 @pytest.mark.skipif(not POSIX, reason="signals are POSIX")
 @pytest.mark.parametrize("delay", [0.0, 0.01, 0.03, 0.06, 0.1, 0.2])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_ctrl_c_at_start_up_exits_130_quietly(isolated_home, delay):
     """From the first line of main.py on (Python's own start-up before it is out of our hands)."""
     child = subprocess.Popen([sys.executable, "-c", STARTER, MAIN, "lessons"], cwd=ROOT,
@@ -294,6 +299,7 @@ def run_limited(home, kind, value, *args):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS behaves this way on Linux")
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_low_address_space_gives_one_line_never_a_traceback(isolated_home, tmp_path):
     report = tmp_path / "r.json"
     ran_out = 0

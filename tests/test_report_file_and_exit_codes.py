@@ -27,6 +27,7 @@ def run(home, *args, **options):
 
 
 @pytest.mark.parametrize("language, words", [("en", "read-only"), ("id", "hanya-baca")])
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_a_read_only_report_file_is_refused_before_scanning(isolated_home, tmp_path, language, words):
     report = tmp_path / "report.json"
     report.write_text("the learner's earlier report\n")
@@ -77,6 +78,7 @@ def test_a_full_disk_is_exit_1_with_one_line_and_the_results_still_printed(isola
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_ctrl_c_on_the_lab_exits_130(isolated_home):
     base = free_lab_base()
     lab = subprocess.Popen([sys.executable, MAIN, "lab", "--base-port", str(base)], cwd=ROOT, stdin=subprocess.DEVNULL,

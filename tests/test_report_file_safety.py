@@ -89,6 +89,7 @@ def test_echo_of_a_non_utf8_file_name_never_names_another_file():
 
 @pytest.mark.skipif(not hasattr(os, "pipe"), reason="needs os.pipe")
 @pytest.mark.parametrize("target", ["127.0.0.1", "127.0.0.1-2"])
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_report_is_saved_when_stdouts_reader_is_gone_before_the_first_line(isolated_home, tmp_path, target):
     """scan ... -o r.txt | true: before, the first line's EPIPE ended the program with exit 0
     before scanning, and no report was written."""

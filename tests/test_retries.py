@@ -38,6 +38,7 @@ def test_parse_retries_refuses_with_a_learner_message(text, code):
 
 
 @pytest.mark.parametrize("value", ["11", "many"])
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_bad_retries_is_one_line_and_exit_2(isolated_home, value):
     proc = run(isolated_home, "scan", "127.0.0.1", "-p", "1", "--retries", value)
     assert proc.returncode == 2
@@ -45,6 +46,7 @@ def test_bad_retries_is_one_line_and_exit_2(isolated_home, value):
     assert "etries" in proc.stderr
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_retries_reach_the_engine_and_the_report(isolated_home):
     with Listener() as listener, FilteredPort() as filtered:
         spec = f"{listener.port},{filtered.port}"

@@ -143,6 +143,7 @@ def test_sigterm_ends_a_network_scan_and_keeps_what_was_found(isolated_home):
 
 
 @POSIX_ONLY
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_a_low_open_file_limit_with_filtered_ports_says_why_the_scan_is_slow(isolated_home):
     import resource
 
@@ -155,6 +156,7 @@ def test_a_low_open_file_limit_with_filtered_ports_says_why_the_scan_is_slow(iso
 
 
 @POSIX_ONLY
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_the_engine_reports_the_in_flight_cap_only_when_the_file_limit_forced_one(isolated_home):
     script = (
         "import json, resource, sys\n"

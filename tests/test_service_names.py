@@ -106,6 +106,7 @@ def test_postgresql_on_its_port_is_asked_for_tls_first(monkeypatch):
     assert server.requests == [struct.pack("!II", 8, 80877103)]
 
 
+@pytest.mark.slow   # over a third of a second: kept out of the quick loop
 def test_postgresql_elsewhere_hangs_up_on_head_and_then_answers_the_tls_question():
     with ProtocolServer(answers={struct.pack("!II", 8, 80877103): b"S"}) as server:
         answer = identify(server.port, timeout=0.3)
@@ -120,6 +121,7 @@ def test_an_unknown_greeting_is_kept_as_the_banner_and_the_port_table_name_stays
     assert server.requests == []
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_a_port_that_never_speaks_costs_at_most_twice_the_timeout_and_one_connection():
     with ProtocolServer(silent=True) as server:
         started = time.monotonic()
@@ -153,6 +155,7 @@ def test_short_or_broken_answers_never_raise(garbage):
     recognise(garbage, "HEAD", b"HEAD / HTTP/1.0\r\n")
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_many_ports_at_once_each_get_their_own_name():
     with ProtocolServer(greeting=b"SSH-2.0-x\r\n", silent=True) as ssh, SilentHTTPServer() as web, \
             ProtocolServer(silent=True) as quiet:
@@ -179,6 +182,7 @@ def test_reports_say_how_each_service_was_named():
 
 
 @pytest.mark.parametrize("language, words", [("en", "named from its greeting"), ("id", "dinamai dari sapaannya")])
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_the_scan_command_names_a_service_from_its_greeting_in_text_and_json(isolated_home, language, words):
     with ProtocolServer(greeting=b"SSH-2.0-OpenSSH_9.2p1\r\n", silent=True) as server:
         text = subprocess.run([sys.executable, MAIN, "scan", "127.0.0.1", "-p", str(server.port), "--banners"],

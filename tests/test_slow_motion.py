@@ -2,6 +2,8 @@
 
 import io
 
+import pytest
+
 from lessons.ui.app import App
 from lessons.ui.i18n import Translator
 from lessons.ui.screens import main_menu, slow_motion
@@ -15,6 +17,7 @@ def scripted(language="en", lines=()):
     return App(env, Translator(language)), stdout
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_network_slow_motion_replays_the_host_that_shows_the_most_kinds_of_port():
     import socket
 

@@ -22,6 +22,7 @@ def silent_port(host):
         yield sock.getsockname()[1]
 
 
+@pytest.mark.slow   # over half a second: kept out of the quick loop
 def test_open_closed_and_silent_ports(lab, host, silent_port):
     echo, closed = lab.service("echo", "udp").port, lab.service("closed", "udp").port
     report = scan_udp(parse_target(host), [echo, closed, silent_port], SHORT)
