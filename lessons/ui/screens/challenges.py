@@ -169,7 +169,7 @@ def challenges_menu(menu) -> None:
             "settings.back"))])
         if choice in ("", "0", "q", "b"):
             return
-        if choice.isdigit() and 1 <= int(choice) <= CHALLENGE_COUNT:
+        if choice.isascii() and choice.isdigit() and 1 <= int(choice) <= CHALLENGE_COUNT:
             try:
                 run_challenge(menu.env, menu.tr, int(choice), None, ask=menu.env.read_line)
             except KeyboardInterrupt:
