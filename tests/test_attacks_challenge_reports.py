@@ -103,3 +103,23 @@ def test_a_number_that_only_looks_like_digits_is_not_a_traceback(argv, isolated_
     proc = subprocess.run([sys.executable, "main.py", *argv], cwd=ROOT, capture_output=True, text=True, timeout=30,
                           stdin=subprocess.DEVNULL, env=program_env(isolated_home))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("number", [1, 2, 6])
+def test_an_empty_report_does_not_hand_out_the_answer_key(number, tmp_path, isolated_home):
+    plan = draw(number, SEED)
+    base = f"127.77.{preferred_octet(plan)}."
+    first = plan.hosts[0].number
+    report = ({"hosts": [{"address": base + str(first), "state": "up", "ports": []}]} if plan.network
+              else {"address": base + str(first), "ports": []})
+    path = tmp_path / "scan.json"
+    path.write_text(json.dumps(report))
+    for lang in ("en", "id"):
+        proc = subprocess.run([sys.executable, "main.py", "challenge", str(number), "--seed", str(SEED), "--report",
+                               str(path), "--lang", lang], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL, env=program_env(isolated_home))
+        assert proc.returncode == 0, proc.stderr
+        secrets = [str(p.port) for h in plan.hosts for p in h.ports]
+        secrets += [base + str(h.number) for h in plan.hosts if h.number != first]
+        assert not [s for s in secrets if s in proc.stdout], proc.stdout
+        assert ("MISSED" if lang == "en" else "LEWAT") in proc.stdout
