@@ -28,6 +28,7 @@ import functools
 import re
 import signal
 import sys
+import threading
 from typing import List, Optional
 
 from lessons.ui.exits import (EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, end_on_signals, ended_by_signal,
@@ -205,8 +206,35 @@ def _load_thread_exit_support() -> None:
             pass
 
 
+THREAD_STACK_BYTES = 512 * 1024
+M_ARENA_MAX = -8                  # glibc's mallopt() parameter number
+
+
+def _small_thread_stacks() -> None:
+    """Under a memory limit (``ulimit -v``), give each thread a 512 KiB stack, not 8 MiB.
+
+    Every thread reserves its whole stack as address space, and a network scan runs a few
+    dozen threads: at 8 MiB each, 60 MB of limit is gone before a byte is scanned, and a
+    thread then dies half-started (a raw MemoryError, or ``start()`` waiting forever).  Our
+    threads only loop over selectors, so a small stack is plenty.
+    """
+    try:
+        import resource   # lazy on purpose: POSIX only, and only for this
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit != resource.RLIM_INFINITY:
+            threading.stack_size(THREAD_STACK_BYTES)
+            if sys.platform.startswith("linux"):
+                import ctypes   # lazy on purpose: glibc only; one malloc arena, not 64 MiB reserved per thread
+
+                ctypes.CDLL(None).mallopt(M_ARENA_MAX, 1)
+    except (ImportError, ValueError, OSError, AttributeError):
+        pass
+
+
 def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) -> int:
     _load_thread_exit_support()
+    _small_thread_stacks()
     previous = end_on_signals()
     try:
         code = _main(argv, env)
