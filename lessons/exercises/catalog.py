@@ -87,7 +87,7 @@ def find_exercise(name: str) -> Optional[Exercise]:
     """An exercise from what the learner typed: its number (``3``, ``03``), its id, or ``03-silent-port``."""
     name = (name or "").strip().lower()
     for exercise in all_exercises():
-        if name in (exercise.id, exercise.folder_name) or (name.isdigit() and len(name) <= 3
+        if name in (exercise.id, exercise.folder_name) or (name.isascii() and name.isdigit() and len(name) <= 3
                                                            and int(name) == exercise.number):
             return exercise
     return None

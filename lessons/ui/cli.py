@@ -45,6 +45,7 @@ from lessons.ui.commands.exercise import add_parsers as add_exercise_parsers
 from scanner.engine import DEFAULT_WORKERS
 from scanner.errors import clip, is_out_of_resources
 from scanner.inputs import DEFAULT_TIMEOUT
+from scanner.limits import fit_threads_to_memory
 
 
 class UsageError(Exception):
@@ -241,6 +242,7 @@ def _load_thread_exit_support() -> None:
 
 def main(argv: Optional[List[str]] = None, env: Optional[Environment] = None) -> int:
     _load_thread_exit_support()
+    fit_threads_to_memory()   # under ulimit -v: small stacks for every thread of ours (lab, banners, scan)
     previous = end_on_signals()
     try:
         code = _main(argv, env)

@@ -23,6 +23,7 @@ import threading
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 MAX_ADDRESSES = 4096          # beyond this many scanners, new ones are only counted together
+MAX_DIGESTS = 4 * MAX_ADDRESSES   # per service: 127.0.0.0/8 alone holds 16 million source addresses
 CODE_PATTERN = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
@@ -56,7 +57,9 @@ class Board:
         digest = self._digest(address)
         who = digest.hex() if self.anonymous else address
         with self._lock:
-            self._found.setdefault(service_key, set()).add(digest)
+            seen = self._found.setdefault(service_key, set())
+            if len(seen) < MAX_DIGESTS:   # beyond it the count stays at the cap: memory stays bounded
+                seen.add(digest)
             if who in self._connections or len(self._connections) < MAX_ADDRESSES:
                 self._connections[who] = self._connections.get(who, 0) + 1
             else:

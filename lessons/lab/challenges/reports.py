@@ -22,10 +22,15 @@ scanned is graded.  Pure: takes the parsed JSON, returns ``ReportGrade``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
 from lessons.lab.challenges.plan import HostPlan, PortPlan, TargetPlan
+from scanner.errors import clip
+
+STATES = ("open", "closed", "filtered", "open|filtered", "up", "down")
+LONGEST_WAIT = 3600.0        # a report's timeout beyond this (or not a number) is not believed
 
 # Wait at least this long (seconds) for a namespace target with loss: shorter looks filtered.
 SHORT_TIMEOUT = 0.3
@@ -56,6 +61,57 @@ class ReportGrade:
         return [item for item in self.items if item.verdict != "right"]
 
 
+def clean_report(data):
+    """The parsed JSON with only what grading reads, each value of the type it expects.
+
+    A handed-in file is untrusted: any field may be missing, of the wrong type, NaN, huge,
+    or a string full of terminal escapes.  Returns None when ``data`` is no report at all."""
+    if not isinstance(data, dict) or not ("hosts" in data or "ports" in data):
+        return None
+    report = {"protocol": data.get("protocol") if data.get("protocol") in ("tcp", "udp") else "tcp",
+              "complete": data.get("complete") if isinstance(data.get("complete"), bool) else None,
+              "final_timeout": _seconds(data.get("final_timeout"))}
+    if "hosts" in data:
+        if not isinstance(data["hosts"], list):
+            return None
+        report["hosts"] = [_clean_host(h) for h in data["hosts"] if isinstance(h, dict)]
+    else:
+        report.update(_clean_host(data), state="up")
+        report.pop("scanned", None)
+    return report
+
+
+def _clean_host(entry: dict) -> dict:
+    host = {"address": _text(entry.get("address")), "state": _state(entry.get("state"), "up"),
+            "final_timeout": _seconds(entry.get("final_timeout")), "ports": []}
+    if entry.get("scanned") is False:
+        host["scanned"] = False
+    rows = entry.get("ports") if isinstance(entry.get("ports"), list) else []
+    for row in rows:
+        port = row.get("port") if isinstance(row, dict) else None
+        if isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535:
+            host["ports"].append({"port": port, "protocol": row.get("protocol") if row.get("protocol") in
+                                  ("tcp", "udp") else "tcp", "state": _state(row.get("state"), "?")})
+    return host
+
+
+def _text(value) -> str:
+    return clip(value, 60) if isinstance(value, str) else ""
+
+
+def _state(value, otherwise: str) -> str:
+    if value is None:
+        return otherwise
+    return value if value in STATES else (clip(value, 20) if isinstance(value, str) else "?")
+
+
+def _seconds(value) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+            and 0 <= value <= LONGEST_WAIT:
+        return float(value)
+    return 0.0
+
+
 def _rows(entry: dict) -> Dict[tuple, dict]:
     rows = {}
     for row in entry.get("ports") or []:
@@ -65,13 +121,14 @@ def _rows(entry: dict) -> Dict[tuple, dict]:
 
 
 def grade_report(data, plan: TargetPlan, address_of: Callable[[int], str]) -> ReportGrade:
-    """Every host and named port of ``plan`` against the report ``data`` (parsed JSON)."""
-    if not isinstance(data, dict) or not ("hosts" in data or "ports" in data):
+    """Every host and named port of ``plan`` against the report ``data`` (parsed JSON, any shape)."""
+    data = clean_report(data)
+    if data is None:
         return ReportGrade([], "not_a_report")
     protocol = str(data.get("protocol", "tcp"))
     interrupted = data.get("complete") is False
     if "hosts" in data:
-        entries = {str(h.get("address")): h for h in data["hosts"] if isinstance(h, dict)}
+        entries = {h["address"]: h for h in data["hosts"]}
     else:
         entries = {str(data.get("address")): dict(data, state="up")}
     known = {address_of(h.number) for h in plan.hosts}
@@ -85,7 +142,7 @@ def grade_report(data, plan: TargetPlan, address_of: Callable[[int], str]) -> Re
         if single and entry is None:
             continue   # a one-host report grades that host only
         items.extend(_grade_host(host, address, entry, protocol, interrupted,
-                                 float(data.get("final_timeout") or (entry or {}).get("final_timeout") or 0)))
+                                 data["final_timeout"] or (entry or {}).get("final_timeout") or 0.0))
     for address, entry in entries.items():
         if address not in known and entry.get("state") == "up" and plan.network:
             items.append(ItemGrade("wrong", address, expected="down", reported="up", reason="no_machine"))
@@ -109,7 +166,7 @@ def _grade_host(host: HostPlan, address: str, entry: Optional[dict], protocol: s
         opened = [p.port for p in host.ports if p.state == "open"]
         return [ItemGrade("missed", address, expected="up", reported=reported_up,
                           reason="discovery" if host.role == "filtered" else "timeout",
-                          values={"port": opened[0] if opened else ""})]
+                          values={"port": opened[0] if opened else "", "timeout": waited})]
     items = [ItemGrade("right", address, expected="up", reported="up")]
     rows = _rows(entry)
     waited = float(entry.get("final_timeout") or waited or 0)

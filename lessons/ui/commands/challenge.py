@@ -18,9 +18,10 @@ from typing import Optional
 
 from lessons.lab.challenges import CHALLENGE_COUNT, draw
 from lessons.lab.challenges.board import Board, seed_from_class_code
-from lessons.lab.challenges.reports import grade_report
+from lessons.lab.challenges.reports import clean_report, grade_report
 from lessons.lab.challenges.target import ChallengeTarget, preferred_octet, report_truth
 from lessons.lab.options import parse_bind_address
+from lessons.ui.safe_files import read_regular_file
 from lessons.ui.screens.challenges import challenge_rows, run_challenge, show_report_grade
 from lessons.ui.screens.classroom import show_board
 from scanner.errors import PortscanError, clip
@@ -32,8 +33,15 @@ REPORT_BYTES_LIMIT = 20_000_000
 CLASSROOM_CHALLENGE = 3     # one host, three services to find, one of them in disguise
 
 
+def _whole_number(text: Optional[str]) -> Optional[int]:
+    """``text`` as a plain decimal number (ASCII digits, at most 10), else None: ``int()``
+    also takes '²'-like digits it then refuses, '1_000' and 5,000-digit strings."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
+
+
 def parse_number(text: Optional[str], tr) -> int:
-    if text is not None and text.strip().isdigit() and 1 <= int(text) <= CHALLENGE_COUNT:
+    if 1 <= (_whole_number(text) or 0) <= CHALLENGE_COUNT:
         return int(text)
     raise ValueError(tr.t("challenge.bad_number", count=CHALLENGE_COUNT, given=clip(str(text))))
 
@@ -41,8 +49,9 @@ def parse_number(text: Optional[str], tr) -> int:
 def parse_seed(text: Optional[str], tr) -> int:
     if text is None:
         return secrets.randbelow(SEED_LIMIT)
-    if text.strip().isdigit() and int(text) < SEED_LIMIT:
-        return int(text)
+    seed = _whole_number(text)
+    if seed is not None and seed < SEED_LIMIT:
+        return seed
     raise ValueError(tr.t("challenge.bad_seed", given=clip(text)))
 
 
@@ -68,24 +77,19 @@ def command_challenge(args, env, tr) -> int:
 
 def grade_saved_report(path: str, number: int, seed: int, env, tr) -> int:
     try:
-        with open(path, "rb") as stream:
-            raw = stream.read(REPORT_BYTES_LIMIT + 1)
-        if len(raw) > REPORT_BYTES_LIMIT:
-            raise ValueError("too large")
+        raw = read_regular_file(path, REPORT_BYTES_LIMIT)
         data = json.loads(raw.decode("utf-8", errors="replace"))
     except (OSError, ValueError, RecursionError) as error:
         detail = getattr(error, "strerror", None) or str(error)
         env.stderr.write(tr.t("challenge.report.unreadable", path=clip(path, 200), detail=clip(detail, 80)) + "\n")
         return EXIT_USAGE
-    addresses = []
-    if isinstance(data, dict):
-        hosts = data.get("hosts") if isinstance(data.get("hosts"), list) else [data]
-        addresses = [h.get("address") for h in hosts if isinstance(h, dict) and h.get("address")]
-    drawn = draw(number, seed)
-    found = report_truth(drawn, addresses)
-    if not isinstance(data, dict) or not ("hosts" in data or "ports" in data):
+    data = clean_report(data)      # untrusted: only what grading reads, of the types it expects
+    if data is None:
         env.stderr.write(tr.t("challenge.report.not_a_report") + "\n")
         return EXIT_USAGE
+    addresses = [h["address"] for h in data.get("hosts", [data]) if h["address"]]
+    drawn = draw(number, seed)
+    found = report_truth(drawn, addresses)
     if found is None:
         octet = preferred_octet(drawn)
         env.stderr.write(tr.t("challenge.report.wrong_target", number=number, seed=seed,

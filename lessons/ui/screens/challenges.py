@@ -109,7 +109,12 @@ def finish(number: int, score: int, total: int, env, tr) -> None:
 def show_report_grade(grade: ReportGrade, number: int, seed: int, env, tr) -> None:
     """Every port and host of the truth: right, MISSED or WRONG, and why (words, not colour alone)."""
     env.write_wrapped(tr.t("challenge.report.title", number=number, seed=seed), "heading")
+    # What the report does not list is only counted: naming it would hand the key to anyone
+    # who turns in an empty report (``{"address": ..., "ports": []}``) without scanning.
+    unlisted = [item for item in grade.items if not item.reported]
     for item in grade.items:
+        if not item.reported:
+            continue
         verdict = tr.t(f"challenge.report.verdict.{item.verdict}")
         reported = _state(item.reported, tr) if item.reported else tr.t("challenge.report.not_listed")
         values = dict(verdict=verdict, address=item.address, port=item.port, protocol=item.protocol,
@@ -118,6 +123,13 @@ def show_report_grade(grade: ReportGrade, number: int, seed: int, env, tr) -> No
         env.write_wrapped(line, None if item.verdict == "right" else "warning", rest="        ")
         if item.reason:
             env.write_wrapped(tr.t(f"challenge.report.why.{item.reason}", **item.values), "hint", rest="       ")
+    for things in ("ports", "hosts"):
+        missed = [item for item in unlisted if item.verdict != "right" and bool(item.port) == (things == "ports")]
+        if missed:
+            env.write_wrapped(tr.t("challenge.report.unlisted", count=len(missed),
+                                   things=tr.t(f"challenge.report.unlisted.{things}")), "warning", rest="        ")
+            for reason in sorted({item.reason for item in missed if item.reason}):
+                env.write_wrapped(tr.t(f"challenge.report.why.{reason}"), "hint", rest="       ")
     env.write_wrapped(tr.t("challenge.report.summary", right=grade.count("right"), missed=grade.count("missed"),
                            wrong=grade.count("wrong")), "heading")
 
@@ -169,7 +181,7 @@ def challenges_menu(menu) -> None:
             "settings.back"))])
         if choice in ("", "0", "q", "b"):
             return
-        if choice.isdigit() and 1 <= int(choice) <= CHALLENGE_COUNT:
+        if choice.isascii() and choice.isdigit() and 1 <= int(choice) <= CHALLENGE_COUNT:
             try:
                 run_challenge(menu.env, menu.tr, int(choice), None, ask=menu.env.read_line)
             except KeyboardInterrupt:
