@@ -123,3 +123,20 @@ def test_an_empty_report_does_not_hand_out_the_answer_key(number, tmp_path, isol
         secrets += [base + str(h.number) for h in plan.hosts if h.number != first]
         assert not [s for s in secrets if s in proc.stdout], proc.stdout
         assert ("MISSED" if lang == "en" else "LEWAT") in proc.stdout
+
+
+@pytest.mark.parametrize("number", [1, 6])
+def test_a_report_calling_every_port_open_is_not_graded_port_by_port(number, tmp_path, isolated_home):
+    """"Everything open" graded port by port would say "right" exactly on the hidden open ports."""
+    plan = draw(number, SEED)
+    base = f"127.77.{preferred_octet(plan)}."
+    rows = [{"port": port, "protocol": "tcp", "state": "open"} for port in range(plan.low, plan.high + 1)]
+    hosts = [{"address": base + str(h.number), "state": "up", "ports": rows} for h in plan.hosts]
+    report = {"hosts": hosts} if plan.network else {"address": hosts[0]["address"], "ports": rows}
+    path = tmp_path / "scan.json"
+    path.write_text(json.dumps(report))
+    proc = subprocess.run([sys.executable, "main.py", "challenge", str(number), "--seed", str(SEED), "--report",
+                           str(path)], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                          stdin=subprocess.DEVNULL, env=program_env(isolated_home))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "not graded port by port" in proc.stderr and not proc.stdout.strip()

@@ -34,6 +34,9 @@ LONGEST_WAIT = 3600.0        # a report's timeout beyond this (or not a number) 
 
 # Wait at least this long (seconds) for a namespace target with loss: shorter looks filtered.
 SHORT_TIMEOUT = 0.3
+# A connect scan almost never calls a port open that is not: more such claims than this is a
+# report written by hand to learn the answer, and it gets no verdict port by port.
+MOST_FALSE_OPEN = 2
 
 
 @dataclass
@@ -51,7 +54,7 @@ class ItemGrade:
 @dataclass
 class ReportGrade:
     items: List[ItemGrade]
-    problem: str = ""         # a report that cannot be graded: not_a_report, wrong_target
+    problem: str = ""         # a report that cannot be graded: not_a_report, wrong_target, invented
 
     def count(self, verdict: str) -> int:
         return sum(1 for item in self.items if item.verdict == verdict)
@@ -146,6 +149,8 @@ def grade_report(data, plan: TargetPlan, address_of: Callable[[int], str]) -> Re
     for address, entry in entries.items():
         if address not in known and entry.get("state") == "up" and plan.network:
             items.append(ItemGrade("wrong", address, expected="down", reported="up", reason="no_machine"))
+    if sum(1 for item in items if item.verdict == "wrong" and item.reported == "open") > MOST_FALSE_OPEN:
+        return ReportGrade([], "invented")   # graded port by port, "everything open" would reveal the key
     return ReportGrade(items)
 
 
