@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from scanner import own_traffic
+from scanner.probe import probe_port
 
 ETH_P_ALL = 0x0003               # "every protocol" (linux/if_ether.h)
 ETH_P_IP = 0x0800
@@ -182,7 +183,7 @@ def _tcp_port_filter(low: int, high: int, drop_outgoing: bool) -> list:
 
 def attach_tcp_filter(sock: socket.socket, low: int = 0, high: int = 65535, drop_outgoing: bool = False) -> bool:
     """Let the kernel pass only TCP packets from or to ports low..high; False when it cannot."""
-    import ctypes
+    import ctypes   # lazy: only a capture (Linux, root) needs it
 
     program = _tcp_port_filter(low, high, drop_outgoing)
     code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *line) for line in program))
@@ -390,8 +391,6 @@ def capture_probe(address: str, port: int, timeout: float = 1.0, family: Optiona
     close), a closed one SYN and RST-ACK, a filtered one the SYN again after about a
     second for as long as ``timeout`` lasts.  Raises ``CaptureUnavailable``.
     """
-    from scanner.probe import probe_port
-
     address = str(ipaddress.ip_address(address))
     family = family or (socket.AF_INET6 if ":" in address else socket.AF_INET)
     with Capture([address], [port], opener=opener) as capture:
