@@ -35,7 +35,7 @@ import time
 from typing import Optional
 
 from lessons.ui.i18n import LANGUAGES
-from lessons.ui.safe_files import write_atomically
+from lessons.ui.safe_files import FileTooLarge, NotRegularFile, read_regular_file, write_atomically
 
 APP_FOLDER = "portscan-lab"
 FILE_NAME = "progress.json"
@@ -117,20 +117,15 @@ class _NotUsable(Exception):
 def _read_file(path: str):
     """The parsed JSON at ``path``; FileNotFoundError, _NotUsable or ValueError/OSError otherwise.
 
-    Opened without blocking, so a FIFO cannot stall start-up, and checked to be a regular
-    file of sane size before a byte is read.
+    Read with ``read_regular_file``, so a FIFO cannot stall start-up and a huge file is
+    refused before a byte of it is read.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    handle = os.open(path, flags)
-    with open(handle, "rb") as stream:
-        info = os.fstat(stream.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise _NotUsable("progress.not_regular")
-        if info.st_size > MAX_FILE_BYTES:
-            raise _NotUsable("progress.too_big")
-        raw = stream.read(MAX_FILE_BYTES + 1)
-    if len(raw) > MAX_FILE_BYTES:
-        raise _NotUsable("progress.too_big")
+    try:
+        raw = read_regular_file(path, MAX_FILE_BYTES)
+    except NotRegularFile:
+        raise _NotUsable("progress.not_regular") from None
+    except FileTooLarge:
+        raise _NotUsable("progress.too_big") from None
     return json.loads(raw.decode("utf-8"))
 
 

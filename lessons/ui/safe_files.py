@@ -196,20 +196,25 @@ def write_atomically(path: str, text: str) -> None:
             raise
 
 
+class FileTooLarge(ValueError):
+    """A file over the reader's limit."""
+
+
 def read_regular_file(path: str, limit: int) -> bytes:
     """At most ``limit`` bytes of the regular file at ``path``.
 
     Opened without blocking and checked with ``fstat`` on the open handle, so a FIFO, a
-    device such as /dev/zero or a folder is refused (OSError) instead of stalling or filling
-    memory; a file larger than ``limit`` raises ValueError before it is read."""
+    device such as /dev/zero or a folder is refused (``NotRegularFile``, an OSError) instead
+    of stalling or filling memory; a file larger than ``limit`` raises ``FileTooLarge`` (a
+    ValueError) before it is read."""
     handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     with open(handle, "rb") as stream:
         info = os.fstat(stream.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
+            raise NotRegularFile(path)
         if info.st_size > limit:
-            raise ValueError("too large")
+            raise FileTooLarge("too large")
         raw = stream.read(limit + 1)
     if len(raw) > limit:
-        raise ValueError("too large")
+        raise FileTooLarge("too large")
     return raw
