@@ -50,7 +50,6 @@ from scanner.fingerprints import (
     REDIS_PING_REQUEST,
     complete,
     first_line,
-    http_summary,
     recognise,
 )
 from scanner.probe import sockaddr_for
@@ -79,10 +78,6 @@ def clean_banner(raw: bytes, limit: int = MAX_BANNER_LENGTH) -> str:
     if len(cleaned) > limit:
         cleaned = cleaned[: limit - 3] + "..."
     return cleaned
-
-
-def _summarise_http(raw: bytes) -> bytes:
-    return http_summary(raw)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ import unicodedata
 import pytest
 
 from scanner import services
-from scanner.banners import MAX_BANNER_LENGTH, _summarise_http, clean_banner, grab_banner, grab_banners
+from scanner.banners import MAX_BANNER_LENGTH, clean_banner, grab_banner, grab_banners
+from scanner.fingerprints import http_summary
 from scanner.inputs import parse_target
 from lessons.ui.safe_files import write_atomically
 from scanner.report import CSV_COLUMNS, listed_results, to_csv, to_dict, to_json, with_banners
@@ -129,7 +130,7 @@ def test_clean_banner_caps_the_length():
     (b"", b""),
 ])
 def test_summarise_http(raw, expected):
-    assert _summarise_http(raw) == expected
+    assert http_summary(raw) == expected
 
 
 # --- reports ------------------------------------------------------------------------------------
