@@ -84,14 +84,6 @@ class PacketRecord:
     ack: int
     at: float = 0.0      # seconds since the capture began
 
-    @property
-    def source_port(self) -> int:
-        return self.local_port if self.direction == "out" else self.port
-
-    @property
-    def destination_port(self) -> int:
-        return self.port if self.direction == "out" else self.local_port
-
 
 def flag_name(bits: int) -> str:
     """The flags a person names: SYN, SYN-ACK, ACK, RST, RST-ACK, FIN, PSH-ACK."""
