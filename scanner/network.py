@@ -113,7 +113,7 @@ def scan_network(targets, ports: Sequence[int], timeout: TimeoutSetting = Timeou
     """Discover and scan every address of ``targets`` (a ``TargetSet`` or a list of ``Target``).
 
     ``progress(ports_done, ports_total, open_found)`` covers the port scans of all up hosts
-    together (so ``lessons.output.ProgressBar.update`` fits); ``discovery_progress(hosts_done,
+    together (so ``lessons.ui.output.ProgressBar.update`` fits); ``discovery_progress(hosts_done,
     hosts_total, up_found)`` covers discovery.  ``scan_host`` replaces the engine's ``scan``
     (same signature), e.g. for UDP.
     """
