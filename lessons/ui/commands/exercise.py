@@ -46,10 +46,9 @@ def command_exercises(env, tr) -> int:
 
 
 def _pager_ask(env):
-    def ask(prompt: str) -> str:
-        answer = env.read_line(prompt)
-        return "q" if answer is None else answer   # Ctrl+D leaves the pager
-    return ask
+    from lessons.ui.app import line_reader   # lazy: this module is loaded to build the parser, at every start
+
+    return line_reader(env, at_end="q")   # Ctrl+D leaves the pager
 
 
 def _show(env, tr, lines: List[str]) -> None:
