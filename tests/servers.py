@@ -25,6 +25,19 @@ class _ServedInThread:
     def _sockets(self) -> list:
         raise NotImplementedError
 
+    def _accept_each(self, sock: socket.socket, handle) -> None:
+        """Ready, then ``handle(conn)`` for every connection ``sock`` accepts until stopped or closed."""
+        sock.settimeout(0.05)
+        self.ready.set()
+        while not self._stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            handle(conn)
+
     def __enter__(self):
         self._thread.start()
         self.ready.wait(5)
@@ -56,24 +69,18 @@ class Listener(_ServedInThread):
         return [self.sock]
 
     def _serve(self) -> None:
-        self.sock.settimeout(0.05)
-        self.ready.set()
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            with conn:
-                if self.greeting:
-                    try:
-                        conn.sendall(self.greeting)
-                        conn.settimeout(0.3)
-                        self.received += conn.recv(4096)
-                    except OSError:
-                        pass
+        self._accept_each(self.sock, self._greet)
+
+    def _greet(self, conn: socket.socket) -> None:
+        self.accepted += 1
+        with conn:
+            if self.greeting:
+                try:
+                    conn.sendall(self.greeting)
+                    conn.settimeout(0.3)
+                    self.received += conn.recv(4096)
+                except OSError:
+                    pass
 
 
 class FilteredPort:
@@ -260,17 +267,11 @@ class ProtocolServer(_ServedInThread):
         return [self.sock]
 
     def _serve(self) -> None:
-        self.sock.settimeout(0.05)
-        self.ready.set()
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+        self._accept_each(self.sock, self._start_talking)
+
+    def _start_talking(self, conn: socket.socket) -> None:
+        self.connections += 1
+        threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
 
     def _talk(self, conn: socket.socket) -> None:
         with conn:
